@@ -1,0 +1,136 @@
+/**
+ * The project's only byte utilities. Bytes are Uint8Array everywhere; Buffer never appears in a
+ * type, so the core also runs in browsers.
+ */
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** utf8 encodes a string as UTF-8. */
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** decodeUtf8 decodes strict UTF-8, returning null for invalid sequences. */
+export function decodeUtf8(b: Uint8Array): string | null {
+  try {
+    return strictDecoder.decode(b);
+  } catch {
+    return null;
+  }
+}
+
+/** concat joins byte arrays into a new one. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** equal compares two byte arrays in constant time with respect to their contents. */
+export function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** toHex formats bytes as lowercase hex. */
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+
+/** fromHex parses lowercase or uppercase hex of even length, or returns null. */
+export function fromHex(s: string): Uint8Array | null {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return null;
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** toBase64 formats bytes as standard, padded base64 (RFC 4648 §4). */
+export function toBase64(b: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  const rest = b.length - i;
+  if (rest === 1) {
+    const n = b[i]! << 16;
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
+  } else if (rest === 2) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8);
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  }
+  return s;
+}
+
+/**
+ * fromBase64 parses standard, padded base64 strictly: it returns null for any input that
+ * toBase64 would not produce (wrong alphabet, missing padding, non-zero trailing bits).
+ */
+export function fromBase64(s: string): Uint8Array | null {
+  if (s.length % 4 !== 0) return null;
+  let pad = 0;
+  if (s.endsWith('==')) pad = 2;
+  else if (s.endsWith('=')) pad = 1;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length;
+    let n = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = s.charCodeAt(i + j);
+      if (last && j >= 4 - pad) {
+        if (c !== 61) return null;
+        n <<= 6;
+        continue;
+      }
+      const v = c < 128 ? B64_INDEX[c]! : -1;
+      if (v < 0) return null;
+      n = (n << 6) | v;
+    }
+    out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+    // Non-canonical encodings set bits that the padding discards.
+    if (last && pad === 1 && (n & 0xff) !== 0) return null;
+    if (last && pad === 2 && (n & 0xffff) !== 0) return null;
+  }
+  return out;
+}
+
+/** u16be encodes a 16-bit unsigned integer big-endian. */
+export function u16be(n: number): Uint8Array {
+  return new Uint8Array([(n >>> 8) & 255, n & 255]);
+}
+
+/** u64be encodes a safe non-negative integer as 8 bytes big-endian. */
+export function u64be(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+/** readU64be decodes 8 bytes big-endian, or returns null when the value is not a safe integer. */
+export function readU64be(b: Uint8Array, off = 0): number | null {
+  if (b.length < off + 8) return null;
+  const v = new DataView(b.buffer, b.byteOffset + off, 8).getBigUint64(0);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+}

@@ -1,0 +1,102 @@
+/**
+ * The one door to hashing and signature primitives. On Node, node:crypto is used: bench/crypto.bench.ts
+ * measured one-shot crypto.hash at several times @noble/hashes on 1 KiB leaves and on 65-byte node
+ * hashes, and native Ed25519 signing/verification at about 10x @noble/ed25519. Elsewhere (a
+ * browser), the same functions fall back to @noble/*, so merkle/, tiles/ and note/ stay portable.
+ */
+import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import * as ed from '@noble/ed25519';
+
+type NodeCrypto = typeof import('node:crypto');
+
+// A dynamic import keeps bundlers for browsers from pulling node:crypto; it fails there and we
+// use noble instead.
+const node: NodeCrypto | null = await import('node:crypto').catch(() => null);
+const nodeHash = node && typeof node.hash === 'function' ? node.hash : null;
+
+ed.hashes.sha512 = (m: Uint8Array) => nobleSha512(m);
+
+/** sha256 returns SHA-256 of the input. */
+export function sha256(data: Uint8Array): Uint8Array {
+  if (nodeHash) {
+    // A view, not a copy: Buffer is a Uint8Array subclass, and callers expect plain Uint8Arrays.
+    const b = nodeHash('sha256', data, 'buffer') as unknown as Buffer;
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  }
+  return nobleSha256(data);
+}
+
+/** randomBytes returns n cryptographically secure random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  globalThis.crypto.getRandomValues(out);
+  return out;
+}
+
+// DER prefixes for raw Ed25519 keys (RFC 8410): PKCS#8 private key and SubjectPublicKeyInfo.
+const PKCS8_ED25519 = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+const SPKI_ED25519 = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+
+/** ed25519SpkiDer returns the DER SubjectPublicKeyInfo of a raw 32-byte Ed25519 public key. */
+export function ed25519SpkiDer(publicKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SPKI_ED25519.length + 32);
+  out.set(SPKI_ED25519);
+  out.set(publicKey, SPKI_ED25519.length);
+  return out;
+}
+
+/** Ed25519Signer signs messages with a private key derived from a 32-byte seed. */
+export interface Ed25519Signer {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/** ed25519Signer derives an Ed25519 key pair from a 32-byte seed (RFC 8032 §5.1.5). */
+export function ed25519Signer(seed: Uint8Array): Ed25519Signer {
+  if (seed.length !== 32) throw new RangeError('crypto: Ed25519 seed must be 32 bytes');
+  if (node) {
+    const der = new Uint8Array(48);
+    der.set(PKCS8_ED25519);
+    der.set(seed, 16);
+    const key = node.createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+    const spki = node.createPublicKey(key).export({ format: 'der', type: 'spki' });
+    const publicKey = new Uint8Array(spki.subarray(spki.length - 32));
+    return { publicKey, sign: (m) => new Uint8Array(node.sign(null, m, key)) };
+  }
+  const s = Uint8Array.from(seed);
+  const publicKey = ed.getPublicKey(s);
+  return { publicKey, sign: (m) => ed.sign(m, s) };
+}
+
+/** Ed25519Verifier checks signatures by one public key. */
+export type Ed25519Verifier = (message: Uint8Array, signature: Uint8Array) => boolean;
+
+/** ed25519Verifier returns a verifier for a raw 32-byte public key (RFC 8032 §5.1.7). */
+export function ed25519Verifier(publicKey: Uint8Array): Ed25519Verifier {
+  if (publicKey.length !== 32) throw new RangeError('crypto: Ed25519 public key must be 32 bytes');
+  if (node) {
+    let key: import('node:crypto').KeyObject;
+    try {
+      key = node.createPublicKey({
+        key: Buffer.from(ed25519SpkiDer(publicKey)),
+        format: 'der',
+        type: 'spki',
+      });
+    } catch {
+      return () => false; // not a point on the curve: nothing verifies
+    }
+    return (m, sig) => sig.length === 64 && node.verify(null, m, key, sig);
+  }
+  const pub = Uint8Array.from(publicKey);
+  return (m, sig) => {
+    try {
+      return sig.length === 64 && ed.verify(sig, m, pub);
+    } catch {
+      return false;
+    }
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * RFC 6962 hashing (RFC 9162 §2.1.1): leaf hashes are SHA-256(0x00 ‖ d) and interior node hashes
+ * SHA-256(0x01 ‖ left ‖ right), which keeps leaves and nodes in separate domains.
+ */
+import { sha256 } from '../crypto.ts';
+
+/** Hash is a 32-byte SHA-256 value. */
+export type Hash = Uint8Array;
+
+/** HASH_SIZE is the size of a Hash in bytes. */
+export const HASH_SIZE = 32;
+
+/** EMPTY_ROOT is the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1). */
+export const EMPTY_ROOT: Hash = sha256(new Uint8Array(0));
+
+/** leafHash returns SHA-256(0x00 ‖ entry). */
+export function leafHash(entry: Uint8Array): Hash {
+  const buf = new Uint8Array(entry.length + 1);
+  buf.set(entry, 1);
+  return sha256(buf);
+}
+
+const nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeBuf[0] = 1;
+
+/** nodeHash returns SHA-256(0x01 ‖ left ‖ right). */
+export function nodeHash(left: Hash, right: Hash): Hash {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    const buf = new Uint8Array(1 + left.length + right.length);
+    buf[0] = 1;
+    buf.set(left, 1);
+    buf.set(right, 1 + left.length);
+    return sha256(buf);
+  }
+  nodeBuf.set(left, 1);
+  nodeBuf.set(right, 1 + HASH_SIZE);
+  return sha256(nodeBuf);
+}
+
+/**
+ * balancedRoot returns the root of a perfect subtree whose 2^k bottom nodes are given in order
+ * (the bottom nodes are already hashes: they are not hashed again as leaves).
+ */
+export function balancedRoot(nodes: readonly Hash[]): Hash {
+  let level = nodes.slice();
+  while (level.length > 1) {
+    const next: Hash[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
+    level = next;
+  }
+  const root = level[0];
+  if (!root || (nodes.length & (nodes.length - 1)) !== 0) {
+    throw new Error('assertion failed: merkle: balancedRoot needs 2^k nodes');
+  }
+  return root;
+}
+
+/**
+ * foldRight combines the hashes of the perfect subtrees that make up a range, left to right and
+ * largest first, into the RFC 6962 tree hash of that range: h0 ‖ (h1 ‖ (h2 ‖ …)).
+ */
+export function foldRight(subtrees: readonly Hash[]): Hash {
+  let i = subtrees.length - 1;
+  let acc = subtrees[i];
+  if (!acc) return EMPTY_ROOT;
+  while (--i >= 0) acc = nodeHash(subtrees[i]!, acc);
+  return acc;
+}

@@ -1,0 +1,119 @@
+/**
+ * Signed-note keys (C2SP signed-note, HEAD 5ba5ee8, "Verifier keys"; same text format as
+ * golang.org/x/mod/sumdb/note): a verifier key is `name+hash+base64(type ‖ public key)` and a
+ * signer key `PRIVATE+KEY+name+hash+base64(type ‖ seed)`, where hash is the key ID
+ * SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4] in lowercase hex.
+ */
+import { concat, fromBase64, toBase64, utf8 } from '../bytes.ts';
+import { ed25519Signer, ed25519Verifier, randomBytes, sha256 } from '../crypto.ts';
+import { badRequest } from '../errors.ts';
+
+/** ALG_ED25519 is the signature type byte of Ed25519 note keys. */
+export const ALG_ED25519 = 0x01;
+
+/** NoteVerifier checks signatures by one named key. */
+export interface NoteVerifier {
+  readonly name: string;
+  /** keyHash is the 4-byte key ID as an unsigned integer. */
+  readonly keyHash: number;
+  verify(message: Uint8Array, signature: Uint8Array): boolean;
+}
+
+/** NoteSigner signs as one named key. */
+export interface NoteSigner {
+  readonly name: string;
+  readonly keyHash: number;
+  /** publicKey is the raw Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** verifierKey is the matching verifier key string. */
+  readonly verifierKey: string;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/**
+ * isValidKeyName reports whether name can name a key: non-empty, with no '+' and no white space
+ * (signed-note: "MUST be non-empty, and MUST NOT contain any Unicode spaces nor plus (U+002B)").
+ */
+export function isValidKeyName(name: string): boolean {
+  return name.length > 0 && !/[\s+]/u.test(name) && !/[\u0000-\u001f\u007f]/.test(name);
+}
+
+/** keyId returns the full 32-byte key ID SHA-256(name ‖ 0x0A ‖ type ‖ key); its first 4 bytes are the key hash. */
+export function keyId(name: string, typedKey: Uint8Array): Uint8Array {
+  return sha256(concat(utf8(name), Uint8Array.of(0x0a), typedKey));
+}
+
+function keyHashOf(name: string, typedKey: Uint8Array): number {
+  const id = keyId(name, typedKey);
+  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+}
+
+function formatHash(h: number): string {
+  return h.toString(16).padStart(8, '0');
+}
+
+/** formatVerifierKey returns the verifier key string of an Ed25519 public key. */
+export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+  const typed = concat(Uint8Array.of(ALG_ED25519), publicKey);
+  return `${name}+${formatHash(keyHashOf(name, typed))}+${toBase64(typed)}`;
+}
+
+/** formatSignerKey returns the signer key string of an Ed25519 seed. */
+export function formatSignerKey(name: string, seed: Uint8Array): string {
+  const pub = ed25519Signer(seed).publicKey;
+  const hash = keyHashOf(name, concat(Uint8Array.of(ALG_ED25519), pub));
+  return `PRIVATE+KEY+${name}+${formatHash(hash)}+${toBase64(concat(Uint8Array.of(ALG_ED25519), seed))}`;
+}
+
+/** generateSignerKey returns a new random Ed25519 signer key string for name. */
+export function generateSignerKey(name: string): string {
+  if (!isValidKeyName(name)) throw badRequest(`note: invalid key name ${JSON.stringify(name)}`);
+  return formatSignerKey(name, randomBytes(32));
+}
+
+// splitKey splits name+hash+base64 strictly, checking the name and the 8 lowercase hex digits.
+function splitKey(s: string, what: string): { name: string; hash: number; key: Uint8Array } {
+  const parts = s.split('+');
+  const bad = badRequest(`note: malformed ${what}`);
+  if (parts.length !== 3) throw bad;
+  const [name, hex, b64] = parts as [string, string, string];
+  const key = fromBase64(b64);
+  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(hex) || !key || key.length === 0) throw bad;
+  return { name, hash: parseInt(hex, 16), key };
+}
+
+/** parseVerifierKey parses an Ed25519 verifier key string strictly, checking its key hash. */
+export function parseVerifierKey(vkey: string): NoteVerifier & { readonly publicKey: Uint8Array } {
+  const { name, hash, key } = splitKey(vkey.trim() === vkey ? vkey : '', 'verifier key');
+  if (keyHashOf(name, key) !== hash) throw badRequest('note: verifier key hash does not match');
+  if (key[0] !== ALG_ED25519) throw badRequest(`note: unsupported verifier key type ${key[0]}`);
+  if (key.length !== 33) throw badRequest('note: malformed verifier key');
+  const publicKey = key.slice(1);
+  const verify = ed25519Verifier(publicKey);
+  return { name, keyHash: hash, publicKey, verify };
+}
+
+/** parseSignerKey parses an Ed25519 signer key string strictly, checking its key hash. */
+export function parseSignerKey(skey: string): NoteSigner {
+  const bad = badRequest('note: malformed signer key');
+  if (!skey.startsWith('PRIVATE+KEY+')) throw bad;
+  const { name, hash, key } = splitKey(skey.slice('PRIVATE+KEY+'.length), 'signer key');
+  if (key[0] !== ALG_ED25519 || key.length !== 33) throw bad;
+  const signer = ed25519Signer(key.slice(1));
+  const typed = concat(Uint8Array.of(ALG_ED25519), signer.publicKey);
+  if (keyHashOf(name, typed) !== hash) throw badRequest('note: signer key hash does not match');
+  return {
+    name,
+    keyHash: hash,
+    publicKey: signer.publicKey,
+    verifierKey: formatVerifierKey(name, signer.publicKey),
+    sign: signer.sign,
+  };
+}
+
+/** keyHashHex formats a key hash as the 8 hex digits used in key strings. */
+export function keyHashHex(h: number): string {
+  return formatHash(h);
+}
+
+

@@ -1,0 +1,93 @@
+/**
+ * Tree hashes and proofs computed from tiles, in three steps (plan, one batched read, compute),
+ * as golang.org/x/mod/sumdb/tlog does. TileFetcher is the only seam to storage or the network.
+ */
+import { LogError } from '../errors.ts';
+import {
+  buildProof,
+  consistencyRanges,
+  inclusionRanges,
+  proofSubtrees,
+  type Hash,
+  type Range,
+  type Subtree,
+} from '../merkle/index.ts';
+import { locateSubtree, type TileHashes } from './hashes.ts';
+import { tilePath, type Tile } from './tile.ts';
+
+/**
+ * TileFetcher returns the given hash tiles, in order, at exactly the widths asked for. It must
+ * return one TileHashes per tile or throw; a tile that is missing is a not_found LogError.
+ */
+export type TileFetcher = (tiles: readonly Tile[]) => Promise<TileHashes[]>;
+
+/** planTiles lists, without duplicates, the tiles that hold the given subtrees in a tree of size. */
+export function planTiles(subtrees: readonly Subtree[], size: number): Tile[] {
+  const byPath = new Map<string, Tile>();
+  for (const s of subtrees) {
+    const { tile } = locateSubtree(s, size);
+    byPath.set(tilePath(tile), tile);
+  }
+  return [...byPath.values()];
+}
+
+/** subtreeHashes reads the hashes of subtrees in a tree of size with a single fetch. */
+export async function subtreeHashes(
+  fetch: TileFetcher,
+  subtrees: readonly Subtree[],
+  size: number,
+): Promise<Hash[]> {
+  const tiles = planTiles(subtrees, size);
+  const got = await fetch(tiles);
+  if (got.length !== tiles.length) {
+    throw new Error(`assertion failed: tiles: fetched ${got.length} tiles, want ${tiles.length}`);
+  }
+  const byPath = new Map<string, TileHashes>();
+  tiles.forEach((t, i) => {
+    const h = got[i]!;
+    if (h.width !== t.width) {
+      throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${h.width} hashes`);
+    }
+    byPath.set(tilePath(t), h);
+  });
+  return subtrees.map((s) => {
+    const loc = locateSubtree(s, size);
+    return byPath.get(tilePath(loc.tile))!.subtree(loc.r, loc.pos);
+  });
+}
+
+async function proofFromRanges(fetch: TileFetcher, ranges: Range[], size: number): Promise<Hash[]> {
+  const subtrees = proofSubtrees(ranges);
+  return buildProof(ranges, await subtreeHashes(fetch, subtrees, size));
+}
+
+/** readTreeHash computes the root of the tree of size leaves from its tiles. */
+export async function readTreeHash(fetch: TileFetcher, size: number): Promise<Hash> {
+  const [root] = await proofFromRanges(fetch, [{ begin: 0, end: size }], size);
+  return root!;
+}
+
+/** proveInclusion returns the inclusion proof of leaf index in the tree of size leaves. */
+export async function proveInclusion(
+  fetch: TileFetcher,
+  index: number,
+  size: number,
+): Promise<Hash[]> {
+  if (!(index >= 0 && index < size)) {
+    throw new LogError('bad_request', `tiles: index ${index} is not below tree size ${size}`);
+  }
+  return proofFromRanges(fetch, inclusionRanges(index, size), size);
+}
+
+/** proveConsistency returns the consistency proof from size1 to size2 (empty when equal or size1 = 0). */
+export async function proveConsistency(
+  fetch: TileFetcher,
+  size1: number,
+  size2: number,
+): Promise<Hash[]> {
+  if (!(size1 >= 0 && size1 <= size2)) {
+    throw new LogError('bad_request', `tiles: first size ${size1} is above last size ${size2}`);
+  }
+  if (size1 === 0 || size1 === size2) return [];
+  return proofFromRanges(fetch, consistencyRanges(size1, size2), size2);
+}

@@ -1,0 +1,37 @@
+// An in-memory tiled tree for tests: entries appended through the real edge code in batches,
+// every written tile kept by path, and a TileFetcher over them that counts its calls.
+import {
+  EMPTY_EDGE,
+  TileHashes,
+  appendToEdge,
+  tilePath,
+  type Edge,
+  type Tile,
+  type TileFetcher,
+} from '../../src/tiles/index.ts';
+import { leafHash } from '../../src/merkle/index.ts';
+
+export class TiledTree {
+  edge: Edge = EMPTY_EDGE;
+  readonly objects = new Map<string, Uint8Array>();
+  fetches = 0;
+
+  append(entries: Uint8Array[]): void {
+    const r = appendToEdge(this.edge, entries, entries.map(leafHash));
+    for (const w of r.writes) this.objects.set(w.path, w.data);
+    this.edge = r.edge;
+  }
+
+  readonly fetch: TileFetcher = async (tiles: readonly Tile[]) => {
+    this.fetches++;
+    return tiles.map((t) => {
+      const data = this.objects.get(tilePath(t));
+      if (!data) throw new Error(`missing ${tilePath(t)}`);
+      return new TileHashes(data);
+    });
+  };
+}
+
+export function entry(i: number): Uint8Array {
+  return new TextEncoder().encode(`entry ${i}`);
+}
