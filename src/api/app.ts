@@ -1,0 +1,52 @@
+/**
+ * The HTTP API: the whole route table on one screen. Handlers parse, call one core function and
+ * format; errors go through the one table in errors.ts.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { LogError } from '../errors.ts';
+import type { Log } from '../sequencer/index.ts';
+import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
+import { errorResponse } from './errors.ts';
+import { getConsistencyProof, getInclusionProof } from './proofs.ts';
+import { getCheckpoint, getTile } from './read.ts';
+import { postAdd } from './write.ts';
+
+/** ApiOptions configures the HTTP API. */
+export interface ApiOptions {
+  /** prefix is where the log's paths live (default /api/v2). */
+  readonly prefix?: string;
+}
+
+/** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
+export function normalizePrefix(prefix: string): string {
+  const p = ('/' + prefix).replace(/\/+/g, '/').replace(/\/$/, '');
+  return p;
+}
+
+/** createApp builds the Hono app serving log. */
+export function createApp(log: Log, opts: ApiOptions = {}): Hono {
+  const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
+  const app = new Hono();
+  const tooLarge = () => {
+    throw new LogError('too_large', `entry is over ${MAX_ENTRY_SIZE} bytes`);
+  };
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', size: log.state.checkpoint.size }));
+  app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
+  // The raw path, not the decoded one: %-escapes are not canonical tile paths.
+  app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
+  app.post(`${prefix}/add`, bodyLimit({ maxSize: MAX_ENTRY_SIZE, onError: tooLarge }), (c) => postAdd(c, log));
+  app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
+  app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
+
+  app.notFound((c) => c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404));
+  app.onError((err, c) => errorResponse(c, err));
+  return app;
+}
+
+function rawPath(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const end = url.search(/[?#]/);
+  return url.slice(start, end < 0 ? undefined : end);
+}

@@ -1,0 +1,15 @@
+/**
+ * POST add: the generic write path. The body is the raw entry; the answer comes once a checkpoint
+ * containing it is committed, with the inclusion proof against that checkpoint.
+ */
+import type { Context } from 'hono';
+import { toBase64 } from '../bytes.ts';
+import type { Log } from '../sequencer/index.ts';
+
+/** postAdd sequences the request body as one entry. */
+export async function postAdd(c: Context, log: Log): Promise<Response> {
+  const entry = new Uint8Array(await c.req.arrayBuffer());
+  const r = await log.add(entry);
+  const hashes = await log.reader.proveInclusion(r.index, r.size);
+  return c.json({ index: String(r.index), checkpoint: r.note, hashes: hashes.map(toBase64) });
+}

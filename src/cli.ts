@@ -1,0 +1,152 @@
+/**
+ * The `tilelog` command line: keygen, serve, add, proof. Every flag of serve also has an
+ * environment variable (TILELOG_<FLAG>), for containers and npm start.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fromBase64, toBase64 } from './bytes.ts';
+import { LogError } from './errors.ts';
+import { leafHash } from './merkle/index.ts';
+import { checkInclusion } from './merkle/index.ts';
+import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
+import { startServer } from './main.ts';
+
+const USAGE = `usage:
+  tilelog keygen --origin ORIGIN --out DIR
+  tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
+                [--max-batch N] [--max-age-ms MS] [--max-pending N]
+  tilelog add [--url URL] [--vkey VKEY] FILE...
+  tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
+  tilelog proof consistency [--url URL] --first M [--last N]
+environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
+  TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_URL, TILELOG_VKEY`;
+
+function fail(msg: string): never {
+  throw new LogError('bad_request', msg);
+}
+
+function env(name: string): string | undefined {
+  const v = process.env[`TILELOG_${name}`];
+  return v === '' ? undefined : v;
+}
+
+function intFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(Number(v))) fail(`--${name} must be a positive integer`);
+  return Number(v);
+}
+
+function parseListen(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) fail(`--listen ${s} is not HOST:PORT`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+async function keygen(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { origin: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.origin || !values.out) fail('keygen needs --origin and --out');
+  const skey = generateSignerKey(values.origin);
+  const signer = parseSignerKey(skey);
+  await mkdir(values.out, { recursive: true });
+  await writeFile(join(values.out, 'log.key'), skey + '\n', { mode: 0o600, flag: 'wx' });
+  await writeFile(join(values.out, 'log.pub'), signer.verifierKey + '\n');
+  console.log(signer.verifierKey);
+}
+
+async function serveCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' },
+      listen: { type: 'string' }, prefix: { type: 'string' }, 'max-batch': { type: 'string' },
+      'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
+    },
+  });
+  const { host, port } = parseListen(values.listen ?? env('LISTEN') ?? '127.0.0.1:8080');
+  const running = await startServer({
+    dataDir: values.data ?? env('DATA') ?? 'data',
+    keyFile: values.key ?? env('KEY'),
+    origin: values.origin ?? env('ORIGIN'),
+    host,
+    port,
+    prefix: values.prefix ?? env('PREFIX') ?? '/api/v2',
+    maxBatch: intFlag(values['max-batch'] ?? env('MAX_BATCH'), 'max-batch'),
+    maxAgeMs: intFlag(values['max-age-ms'] ?? env('MAX_AGE_MS'), 'max-age-ms'),
+    maxPending: intFlag(values['max-pending'] ?? env('MAX_PENDING'), 'max-pending'),
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('shutting down: draining pending entries');
+    await running.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  if (!res.ok) fail(`${init?.method ?? 'GET'} ${url}: ${res.status} ${(await res.text()).trim()}`);
+  return res;
+}
+
+async function addCmd(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, options: { url: { type: 'string' }, vkey: { type: 'string' } },
+  });
+  const url = values.url ?? env('URL') ?? 'http://127.0.0.1:8080/api/v2';
+  const vkey = values.vkey ?? env('VKEY');
+  if (positionals.length === 0) fail('add needs at least one FILE');
+  for (const file of positionals) {
+    const entry = await readFile(file);
+    const res = await fetchOk(`${url}/add`, { method: 'POST', body: entry, headers: { 'Content-Type': 'application/octet-stream' } });
+    const r = (await res.json()) as { index: string; checkpoint: string; hashes: string[] };
+    const text = vkey ? openNote(r.checkpoint, [parseVerifierKey(vkey)]).text : r.checkpoint.slice(0, r.checkpoint.indexOf('\n\n') + 1);
+    const cp = parseCheckpoint(text);
+    checkInclusion(Number(r.index), cp.size, leafHash(entry), r.hashes.map((h) => fromBase64(h) ?? fail('bad hash')), cp.root);
+    console.log(JSON.stringify({ file, index: Number(r.index), treeSize: cp.size, verified: vkey ? 'signature and inclusion' : 'inclusion' }));
+  }
+}
+
+async function proofCmd(args: string[]): Promise<void> {
+  const [kind, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      url: { type: 'string' }, index: { type: 'string' }, file: { type: 'string' }, size: { type: 'string' },
+      first: { type: 'string' }, last: { type: 'string' },
+    },
+  });
+  const url = values.url ?? env('URL') ?? 'http://127.0.0.1:8080/api/v2';
+  const cp = parseCheckpoint((await (await fetchOk(`${url}/checkpoint`)).text()).split('\n\n')[0] + '\n');
+  if (kind === 'inclusion') {
+    const size = values.size ?? String(cp.size);
+    const which = values.file
+      ? `leafHash=${encodeURIComponent(toBase64(leafHash(await readFile(values.file))))}`
+      : `index=${values.index ?? fail('proof inclusion needs --index or --file')}`;
+    console.log(await (await fetchOk(`${url}/proof/inclusion?${which}&treeSize=${size}`)).text());
+  } else if (kind === 'consistency') {
+    const first = values.first ?? fail('proof consistency needs --first');
+    console.log(await (await fetchOk(`${url}/proof/consistency?firstSize=${first}&lastSize=${values.last ?? cp.size}`)).text());
+  } else fail('proof needs inclusion or consistency');
+}
+
+/** main runs the command line and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case 'keygen': await keygen(args); return 0;
+      case 'serve': await serveCmd(args); return 0;
+      case 'add': await addCmd(args); return 0;
+      case 'proof': await proofCmd(args); return 0;
+      default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
+    }
+  } catch (err) {
+    console.error(`tilelog ${cmd}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}

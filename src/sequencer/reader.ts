@@ -1,0 +1,120 @@
+/**
+ * Reads of a committed log: tiles and entry bundles as served (a partial tile for any size up to
+ * the published one, derived by truncating the current tile when the exact one was pruned), and
+ * proofs computed from tiles. Tiles are immutable for a given path, so a bounded LRU cache of them
+ * is always coherent.
+ */
+import { LogError, assert } from '../errors.ts';
+import { HASH_SIZE, type Hash } from '../merkle/index.ts';
+import type { LogStore } from '../storage/index.ts';
+import {
+  ENTRIES,
+  TileHashes,
+  decodeBundle,
+  encodeBundle,
+  proveConsistency,
+  proveInclusion,
+  readTreeHash,
+  tilePath,
+  tileWidth,
+  type Tile,
+  type TileFetcher,
+  type TileWrite,
+} from '../tiles/index.ts';
+
+interface Cached {
+  readonly data: Uint8Array;
+  hashes?: TileHashes;
+}
+
+/** TileReader serves tiles, bundles and proofs from a store, for sizes up to size(). */
+export class TileReader {
+  private readonly cache = new Map<string, Cached>();
+  private readonly store: LogStore;
+  private readonly size: () => number;
+  private readonly capacity: number;
+
+  constructor(store: LogStore, size: () => number, capacity = 4096) {
+    this.store = store;
+    this.size = size;
+    this.capacity = capacity;
+  }
+
+  /** prime adds tiles that were just committed to the cache. */
+  prime(writes: readonly TileWrite[]): void {
+    for (const w of writes) this.remember(w.path, { data: w.data });
+  }
+
+  /**
+   * readTile returns the bytes of a tile or bundle as it is in a tree of the published size, or
+   * null when that tile is not part of it (wider than the tree allows).
+   */
+  async readTile(t: Tile): Promise<Uint8Array | null> {
+    const c = await this.readCached(t);
+    return c ? c.data : null;
+  }
+
+  /** fetch is a TileFetcher over the published tree, for proofs. */
+  readonly fetch: TileFetcher = async (tiles) => {
+    const got = await Promise.all(tiles.map((t) => this.readCached(t)));
+    return got.map((c, i) => {
+      if (!c) throw new LogError('not_found', `sequencer: ${tilePath(tiles[i]!)} is beyond the tree`);
+      return (c.hashes ??= new TileHashes(c.data));
+    });
+  };
+
+  /** proveInclusion returns the inclusion proof of index in the tree of size (≤ published). */
+  proveInclusion(index: number, size: number): Promise<Hash[]> {
+    return proveInclusion(this.fetch, index, size);
+  }
+
+  /** treeHash returns the root of the tree of size (≤ published) computed from tiles. */
+  treeHash(size: number): Promise<Hash> {
+    return readTreeHash(this.fetch, size);
+  }
+
+  /** lookup reads a non-tile key (the dedup index) straight from the store. */
+  lookup(key: string): Promise<Uint8Array | null> {
+    return this.store.get(key);
+  }
+
+  /** proveConsistency returns the consistency proof between two sizes (≤ published). */
+  proveConsistency(size1: number, size2: number): Promise<Hash[]> {
+    return proveConsistency(this.fetch, size1, size2);
+  }
+
+  private async readCached(t: Tile): Promise<Cached | null> {
+    const path = tilePath(t);
+    const hit = this.cache.get(path);
+    if (hit) {
+      this.remember(path, hit);
+      return hit;
+    }
+    // The newest version of this tile always exists (full tiles and the current right edge are
+    // never deleted); a commit may prune the one we chose in between, so look again once.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = tileWidth(t.level, t.n, this.size());
+      if (t.width > now) return null;
+      const current = { ...t, width: now };
+      const data = this.cache.get(tilePath(current))?.data ?? (await this.store.get(tilePath(current)));
+      if (!data) continue;
+      const c = { data: now === t.width ? data : truncate(current, data, t.width) };
+      this.remember(path, c);
+      return c;
+    }
+    throw new LogError('corrupt', `sequencer: ${path} is missing from storage`);
+  }
+
+  private remember(path: string, c: Cached): void {
+    this.cache.delete(path);
+    this.cache.set(path, c);
+    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+/** truncate cuts a tile or bundle down to its first width hashes or entries (a prefix is valid). */
+function truncate(t: Tile, data: Uint8Array, width: number): Uint8Array {
+  if (t.level === ENTRIES) return encodeBundle(decodeBundle(data, t.width).slice(0, width));
+  assert(data.length === t.width * HASH_SIZE, 'sequencer: stored tile has the wrong length');
+  return data.subarray(0, width * HASH_SIZE);
+}

@@ -1,0 +1,91 @@
+/**
+ * The commit path: one batch of pending entries becomes one new signed checkpoint. It reads top
+ * to bottom as the crash-safety argument; each step says what holds if the process dies there.
+ */
+import { readU64be, u64be } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import type { Hash } from '../merkle/index.ts';
+import { formatCheckpoint, signNote, type NoteSigner } from '../note/index.ts';
+import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
+import { appendToEdge, edgeRoot, type TileWrite } from '../tiles/index.ts';
+import { lockBytes, type LogState } from './state.ts';
+
+/** Pending is an entry waiting to be sequenced. */
+export interface Pending {
+  readonly entry: Uint8Array;
+  readonly hash: Hash;
+  readonly hashHex: string;
+}
+
+/** CommitContext is what a commit needs besides the state. */
+export interface CommitContext {
+  readonly store: LogStore;
+  readonly signer: NoteSigner;
+  readonly origin: string;
+  /** keepPartials keeps superseded partial tiles (tlog-tiles lets a log delete them). */
+  readonly keepPartials: boolean;
+}
+
+/** CommitResult is the new state, each entry's index, and the tiles written. */
+export interface CommitResult {
+  readonly state: LogState;
+  readonly indexes: number[];
+  readonly writes: readonly TileWrite[];
+}
+
+/**
+ * commitBatch sequences, integrates and commits a batch (already free of duplicates within
+ * itself) on top of state. It either resolves with a state whose checkpoint contains every
+ * entry, or throws having changed nothing that anyone was told about.
+ */
+export async function commitBatch(ctx: CommitContext, state: LogState, batch: readonly Pending[]): Promise<CommitResult> {
+  // 1. Dedup against the persistent index, in one batched read. An entry already in the log
+  //    keeps its index; nothing is written for it.
+  const known = await ctx.store.getMany(batch.map((p) => indexKey(p.hashHex)));
+  const fresh: Pending[] = [];
+  const indexes = batch.map((p, i) => {
+    const stored = known[i];
+    if (!stored) return state.edge.size + fresh.push(p) - 1;
+    const index = readU64be(stored);
+    if (index === null || index >= state.edge.size) {
+      throw new LogError('corrupt', `sequencer: dedup index for ${p.hashHex} points past the tree`);
+    }
+    return index;
+  });
+  if (fresh.length === 0) return { state, indexes, writes: [] };
+
+  // 2. Integrate: assign the next indexes in order and compute the new tiles, entry bundles and
+  //    root from the right edge in memory. Pure: the old state stays valid if anything fails.
+  const { edge, writes, superseded } = appendToEdge(
+    state.edge,
+    fresh.map((p) => p.entry),
+    fresh.map((p) => p.hash),
+  );
+  const checkpoint = { origin: ctx.origin, size: edge.size, root: edgeRoot(edge), extensions: [] };
+
+  // 3. Sign. The signature stays in this process until step 4 succeeds; if the commit fails,
+  //    the next attempt reloads the lock first, so no second checkpoint of this size is committed.
+  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const next = lockBytes(note);
+
+  // 4. Commit: tiles, bundles, dedup index, published checkpoint and the new lock, atomically and
+  //    only if the lock is still the one this state was computed from. Dying before this returns
+  //    leaves the old checkpoint (nobody was acknowledged); dying after leaves all of it durable.
+  const objects: StoredObject[] = writes.map((w) => ({ key: w.path, value: w.data }));
+  if (!ctx.keepPartials) for (const key of superseded) objects.push({ key, value: null });
+  fresh.forEach((p, i) => objects.push({ key: indexKey(p.hashHex), value: u64be(state.edge.size + i) }));
+  objects.push({ key: CHECKPOINT_KEY, value: next });
+  await ctx.store.commit({ expected: state.lock, next, objects });
+
+  // 5. Only now may the caller acknowledge the entries.
+  return { state: { lock: next, note, checkpoint, edge }, indexes, writes };
+}
+
+/** initialCommit commits the empty tree's checkpoint for a new log. */
+export async function initialCommit(ctx: CommitContext, root: Hash): Promise<LogState> {
+  const checkpoint = { origin: ctx.origin, size: 0, root, extensions: [] };
+  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const next = lockBytes(note);
+  await ctx.store.commit({ expected: null, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
+  return { lock: next, note, checkpoint, edge: { size: 0, levels: [], bundle: [] } };
+}

@@ -1,0 +1,92 @@
+/**
+ * Loading the committed state of a log: the lock (the last committed signed checkpoint) and the
+ * right edge of the tree it commits to. The same load runs at start-up and after any commit whose
+ * outcome is unknown, so there is one recovery path and it is exercised all the time.
+ */
+import { decodeUtf8, utf8 } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { parseCheckpoint, openNote, type Checkpoint, type NoteVerifier } from '../note/index.ts';
+import type { LogStore } from '../storage/index.ts';
+import {
+  ENTRIES,
+  EMPTY_EDGE,
+  TILE_WIDTH,
+  decodeBundle,
+  edgeRoot,
+  edgeTiles,
+  tilePath,
+  type Edge,
+} from '../tiles/index.ts';
+import { equal } from '../bytes.ts';
+import { HASH_SIZE, type Hash } from '../merkle/index.ts';
+
+/** LogState is a committed log: its lock bytes, signed checkpoint, and right edge. */
+export interface LogState {
+  readonly lock: Uint8Array;
+  readonly note: string;
+  readonly checkpoint: Checkpoint;
+  readonly edge: Edge;
+}
+
+function corrupt(message: string): LogError {
+  return new LogError('corrupt', `sequencer: ${message}`);
+}
+
+/**
+ * openLock verifies the lock as a checkpoint signed by the log's own key for the log's origin;
+ * anything else means the store belongs to another log or was tampered with.
+ */
+export function openLock(lock: Uint8Array, verifier: NoteVerifier, origin: string): { note: string; checkpoint: Checkpoint } {
+  const note = decodeUtf8(lock);
+  if (note === null) throw corrupt('lock is not UTF-8');
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpoint(openNote(note, [verifier]).text);
+  } catch (cause) {
+    throw new LogError('corrupt', 'sequencer: lock is not a checkpoint signed by this log key', { cause });
+  }
+  if (checkpoint.origin !== origin) {
+    throw corrupt(`store holds origin ${JSON.stringify(checkpoint.origin)}, not ${JSON.stringify(origin)}`);
+  }
+  return { note, checkpoint };
+}
+
+/**
+ * loadState reads the lock and the partial tiles of its right edge in one batch, and checks that
+ * they hash to the checkpoint's root. It returns null for a store that has never committed.
+ */
+export async function loadState(
+  store: LogStore,
+  verifier: NoteVerifier,
+  origin: string,
+): Promise<LogState | null> {
+  const lock = await store.readLock();
+  if (lock === null) return null;
+  const { note, checkpoint } = openLock(lock, verifier, origin);
+  const size = checkpoint.size;
+  const tiles = edgeTiles(size);
+  const data = await store.getMany(tiles.map(tilePath));
+  const levels: Hash[][] = [];
+  for (let level = 0; TILE_WIDTH ** level <= size; level++) levels.push([]);
+  let bundle: Uint8Array[] = [];
+  tiles.forEach((t, i) => {
+    const d = data[i];
+    if (!d) throw corrupt(`right-edge tile ${tilePath(t)} is missing`);
+    if (t.level === ENTRIES) {
+      bundle = decodeBundle(d, t.width).map((e) => e.slice());
+      return;
+    }
+    if (d.length !== t.width * HASH_SIZE) throw corrupt(`tile ${tilePath(t)} has the wrong length`);
+    for (let j = 0; j < t.width; j++) levels[t.level]!.push(d.slice(j * HASH_SIZE, (j + 1) * HASH_SIZE));
+  });
+  const edge: Edge = size === 0 ? EMPTY_EDGE : { size, levels, bundle };
+  if (!equal(edgeRoot(edge), checkpoint.root)) {
+    throw corrupt(`right-edge tiles do not hash to the root of checkpoint ${size}`);
+  }
+  return { lock, note, checkpoint, edge };
+}
+
+/** lockBytes returns the bytes stored as the lock for a signed checkpoint note. */
+export function lockBytes(note: string): Uint8Array {
+  return utf8(note);
+}

@@ -1,0 +1,93 @@
+/**
+ * The LevelDB driver (`level`, classic-level underneath): the only file that imports it. A commit
+ * is one LevelDB write batch, which LevelDB applies atomically through its write-ahead log, with
+ * sync: true by default so that a resolved commit survives power loss. LevelDB holds an exclusive
+ * LOCK file on the directory, so this process is the only writer and the compare-and-swap can be
+ * checked against the lock cached in memory.
+ */
+import { Level } from 'level';
+import { equal } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import type { Commit, LogStore } from './storage.ts';
+
+// The lock lives outside the tlog-tiles key space ("checkpoint", "tile/…", "index/…").
+const LOCK_KEY = '!lock';
+
+/** LevelStoreOptions configures the LevelDB driver. */
+export interface LevelStoreOptions {
+  /** sync makes every commit wait for fsync (default true; false is for benchmarks only). */
+  readonly sync?: boolean;
+}
+
+function unavailable(what: string, cause: unknown): LogError {
+  return new LogError('unavailable', `storage: leveldb ${what} failed`, { cause });
+}
+
+/** LevelStore is a log stored in one LevelDB directory. */
+export class LevelStore implements LogStore {
+  private readonly db: Level<string, Uint8Array>;
+  private readonly sync: boolean;
+  // undefined: not known (never read, or a commit failed and may or may not have applied).
+  private lock: Uint8Array | null | undefined;
+
+  private constructor(db: Level<string, Uint8Array>, sync: boolean) {
+    this.db = db;
+    this.sync = sync;
+  }
+
+  /** open opens (creating if needed) the LevelDB directory at path. */
+  static async open(path: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
+    const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (cause) {
+      throw new LogError('unavailable', `storage: cannot open leveldb at ${path}`, { cause });
+    }
+    return new LevelStore(db, opts.sync ?? true);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      return (await this.db.get(key)) ?? null;
+    } catch (cause) {
+      throw unavailable('get', cause);
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (keys.length === 0) return [];
+    try {
+      return (await this.db.getMany(keys as string[])).map((v) => v ?? null);
+    } catch (cause) {
+      throw unavailable('getMany', cause);
+    }
+  }
+
+  async readLock(): Promise<Uint8Array | null> {
+    if (this.lock === undefined) this.lock = await this.get(LOCK_KEY);
+    return this.lock;
+  }
+
+  async commit(c: Commit): Promise<void> {
+    const lock = await this.readLock();
+    const same = c.expected === null ? lock === null : lock !== null && equal(lock, c.expected);
+    if (!same) throw new LogError('conflict', 'storage: lock changed since it was read');
+    const ops = c.objects.map((o) =>
+      o.value === null
+        ? { type: 'del' as const, key: o.key }
+        : { type: 'put' as const, key: o.key, value: o.value },
+    );
+    ops.push({ type: 'put', key: LOCK_KEY, value: c.next });
+    this.lock = undefined;
+    try {
+      await this.db.batch(ops, { sync: this.sync } as object);
+    } catch (cause) {
+      throw unavailable('batch', cause);
+    }
+    this.lock = c.next.slice();
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

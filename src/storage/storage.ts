@@ -1,0 +1,62 @@
+/**
+ * The storage contract. Every driver (memory, LevelDB, and S3 later) implements LogStore and
+ * passes the one contract suite in test/storage/contract.ts. The sequencer relies on exactly
+ * these promises and nothing else:
+ *
+ * - Keys are tlog-tiles paths (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`)
+ *   plus `index/<hex leaf hash>` for the dedup index. Values are opaque bytes.
+ * - The lock is the committed tree state: the signed checkpoint the log last committed. It is
+ *   the single source of truth; the published `checkpoint` object may briefly lag it on drivers
+ *   that cannot write everything atomically, never lead it.
+ * - Durability: once commit() resolves, the lock and every object in it survive a crash (kill -9
+ *   or power loss, to the extent the medium honours fsync).
+ * - Atomicity: commit() applies all of its objects and the new lock, or none of them as far as any
+ *   later reader can tell. A driver without multi-key transactions (S3) meets this by staging the
+ *   objects durably before swapping the lock, and by finishing any staged commit in open() and
+ *   before readLock() returns, so readers never see a lock whose objects are missing.
+ * - Compare-and-swap: commit() succeeds only if the lock still equals `expected` byte for byte
+ *   (null: no lock yet). Otherwise it throws LogError 'conflict' and changes nothing. Of two racing
+ *   commits from the same expected lock, at most one succeeds.
+ * - Failure: any other error is a LogError 'unavailable'; the commit may or may not have been
+ *   applied, and the caller must re-read the lock before trusting its own state.
+ * - Idempotence: objects are content-addressed by path (a path's bytes never change except for
+ *   `checkpoint`), so writing an object again with the same bytes is harmless; deleting a missing
+ *   key is not an error.
+ * - Not found: get() returns null for a missing key; it never throws for absence.
+ * - Read-after-write: a get() that starts after commit() resolved sees that commit.
+ */
+
+/** StoredObject is one write of a commit; a null value deletes the key. */
+export interface StoredObject {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+/** Commit is an atomic compare-and-swap of the lock together with a set of object writes. */
+export interface Commit {
+  readonly expected: Uint8Array | null;
+  readonly next: Uint8Array;
+  readonly objects: readonly StoredObject[];
+}
+
+/** LogStore is where a log's bytes live; see the contract above. */
+export interface LogStore {
+  /** get returns the object at key, or null when there is none. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** getMany returns get() for each key, in order, in one round trip where the driver can. */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
+  /** readLock returns the committed lock, or null for a log that has never committed. */
+  readLock(): Promise<Uint8Array | null>;
+  /** commit atomically swaps the lock from expected to next and applies objects. */
+  commit(c: Commit): Promise<void>;
+  /** close releases the store; it is not used afterwards. */
+  close(): Promise<void>;
+}
+
+/** indexKey returns the dedup-index key of a leaf hash given in hex. */
+export function indexKey(leafHashHex: string): string {
+  return `index/${leafHashHex}`;
+}
+
+/** CHECKPOINT_KEY is the key of the published checkpoint. */
+export const CHECKPOINT_KEY = 'checkpoint';
