@@ -100,3 +100,25 @@ export function ed25519Verifier(publicKey: Uint8Array): Ed25519Verifier {
     }
   };
 }
+
+/**
+ * ecdsaP256Verifier returns a verifier of ASN.1 DER ECDSA P-256/SHA-256 signatures for a DER
+ * SubjectPublicKeyInfo, or null when the key is not a P-256 key (or, outside Node, always null:
+ * only Ed25519 is portable here).
+ */
+export function ecdsaP256Verifier(spki: Uint8Array): Ed25519Verifier | null {
+  if (!node) return null;
+  try {
+    const key = node.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return null;
+    return (m, sig) => {
+      try {
+        return node.verify('sha256', m, key, sig);
+      } catch {
+        return false;
+      }
+    };
+  } catch {
+    return null;
+  }
+}

@@ -5,11 +5,14 @@
  * SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4] in lowercase hex.
  */
 import { concat, fromBase64, toBase64, utf8 } from '../bytes.ts';
-import { ed25519Signer, ed25519Verifier, randomBytes, sha256 } from '../crypto.ts';
+import { ecdsaP256Verifier, ed25519Signer, ed25519Verifier, randomBytes, sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 
 /** ALG_ED25519 is the signature type byte of Ed25519 note keys. */
 export const ALG_ED25519 = 0x01;
+
+/** ALG_ECDSA is the signature type byte of ECDSA note keys (transparency-dev formats). */
+export const ALG_ECDSA = 0x02;
 
 /** NoteVerifier checks signatures by one named key. */
 export interface NoteVerifier {
@@ -84,9 +87,23 @@ function splitKey(s: string, what: string): { name: string; hash: number; key: U
   return { name, hash: parseInt(hex, 16), key };
 }
 
-/** parseVerifierKey parses an Ed25519 verifier key string strictly, checking its key hash. */
+/**
+ * parseVerifierKey parses a verifier key string strictly, checking its key hash. Ed25519 (type
+ * 0x01) keys are supported everywhere; ECDSA P-256 (type 0x02, key ID SHA-256(SPKI)[:4], as the
+ * Rekor v1 and transparency-dev witness keys use) only on Node.
+ */
 export function parseVerifierKey(vkey: string): NoteVerifier & { readonly publicKey: Uint8Array } {
   const { name, hash, key } = splitKey(vkey.trim() === vkey ? vkey : '', 'verifier key');
+  if (key[0] === ALG_ECDSA) {
+    const spki = key.slice(1);
+    const id = sha256(spki);
+    if (((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0 !== hash) {
+      throw badRequest('note: verifier key hash does not match');
+    }
+    const verify = ecdsaP256Verifier(spki);
+    if (!verify) throw badRequest('note: ECDSA verifier key is not a P-256 key');
+    return { name, keyHash: hash, publicKey: spki, verify };
+  }
   if (keyHashOf(name, key) !== hash) throw badRequest('note: verifier key hash does not match');
   if (key[0] !== ALG_ED25519) throw badRequest(`note: unsupported verifier key type ${key[0]}`);
   if (key.length !== 33) throw badRequest('note: malformed verifier key');

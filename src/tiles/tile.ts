@@ -55,7 +55,7 @@ export function parseTilePath(path: string): Tile {
   const n = Number(digits);
   if (!Number.isSafeInteger(n)) throw badRequest('tiles: tile index is out of range');
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
-  if (width >= TILE_WIDTH) throw badRequest(`tiles: partial width ${width} is over 255`);
+  if (m[3] !== undefined && width >= TILE_WIDTH) throw badRequest(`tiles: partial width ${width} is over 255`);
   const t = { level, n, width };
   // Round trip: rejects non-canonical index encodings such as x000/001 for 1.
   if (tilePath(t) !== path) throw badRequest(`tiles: non-canonical tile path`);
