@@ -23,12 +23,19 @@ function unavailable(what: string, cause: unknown): LogError {
   return new LogError('unavailable', `storage: leveldb ${what} failed`, { cause });
 }
 
+// LevelDB hands out Buffers; the rest of tilelog sees plain Uint8Arrays (a view, not a copy).
+function view(v: Uint8Array | undefined): Uint8Array | null {
+  return v ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : null;
+}
+
 /** LevelStore is a log stored in one LevelDB directory. */
 export class LevelStore implements LogStore {
   private readonly db: Level<string, Uint8Array>;
   private readonly sync: boolean;
   // undefined: not known (never read, or a commit failed and may or may not have applied).
   private lock: Uint8Array | null | undefined;
+  // Commits run one at a time, so the compare and the swap cannot interleave with another commit.
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(db: Level<string, Uint8Array>, sync: boolean) {
     this.db = db;
@@ -48,7 +55,7 @@ export class LevelStore implements LogStore {
 
   async get(key: string): Promise<Uint8Array | null> {
     try {
-      return (await this.db.get(key)) ?? null;
+      return view(await this.db.get(key));
     } catch (cause) {
       throw unavailable('get', cause);
     }
@@ -57,7 +64,7 @@ export class LevelStore implements LogStore {
   async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
     if (keys.length === 0) return [];
     try {
-      return (await this.db.getMany(keys as string[])).map((v) => v ?? null);
+      return (await this.db.getMany(keys as string[])).map(view);
     } catch (cause) {
       throw unavailable('getMany', cause);
     }
@@ -68,7 +75,13 @@ export class LevelStore implements LogStore {
     return this.lock;
   }
 
-  async commit(c: Commit): Promise<void> {
+  commit(c: Commit): Promise<void> {
+    const run = this.queue.then(() => this.commitNow(c));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(c: Commit): Promise<void> {
     const lock = await this.readLock();
     const same = c.expected === null ? lock === null : lock !== null && equal(lock, c.expected);
     if (!same) throw new LogError('conflict', 'storage: lock changed since it was read');
