@@ -29,7 +29,7 @@ export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof LogError) {
     const status = STATUS[err.code];
     if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-    if (status >= 500) logServerError(err);
+    if (status === 500 || err.code === 'unavailable') logServerError(err);
     return c.text(oneLine(err.message) + '\n', status);
   }
   logServerError(err);
