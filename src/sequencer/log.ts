@@ -1,7 +1,8 @@
 /**
  * Log: the pool in front of the commit path. Submissions wait in a pool until it holds maxBatch
- * entries or its oldest entry is maxAgeMs old; then one commit sequences them all. One commit
- * runs at a time; entries arriving meanwhile wait for the next. Beyond maxPending waiting entries,
+ * entries or its oldest entry is maxAgeMs old; then one commit sequences them all. Commits are
+ * pipelined: the next batch is sequenced while the previous one is being written, and its commit
+ * expects the previous one's lock, so it can only land after it. Beyond maxPending waiting entries,
  * add() refuses with 'pushback' rather than queueing without bound.
  */
 import { toHex } from '../bytes.ts';
@@ -41,7 +42,9 @@ interface Waiter extends Pending {
   reject(e: unknown): void;
 }
 
-const MAX_CONFLICT_RETRIES = 5;
+// Two batches in flight: one being written while the next is sequenced. More buys nothing,
+// since the store applies commits one at a time.
+const PIPELINE = 2;
 
 /** Log sequences entries into a tiled tree in a store and serves reads of it. */
 export class Log {
@@ -51,15 +54,19 @@ export class Log {
   private current: LogState;
   private pool: Waiter[] = [];
   private readonly inflight = new Map<string, Promise<AddResult>>();
+  // tip is current plus the batches sequenced and signed but not yet durable.
+  private tip: LogState;
   private committing = 0;
+  private inFlight = 0;
+  private sequencing = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stale = false;
   private closed = false;
-  private idle: Promise<void> = Promise.resolve();
 
   private constructor(ctx: CommitContext, state: LogState, opts: LogOptions) {
     this.ctx = ctx;
     this.current = state;
+    this.tip = state;
     this.opts = {
       maxBatch: opts.maxBatch ?? 4096,
       maxAgeMs: opts.maxAgeMs ?? 100,
@@ -93,7 +100,7 @@ export class Log {
 
   /**
    * add submits an entry and resolves once a checkpoint containing it is committed. Identical
-   * bytes resolve to the index they already have.
+   * bytes resolve to the index they already have. The log keeps entry: do not modify it after.
    */
   add(entry: Uint8Array): Promise<AddResult> {
     if (this.closed) return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
@@ -106,7 +113,7 @@ export class Log {
       return Promise.reject(new LogError('pushback', 'sequencer: too many pending entries, retry later'));
     }
     const p = new Promise<AddResult>((resolve, reject) => {
-      this.pool.push({ entry: entry.slice(), hash, hashHex, resolve, reject });
+      this.pool.push({ entry, hash, hashHex, resolve, reject });
     });
     this.inflight.set(hashHex, p);
     const forget = () => this.inflight.delete(hashHex);
@@ -118,16 +125,15 @@ export class Log {
   /** close stops accepting entries and waits until everything pending is committed. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.pool.length > 0 || this.committing > 0) {
+    while (this.pool.length > 0 || this.inFlight > 0) {
       this.flushSoon(0);
-      await this.idle;
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, 2));
     }
     clearTimeout(this.timer);
   }
 
   private schedule(): void {
-    if (this.committing > 0 || this.pool.length === 0) return;
+    if (this.pool.length === 0) return;
     if (this.pool.length >= this.opts.maxBatch) this.flushSoon(0);
     else if (this.timer === undefined) this.flushSoon(this.opts.maxAgeMs);
   }
@@ -136,42 +142,48 @@ export class Log {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.idle = this.flush();
+      this.flush();
     }, ms);
   }
 
-  private async flush(): Promise<void> {
-    if (this.committing > 0 || this.pool.length === 0) return;
+  // flush starts sequencing the next batch if the pipeline has room: at most PIPELINE batches
+  // between sequencing and acknowledgement, and one being sequenced at a time.
+  private flush(): void {
+    if (this.sequencing || this.inFlight >= PIPELINE || this.pool.length === 0) return;
+    if (this.stale && this.inFlight > 0) return; // reload only once the pipeline has drained
     const batch = this.pool.splice(0, this.opts.maxBatch);
-    this.committing = batch.length;
-    try {
-      await this.commitWithRetry(batch);
-    } finally {
-      this.committing = 0;
-      this.schedule();
-    }
+    this.sequencing = true;
+    this.inFlight++;
+    this.committing += batch.length;
+    void this.run(batch);
   }
 
-  private async commitWithRetry(batch: Waiter[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (this.stale) await this.reload();
-        const r = await commitBatch(this.ctx, this.current, batch);
-        this.current = r.state;
-        this.reader.prime(r.writes);
-        const { size } = r.state.checkpoint;
-        batch.forEach((w, i) => w.resolve({ index: r.indexes[i]!, size, note: r.state.note }));
-        return;
-      } catch (err) {
-        // The commit may or may not have been applied: reload before trusting our state again.
-        this.stale = true;
-        const conflict = err instanceof LogError && err.code === 'conflict';
-        if (conflict && attempt < MAX_CONFLICT_RETRIES) continue;
-        const e = err instanceof LogError && err.code !== 'conflict' ? err
-          : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
-        for (const w of batch) w.reject(e);
-        return;
-      }
+  private async run(batch: Waiter[]): Promise<void> {
+    let sequenced = false;
+    const signed = (next: LogState) => {
+      this.tip = next;
+      this.sequencing = false;
+      sequenced = true;
+      this.schedule();
+    };
+    try {
+      if (this.stale) await this.reload();
+      const r = await commitBatch(this.ctx, this.tip, batch, signed);
+      this.current = r.state;
+      this.reader.prime(r.writes);
+      const { size } = r.state.checkpoint;
+      batch.forEach((w, i) => w.resolve({ index: r.indexes[i]!, size, note: r.state.note }));
+    } catch (err) {
+      // The commit may or may not have been applied: reload before trusting our state again.
+      this.stale = true;
+      const e = err instanceof LogError && err.code !== 'conflict' ? err
+        : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
+      for (const w of batch) w.reject(e);
+    } finally {
+      if (!sequenced) this.sequencing = false; // failed before signing: free the sequencing slot
+      this.inFlight--;
+      this.committing -= batch.length;
+      this.schedule();
     }
   }
 
@@ -180,6 +192,7 @@ export class Log {
     const state = await loadState(this.ctx.store, verifier, this.ctx.origin);
     if (!state) throw new LogError('corrupt', 'sequencer: the lock disappeared');
     this.current = state;
+    this.tip = state;
     this.stale = false;
   }
 }

@@ -38,7 +38,12 @@ export interface CommitResult {
  * itself) on top of state. It either resolves with a state whose checkpoint contains every
  * entry, or throws having changed nothing that anyone was told about.
  */
-export async function commitBatch(ctx: CommitContext, state: LogState, batch: readonly Pending[]): Promise<CommitResult> {
+export async function commitBatch(
+  ctx: CommitContext,
+  state: LogState,
+  batch: readonly Pending[],
+  onSigned: (next: LogState) => void = () => {},
+): Promise<CommitResult> {
   // 1. Dedup against the persistent index, in one batched read. An entry already in the log
   //    keeps its index; nothing is written for it.
   const known = await ctx.store.getMany(batch.map((p) => indexKey(p.hashHex)));
@@ -52,7 +57,10 @@ export async function commitBatch(ctx: CommitContext, state: LogState, batch: re
     }
     return index;
   });
-  if (fresh.length === 0) return { state, indexes, writes: [] };
+  if (fresh.length === 0) {
+    onSigned(state);
+    return { state, indexes, writes: [] };
+  }
 
   // 2. Integrate: assign the next indexes in order and compute the new tiles, entry bundles and
   //    root from the right edge in memory. Pure: the old state stays valid if anything fails.
@@ -67,6 +75,10 @@ export async function commitBatch(ctx: CommitContext, state: LogState, batch: re
   //    the next attempt reloads the lock first, so no second checkpoint of this size is committed.
   const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
   const next = lockBytes(note);
+  const nextState: LogState = { lock: next, note, checkpoint, edge };
+  // The next batch may be sequenced on top of this one now. Its commit expects our lock, so it
+  // can only succeed after ours has: a failure here makes every later pipelined commit fail too.
+  onSigned(nextState);
 
   // 4. Commit: tiles, bundles, dedup index, published checkpoint and the new lock, atomically and
   //    only if the lock is still the one this state was computed from. Dying before this returns
@@ -78,7 +90,7 @@ export async function commitBatch(ctx: CommitContext, state: LogState, batch: re
   await ctx.store.commit({ expected: state.lock, next, objects });
 
   // 5. Only now may the caller acknowledge the entries.
-  return { state: { lock: next, note, checkpoint, edge }, indexes, writes };
+  return { state: nextState, indexes, writes };
 }
 
 /** initialCommit commits the empty tree's checkpoint for a new log. */

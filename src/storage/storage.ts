@@ -17,6 +17,9 @@
  * - Compare-and-swap: commit() succeeds only if the lock still equals `expected` byte for byte
  *   (null: no lock yet). Otherwise it throws LogError 'conflict' and changes nothing. Of two racing
  *   commits from the same expected lock, at most one succeeds.
+ * - Order: commits are applied in the order they are called, so a caller may issue a commit that
+ *   expects the lock of an earlier one before that one has resolved (pipelining); if the earlier
+ *   one fails, the later one fails with 'conflict'.
  * - Failure: any other error is a LogError 'unavailable'; the commit may or may not have been
  *   applied, and the caller must re-read the lock before trusting its own state.
  * - Idempotence: objects are content-addressed by path (a path's bytes never change except for

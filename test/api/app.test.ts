@@ -18,7 +18,7 @@ async function setup(opts: { maxPending?: number } = {}) {
   const store = new FaultyStore(new MemoryStore());
   const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 2, maxBatch: 64, ...opts });
   const app = createApp(log);
-  const add = (body: Uint8Array) => app.request(`${P}/add`, { method: 'POST', body: body as BodyInit, headers: { 'Content-Type': 'application/octet-stream' } });
+  const add = (body: Uint8Array) => app.request(`${P}/add`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'Content-Type': 'application/octet-stream' } });
   return { store, log, app, add };
 }
 

@@ -9,7 +9,10 @@ export class FaultyStore implements LogStore {
   commitFault: FaultMode = 'none';
   readFault = false;
   commits = 0;
-  constructor(readonly inner: LogStore) {}
+  readonly inner: LogStore;
+  constructor(inner: LogStore) {
+    this.inner = inner;
+  }
 
   private readCheck(): void {
     if (this.readFault) throw new LogError('unavailable', 'injected read fault');
