@@ -3,10 +3,7 @@
  * format; errors go through the one table in errors.ts.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
-import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { errorResponse } from './errors.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
@@ -28,15 +25,12 @@ export function normalizePrefix(prefix: string): string {
 export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
-  const tooLarge = () => {
-    throw new LogError('too_large', `entry is over ${MAX_ENTRY_SIZE} bytes`);
-  };
 
   app.get('/healthz', (c) => c.json({ status: 'ok', size: log.state.checkpoint.size }));
   app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
-  app.post(`${prefix}/add`, bodyLimit({ maxSize: MAX_ENTRY_SIZE, onError: tooLarge }), (c) => postAdd(c, log));
+  app.post(`${prefix}/add`, (c) => postAdd(c, log));
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 

@@ -5,10 +5,12 @@
 import type { Context } from 'hono';
 import { toBase64 } from '../bytes.ts';
 import type { Log } from '../sequencer/index.ts';
+import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
+import { readBody } from './body.ts';
 
 /** postAdd sequences the request body as one entry. */
 export async function postAdd(c: Context, log: Log): Promise<Response> {
-  const entry = new Uint8Array(await c.req.arrayBuffer());
+  const entry = await readBody(c, MAX_ENTRY_SIZE);
   const r = await log.add(entry);
   const hashes = await log.reader.proveInclusion(r.index, r.size);
   return c.json({ index: String(r.index), checkpoint: r.note, hashes: hashes.map(toBase64) });

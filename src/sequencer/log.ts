@@ -22,7 +22,7 @@ export interface LogOptions {
   readonly signer: NoteSigner;
   /** maxBatch is the most entries one commit sequences (default 4096). */
   readonly maxBatch?: number;
-  /** maxAgeMs is how long the oldest pending entry may wait for its batch (default 100). */
+  /** maxAgeMs is how long the oldest pending entry may wait for its batch (default 10). */
   readonly maxAgeMs?: number;
   /** maxPending is how many entries may wait before add() pushes back (default 100,000). */
   readonly maxPending?: number;
@@ -69,7 +69,7 @@ export class Log {
     this.tip = state;
     this.opts = {
       maxBatch: opts.maxBatch ?? 4096,
-      maxAgeMs: opts.maxAgeMs ?? 100,
+      maxAgeMs: opts.maxAgeMs ?? 10,
       maxPending: opts.maxPending ?? 100_000,
     };
     this.reader = new TileReader(ctx.store, () => this.current.checkpoint.size);

@@ -1,0 +1,63 @@
+// Chooses the crypto backend (src/crypto.ts): node:crypto against @noble/* for SHA-256 leaf and
+// node hashes and Ed25519, and tree hashing (leaf + node hashes per entry, via the real edge code)
+// against the raw SHA-256 rate of the chosen hash.
+import { createHash, createPrivateKey, createPublicKey, hash as nodeHash, sign, verify } from 'node:crypto';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { leafHash } from '../src/merkle/index.ts';
+import { EMPTY_EDGE, appendToEdge, edgeRoot } from '../src/tiles/index.ts';
+import { machine, rate, report } from './util.ts';
+
+ed.hashes.sha512 = (m: Uint8Array) => sha512(m);
+
+function time(n: number, f: (i: number) => void): number {
+  for (let i = 0; i < Math.min(n, 1000); i++) f(i);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) f(i);
+  return rate(n, performance.now() - t0);
+}
+
+console.log(`# crypto backend and tree hashing; ${machine()}`);
+const kib = new Uint8Array(1025).fill(7);
+const node65 = new Uint8Array(65).fill(1);
+const N = 200_000;
+const nodeLeaf = time(N, () => nodeHash('sha256', kib, 'buffer'));
+const nodeStream = time(N, () => createHash('sha256').update(kib).digest());
+const nobleLeaf = time(N / 4, () => nobleSha256(kib));
+report('sha256 1 KiB: noble', nobleLeaf, 'hash/s', nodeLeaf, 'node crypto.hash');
+report('sha256 1 KiB: node createHash', nodeStream, 'hash/s', nodeLeaf, 'node crypto.hash');
+const nodeNode = time(N, () => nodeHash('sha256', node65, 'buffer'));
+const nobleNode = time(N, () => nobleSha256(node65));
+report('sha256 65 B: noble', nobleNode, 'hash/s', nodeNode, 'node crypto.hash');
+
+const seed = new Uint8Array(32).fill(9);
+const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+const priv = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+const pub = createPublicKey(priv);
+const msg = new Uint8Array(120).fill(3);
+const nodeSign = time(5000, () => sign(null, msg, priv));
+const nobleSign = time(1000, () => ed.sign(msg, seed));
+report('ed25519 sign: noble', nobleSign, 'sig/s', nodeSign, 'node:crypto');
+const sig = sign(null, msg, priv);
+const nodeVerify = time(5000, () => verify(null, msg, pub, sig));
+const noblePub = ed.getPublicKey(seed);
+const nobleVerify = time(500, () => ed.verify(sig, msg, noblePub));
+report('ed25519 verify: noble', nobleVerify, 'verify/s', nodeVerify, 'node:crypto');
+
+// Tree hashing: leaf hash plus the node hashes of the tiles, per 1 KiB entry.
+const M = 100_000;
+const entries = Array.from({ length: M }, (_, i) => {
+  const e = new Uint8Array(1024);
+  new DataView(e.buffer).setUint32(0, i);
+  return e;
+});
+const t0 = performance.now();
+let edge = EMPTY_EDGE;
+for (let i = 0; i < M; i += 4096) {
+  const chunk = entries.slice(i, i + 4096);
+  edge = appendToEdge(edge, chunk, chunk.map(leafHash)).edge;
+  edgeRoot(edge);
+}
+const tree = rate(M, performance.now() - t0);
+report('tree hashing, 1 KiB entries (one core)', tree, 'entries/s', nodeLeaf, 'raw sha256 1 KiB');
