@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
+import { concat } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 
 /** readBody returns the request body, or throws too_large once it passes maxSize bytes. */
@@ -29,11 +30,5 @@ export async function readBody(c: Context, maxSize: number): Promise<Uint8Array>
     chunks.push(chunk);
   }
   if (chunks.length === 1) return new Uint8Array(chunks[0]!.buffer, chunks[0]!.byteOffset, size);
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const ch of chunks) {
-    out.set(ch, off);
-    off += ch.length;
-  }
-  return out;
+  return concat(...chunks);
 }
