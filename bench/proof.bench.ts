@@ -30,7 +30,8 @@ for (let i = 0; i < SIZE; i += BATCH) {
   const n = Math.min(BATCH, SIZE - i);
   await Promise.all(Array.from({ length: n }, (_, j) => log.add(u64be(i + j))));
   const size = i + n;
-  if (size === Math.min(1_000_000, SIZE)) rss['1M'] = rssMiB();
+  if (rss['1M'] === undefined && size >= Math.min(1_000_000, SIZE)) rss['1M'] = rssMiB();
+  if (size % (BATCH * 16) === 0) console.log(`  ${size.toLocaleString()} entries, RSS ${rssMiB().toFixed(0)} MiB`);
 }
 rss['end'] = rssMiB();
 const buildS = (performance.now() - t0) / 1000;

@@ -116,8 +116,6 @@ export class Log {
       this.pool.push({ entry, hash, hashHex, resolve, reject });
     });
     this.inflight.set(hashHex, p);
-    const forget = () => this.inflight.delete(hashHex);
-    p.then(forget, forget);
     this.schedule();
     return p;
   }
@@ -172,13 +170,19 @@ export class Log {
       this.current = r.state;
       this.reader.prime(r.writes);
       const { size } = r.state.checkpoint;
-      batch.forEach((w, i) => w.resolve({ index: r.indexes[i]!, size, note: r.state.note }));
+      batch.forEach((w, i) => {
+        this.inflight.delete(w.hashHex);
+        w.resolve({ index: r.indexes[i]!, size, note: r.state.note });
+      });
     } catch (err) {
       // The commit may or may not have been applied: reload before trusting our state again.
       this.stale = true;
       const e = err instanceof LogError && err.code !== 'conflict' ? err
         : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
-      for (const w of batch) w.reject(e);
+      for (const w of batch) {
+        this.inflight.delete(w.hashHex);
+        w.reject(e);
+      }
     } finally {
       if (!sequenced) this.sequencing = false; // failed before signing: free the sequencing slot
       this.inFlight--;

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, utf8 } from '../../src/bytes.ts';
@@ -68,7 +69,11 @@ describe('HTTP API', () => {
     expect((await app.request(`${P}/tile/1/000.p/1`)).status).toBe(200);
     expect((await app.request(`${P}/tile/2/000.p/1`)).status).toBe(404);
     const bundle = await app.request(`${P}/tile/entries/000.p/3`);
-    expect(new Uint8Array(await bundle.arrayBuffer())).toEqual(Uint8Array.of(0, 2, 116, 48, 0, 2, 116, 49, 0, 2, 116, 50));
+    const plain = new Uint8Array(await bundle.arrayBuffer());
+    expect(plain).toEqual(Uint8Array.of(0, 2, 116, 48, 0, 2, 116, 49, 0, 2, 116, 50));
+    const gz = await app.request(`${P}/tile/entries/000.p/3`, { headers: { 'Accept-Encoding': 'gzip, br' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(new Uint8Array(gunzipSync(new Uint8Array(await gz.arrayBuffer())))).toEqual(plain);
   });
 
   it('serves inclusion proofs by index or leaf hash, and consistency proofs', async () => {
