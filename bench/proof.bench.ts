@@ -19,6 +19,10 @@ function rssMiB(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
+function heapMiB(): number {
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
 console.log(`# inclusion proofs on a ${SIZE.toLocaleString()}-entry log; ${machine()}`);
 const dir = mkdtempSync(join(tmpdir(), 'bench-proof-'));
 const store = await LevelStore.open(dir, { sync: false });
@@ -30,10 +34,14 @@ for (let i = 0; i < SIZE; i += BATCH) {
   const n = Math.min(BATCH, SIZE - i);
   await Promise.all(Array.from({ length: n }, (_, j) => log.add(u64be(i + j))));
   const size = i + n;
-  if (rss['1M'] === undefined && size >= Math.min(1_000_000, SIZE)) rss['1M'] = rssMiB();
+  if (rss['1M'] === undefined && size >= Math.min(1_000_000, SIZE)) {
+    rss['1M'] = rssMiB();
+    rss['heap1M'] = heapMiB();
+  }
   if (size % (BATCH * 16) === 0) console.log(`  ${size.toLocaleString()} entries, RSS ${rssMiB().toFixed(0)} MiB`);
 }
 rss['end'] = rssMiB();
+rss['heapEnd'] = heapMiB();
 const buildS = (performance.now() - t0) / 1000;
 console.log(`built in ${buildS.toFixed(0)} s (${Math.round(SIZE / buildS).toLocaleString()} entries/s unsynced); RSS at 1M ${rss['1M']!.toFixed(0)} MiB, at ${SIZE.toLocaleString()} ${rss['end']!.toFixed(0)} MiB`);
 
@@ -55,6 +63,7 @@ const warm = await measure(2000);
 report('inclusion proof p50, random leaf (ms)', pct(cold, 0.5), 'ms', 1, '1 ms target', '≤ 1');
 console.log(`inclusion proof latency: p50 ${pct(cold, 0.5).toFixed(3)} ms, p99 ${pct(cold, 0.99).toFixed(3)} ms (first 2,000); p50 ${pct(warm, 0.5).toFixed(3)} ms, p99 ${pct(warm, 0.99).toFixed(3)} ms (next 2,000)`);
 report('RSS growth 1M → end (MiB)', rss['end']! - rss['1M']!, 'MiB', rss['1M']!, 'RSS at 1M');
+console.log(`JS heap in use: ${rss['heap1M']!.toFixed(1)} MiB at 1M, ${rss['heapEnd']!.toFixed(1)} MiB at the end (the rest of RSS is LevelDB's native memory)`);
 await log.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,140 @@
+/**
+ * The signing algorithms a hashedrekord 0.0.2 entry may use (Sigstore algorithm registry, as
+ * rekor-tiles admits them): the key type, curve or size each keyDetails requires, its pre-hash,
+ * and signature verification over a digest (the artifact itself is never sent).
+ */
+import { X509Certificate, constants, createPublicKey, publicDecrypt, type KeyObject } from 'node:crypto';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { eddsa } from '@noble/curves/abstract/edwards.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { concat, equal, fromHex, utf8 } from '../bytes.ts';
+import { badRequest } from '../errors.ts';
+
+/** HashAlgorithm names the pre-hash, as protojson spells sigstore's HashAlgorithm enum. */
+export type HashAlgorithm = 'SHA2_256' | 'SHA2_384' | 'SHA2_512';
+
+const HASH_SIZE: Record<HashAlgorithm, number> = { SHA2_256: 32, SHA2_384: 48, SHA2_512: 64 };
+
+interface Algorithm {
+  readonly hash: HashAlgorithm;
+  readonly key: 'rsa' | 'ec' | 'ed25519';
+  readonly bits?: number;
+  readonly curve?: 'prime256v1' | 'secp384r1' | 'secp521r1';
+}
+
+/** ALGORITHMS maps each keyDetails tilelog can admit to what it requires. */
+export const ALGORITHMS = {
+  PKIX_RSA_PKCS1V15_2048_SHA256: { hash: 'SHA2_256', key: 'rsa', bits: 2048 },
+  PKIX_RSA_PKCS1V15_3072_SHA256: { hash: 'SHA2_256', key: 'rsa', bits: 3072 },
+  PKIX_RSA_PKCS1V15_4096_SHA256: { hash: 'SHA2_256', key: 'rsa', bits: 4096 },
+  PKIX_ECDSA_P256_SHA_256: { hash: 'SHA2_256', key: 'ec', curve: 'prime256v1' },
+  PKIX_ECDSA_P384_SHA_384: { hash: 'SHA2_384', key: 'ec', curve: 'secp384r1' },
+  PKIX_ECDSA_P521_SHA_512: { hash: 'SHA2_512', key: 'ec', curve: 'secp521r1' },
+  PKIX_ED25519_PH: { hash: 'SHA2_512', key: 'ed25519' },
+} as const satisfies Record<string, Algorithm>;
+
+/** KeyDetails is a keyDetails value tilelog can admit. */
+export type KeyDetails = keyof typeof ALGORITHMS;
+
+/** KEY_DETAILS lists every admissible keyDetails: rekor-tiles' default allowed set. */
+export const KEY_DETAILS = Object.keys(ALGORITHMS) as KeyDetails[];
+
+// Values that are valid sigstore keyDetails but refused for hashedrekord, with the reason.
+const REFUSED: Record<string, string> = {
+  PKIX_ED25519: 'pure Ed25519 signs the artifact itself, not a digest; use PKIX_ED25519_PH',
+  PKIX_RSA_PSS_2048_SHA256: 'RSA-PSS is not accepted',
+  PKIX_RSA_PSS_3072_SHA256: 'RSA-PSS is not accepted',
+  PKIX_RSA_PSS_4096_SHA256: 'RSA-PSS is not accepted',
+};
+
+/** parseKeyDetails checks keyDetails against the operator's allowed set. */
+export function parseKeyDetails(v: unknown, allowed: readonly KeyDetails[]): KeyDetails {
+  if (typeof v !== 'string') throw badRequest('verifier.keyDetails must be a string');
+  if (REFUSED[v]) throw badRequest(`keyDetails ${v}: ${REFUSED[v]}`);
+  if (!(v in ALGORITHMS)) throw badRequest(`keyDetails ${JSON.stringify(v.slice(0, 60))} is not supported`);
+  if (!allowed.includes(v as KeyDetails)) throw badRequest(`keyDetails ${v} is not allowed by this log`);
+  return v as KeyDetails;
+}
+
+/** hashOf returns the pre-hash of keyDetails and its digest length. */
+export function hashOf(kd: KeyDetails): { algorithm: HashAlgorithm; size: number } {
+  const algorithm = ALGORITHMS[kd].hash;
+  return { algorithm, size: HASH_SIZE[algorithm] };
+}
+
+function isPem(der: Uint8Array): boolean {
+  return der.length > 0 && der[0] !== 0x30;
+}
+
+/** keyFromSpki loads a DER SubjectPublicKeyInfo; PEM and anything else are refused. */
+export function keyFromSpki(der: Uint8Array): KeyObject {
+  if (isPem(der)) throw badRequest('publicKey.rawBytes must be a DER SubjectPublicKeyInfo (PEM is not accepted)');
+  try {
+    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  } catch {
+    throw badRequest('publicKey.rawBytes is not a DER SubjectPublicKeyInfo');
+  }
+}
+
+/** keyFromCertificate loads the public key of a DER X.509 certificate (no chain is checked). */
+export function keyFromCertificate(der: Uint8Array): KeyObject {
+  if (isPem(der)) throw badRequest('x509Certificate.rawBytes must be a DER certificate (PEM is not accepted)');
+  try {
+    return new X509Certificate(Buffer.from(der)).publicKey;
+  } catch {
+    throw badRequest('x509Certificate.rawBytes is not a DER X.509 certificate');
+  }
+}
+
+/** checkKeyFits throws unless the key's type, curve or size is the one keyDetails names. */
+export function checkKeyFits(key: KeyObject, kd: KeyDetails): void {
+  const want: Algorithm = ALGORITHMS[kd];
+  const type = key.asymmetricKeyType;
+  const d = key.asymmetricKeyDetails ?? {};
+  const ok =
+    type === want.key &&
+    (want.bits === undefined || d.modulusLength === want.bits) &&
+    (want.curve === undefined || d.namedCurve === want.curve);
+  if (!ok) {
+    const got = type === 'rsa' ? `RSA-${d.modulusLength}` : type === 'ec' ? `EC ${d.namedCurve}` : String(type);
+    throw badRequest(`key (${got}) does not match keyDetails ${kd}`);
+  }
+}
+
+// DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1).
+const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420')!;
+
+// Ed25519ph over a digest the client computed: the RFC 8032 dom2 prefix with phflag 1, and the
+// digest used as PH(M) as it is.
+const ed25519phDigest = eddsa(ed25519.Point, sha512, {
+  domain: (data: Uint8Array, ctx: Uint8Array, phflag: boolean) =>
+    concat(utf8('SigEd25519 no Ed25519 collisions'), Uint8Array.of(phflag ? 1 : 0, ctx.length), ctx, data),
+  prehash: (m: Uint8Array) => m,
+});
+
+function ecPoint(key: KeyObject): Uint8Array {
+  const jwk = key.export({ format: 'jwk' });
+  return concat(Uint8Array.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url'));
+}
+
+/** verifyDigest reports whether signature is valid over digest for key under keyDetails. */
+export function verifyDigest(key: KeyObject, kd: KeyDetails, digest: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    const want: Algorithm = ALGORITHMS[kd];
+    if (want.key === 'rsa') {
+      if (signature.length !== want.bits! / 8) return false;
+      const info = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return equal(new Uint8Array(info), concat(SHA256_DIGEST_INFO, digest));
+    }
+    if (want.key === 'ec') {
+      const curve = want.curve === 'prime256v1' ? p256 : want.curve === 'secp384r1' ? p384 : p521;
+      // Go's crypto/ecdsa accepts high-S signatures, so rekor-tiles does too.
+      return curve.verify(signature, digest, ecPoint(key), { prehash: false, lowS: false, format: 'der' });
+    }
+    const raw = new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(12));
+    return ed25519phDigest.verify(signature, digest, raw, { zip215: false });
+  } catch {
+    return false;
+  }
+}

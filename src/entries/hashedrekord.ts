@@ -1,0 +1,104 @@
+/**
+ * hashedrekord 0.0.2 (rekor-tiles api/proto/rekor/v2/hashedrekord.proto): admission of a
+ * CreateEntryRequest and the canonical log entry it becomes. Every field is attacker-controlled;
+ * every rejection says which rule failed.
+ */
+import { toBase64, utf8 } from '../bytes.ts';
+import { badRequest } from '../errors.ts';
+import {
+  checkKeyFits,
+  hashOf,
+  keyFromCertificate,
+  keyFromSpki,
+  parseKeyDetails,
+  verifyDigest,
+  type KeyDetails,
+} from './algorithms.ts';
+import { canonicalize, type JsonValue } from './jcs.ts';
+import { bytesField, fields } from './protojson.ts';
+
+/** AdmitOptions is the operator's policy for new entries. */
+export interface AdmitOptions {
+  readonly allowedKeyDetails: readonly KeyDetails[];
+}
+
+/** Admitted is an entry ready to log: its canonical body and kind. */
+export interface Admitted {
+  readonly body: Uint8Array;
+  readonly kind: string;
+  readonly version: string;
+}
+
+/** Verifier is a parsed Verifier message: exactly one of publicKey or x509Certificate. */
+interface Verifier {
+  readonly keyDetails: KeyDetails;
+  readonly publicKey?: Uint8Array;
+  readonly x509Certificate?: Uint8Array;
+}
+
+function parseVerifier(v: unknown, opts: AdmitOptions): Verifier {
+  const f = fields(v, 'verifier', [
+    ['publicKey', 'public_key'],
+    ['x509Certificate', 'x509_certificate'],
+    ['keyDetails', 'key_details'],
+  ]);
+  if ((f.publicKey === undefined) === (f.x509Certificate === undefined)) {
+    throw badRequest('verifier needs exactly one of publicKey and x509Certificate');
+  }
+  if (f.keyDetails === undefined) throw badRequest('verifier.keyDetails is missing');
+  const keyDetails = parseKeyDetails(f.keyDetails, opts.allowedKeyDetails);
+  const raw = (o: unknown, what: string) => {
+    const r = fields(o, what, [['rawBytes', 'raw_bytes']]);
+    if (r.rawBytes === undefined) throw badRequest(`${what}.rawBytes is missing`);
+    return bytesField(r.rawBytes, `${what}.rawBytes`);
+  };
+  return f.publicKey !== undefined
+    ? { keyDetails, publicKey: raw(f.publicKey, 'verifier.publicKey') }
+    : { keyDetails, x509Certificate: raw(f.x509Certificate, 'verifier.x509Certificate') };
+}
+
+/** verifierJson is the protojson form of a verifier, as it appears in log entries. */
+export function verifierJson(v: Verifier): JsonValue {
+  return v.publicKey
+    ? { keyDetails: v.keyDetails, publicKey: { rawBytes: toBase64(v.publicKey) } }
+    : { keyDetails: v.keyDetails, x509Certificate: { rawBytes: toBase64(v.x509Certificate!) } };
+}
+
+/** checkVerifierSignature loads the verifier's key and checks signature over digest. */
+function checkVerifierSignature(v: Verifier, digest: Uint8Array, signature: Uint8Array): void {
+  const key = v.publicKey ? keyFromSpki(v.publicKey) : keyFromCertificate(v.x509Certificate!);
+  checkKeyFits(key, v.keyDetails);
+  if (!verifyDigest(key, v.keyDetails, digest, signature)) {
+    throw badRequest(`signature does not verify over the digest with the ${v.keyDetails} key`);
+  }
+}
+
+/** admitHashedRekord validates a HashedRekordRequestV002 and returns its canonical entry. */
+export function admitHashedRekord(req: unknown, opts: AdmitOptions): Admitted {
+  const f = fields(req, 'hashedRekordRequestV002', [['digest', 'digest'], ['signature', 'signature']]);
+  if (f.digest === undefined) throw badRequest('hashedRekordRequestV002.digest is missing');
+  if (f.signature === undefined) throw badRequest('hashedRekordRequestV002.signature is missing');
+  const digest = bytesField(f.digest, 'digest');
+  const s = fields(f.signature, 'signature', [['content', 'content'], ['verifier', 'verifier']]);
+  if (s.content === undefined) throw badRequest('signature.content is missing');
+  if (s.verifier === undefined) throw badRequest('signature.verifier is missing');
+  const content = bytesField(s.content, 'signature.content');
+  const verifier = parseVerifier(s.verifier, opts);
+  const { algorithm, size } = hashOf(verifier.keyDetails);
+  if (digest.length !== size) {
+    throw badRequest(`digest length ${digest.length} does not match ${algorithm} (${size} bytes)`);
+  }
+  if (content.length === 0) throw badRequest('signature.content is empty');
+  checkVerifierSignature(verifier, digest, content);
+  const entry: JsonValue = {
+    apiVersion: '0.0.2',
+    kind: 'hashedrekord',
+    spec: {
+      hashedRekordV002: {
+        data: { algorithm, digest: toBase64(digest) },
+        signature: { content: toBase64(content), verifier: verifierJson(verifier) },
+      },
+    },
+  };
+  return { body: utf8(canonicalize(entry)), kind: 'hashedrekord', version: '0.0.2' };
+}
