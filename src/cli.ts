@@ -10,7 +10,8 @@ import { LogError } from './errors.ts';
 import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
-import { startServer } from './main.ts';
+import { readSignerKey, startServer } from './main.ts';
+import { trustMaterial } from './entries/index.ts';
 
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR
@@ -19,6 +20,7 @@ const USAGE = `usage:
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
   tilelog proof consistency [--url URL] --first M [--last N]
+  tilelog trust-root --url https://HOST --key FILE
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_URL, TILELOG_VKEY`;
 
@@ -87,6 +89,18 @@ async function serveCmd(args: string[]): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
+async function trustRootCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' } } });
+  if (!values.url || !values.key) fail('trust-root needs --url https://HOST and --key FILE');
+  if (!URL.canParse(values.url)) fail(`--url ${values.url} is not a URL`);
+  const url = new URL(values.url);
+  const signer = await readSignerKey(values.key);
+  if (!url.host.includes(signer.name) && !values.url.includes(signer.name)) {
+    console.error(`warning: key name ${signer.name} does not appear in ${values.url}; sigstore clients match them`);
+  }
+  console.log(JSON.stringify(trustMaterial(values.url.replace(/\/$/, ''), signer, new Date()), null, 2));
+}
+
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
   const res = await fetch(url, init);
   if (!res.ok) fail(`${init?.method ?? 'GET'} ${url}: ${res.status} ${(await res.text()).trim()}`);
@@ -143,6 +157,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve': await serveCmd(args); return 0;
       case 'add': await addCmd(args); return 0;
       case 'proof': await proofCmd(args); return 0;
+      case 'trust-root': await trustRootCmd(args); return 0;
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }
   } catch (err) {

@@ -60,7 +60,9 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   let signer: NoteSigner;
   if (cfg.keyFile) signer = await readSignerKey(cfg.keyFile);
   else {
-    const devOrigin = cfg.origin ?? `${cfg.host === '0.0.0.0' ? 'localhost' : cfg.host}:${cfg.port}${prefix}`;
+    // Rekor v2 names a log by its host (its TrustedRoot baseUrl without the scheme), and sigstore
+    // clients require the key name to appear in that baseUrl, so the dev key is named host:port.
+    const devOrigin = cfg.origin ?? `${cfg.host === '0.0.0.0' ? 'localhost' : cfg.host}:${cfg.port}`;
     const dev = await loadOrCreateDevKey(cfg.dataDir, devOrigin);
     signer = dev.signer;
     say(`${dev.created ? 'generated' : 'using'} dev key ${join(cfg.dataDir, 'log.key')}`);

@@ -4,7 +4,9 @@
  */
 import { Hono } from 'hono';
 import type { Log } from '../sequencer/index.ts';
+import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
 import { errorResponse } from './errors.ts';
+import { postEntry } from './rekor.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
 import { postAdd } from './write.ts';
@@ -13,6 +15,8 @@ import { postAdd } from './write.ts';
 export interface ApiOptions {
   /** prefix is where the log's paths live (default /api/v2). */
   readonly prefix?: string;
+  /** allowedKeyDetails narrows the hashedrekord algorithms (default: rekor-tiles' set). */
+  readonly allowedKeyDetails?: readonly KeyDetails[];
 }
 
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
@@ -31,6 +35,8 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
   app.post(`${prefix}/add`, (c) => postAdd(c, log));
+  const admit = { allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS };
+  app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 

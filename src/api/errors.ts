@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { LogError, type LogErrorCode } from '../errors.ts';
+import { GRPC_CODE } from './rekor.ts';
 
 /** STATUS maps each error code to its HTTP status. */
 export const STATUS: Record<LogErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 503> = {
@@ -30,6 +31,10 @@ export function errorResponse(c: Context, err: unknown): Response {
     const status = STATUS[err.code];
     if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status === 500 || err.code === 'unavailable') logServerError(err);
+    // The Rekor write API answers as grpc-gateway does: a JSON status object.
+    if (c.req.path.endsWith('/log/entries')) {
+      return c.json({ code: GRPC_CODE[err.code], message: oneLine(err.message), details: [] }, status);
+    }
     return c.text(oneLine(err.message) + '\n', status);
   }
   logServerError(err);

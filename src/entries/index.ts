@@ -29,3 +29,4 @@ export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
       throw badRequest(`request: unknown field ${JSON.stringify(key.slice(0, 60))}`);
   }
 }
+export { trustMaterial } from './trust.ts';

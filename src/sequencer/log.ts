@@ -5,11 +5,11 @@
  * expects the previous one's lock, so it can only land after it. Beyond maxPending waiting entries,
  * add() refuses with 'pushback' rather than queueing without bound.
  */
-import { toHex } from '../bytes.ts';
+import { concat, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
 import type { NoteSigner } from '../note/index.ts';
-import { parseVerifierKey } from '../note/index.ts';
+import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
 import { TileReader } from './reader.ts';
@@ -33,6 +33,8 @@ export interface LogOptions {
 /** AddResult says where an entry is: its index and the signed checkpoint that contains it. */
 export interface AddResult {
   readonly index: number;
+  /** duplicate is true when identical bytes were already committed before this submission. */
+  readonly duplicate: boolean;
   readonly size: number;
   readonly note: string;
 }
@@ -86,6 +88,19 @@ export class Log {
     const verifier = parseVerifierKey(opts.signer.verifierKey);
     const state = (await loadState(store, verifier, opts.origin)) ?? (await initialCommit(ctx, EMPTY_ROOT));
     return new Log(ctx, state, opts);
+  }
+
+  /**
+   * logKeyId is the full 32-byte C2SP key ID of the log's signing key, SHA-256(name ‖ 0x0A ‖
+   * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId.
+   */
+  get logKeyId(): Uint8Array {
+    return keyId(this.ctx.signer.name, concat(Uint8Array.of(ALG_ED25519), this.ctx.signer.publicKey));
+  }
+
+  /** signer is the log's checkpoint signer. */
+  get signer(): NoteSigner {
+    return this.ctx.signer;
   }
 
   /** state is the last committed (and published) state. */
@@ -172,7 +187,7 @@ export class Log {
       const { size } = r.state.checkpoint;
       batch.forEach((w, i) => {
         this.inflight.delete(w.hashHex);
-        w.resolve({ index: r.indexes[i]!, size, note: r.state.note });
+        w.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]!, size, note: r.state.note });
       });
     } catch (err) {
       // The commit may or may not have been applied: reload before trusting our state again.

@@ -30,6 +30,8 @@ export interface CommitContext {
 export interface CommitResult {
   readonly state: LogState;
   readonly indexes: number[];
+  /** existing[i] is true when batch[i] was already in the log before this batch. */
+  readonly existing: boolean[];
   readonly writes: readonly TileWrite[];
 }
 
@@ -57,9 +59,10 @@ export async function commitBatch(
     }
     return index;
   });
+  const existing = known.map((k) => k !== null);
   if (fresh.length === 0) {
     onSigned(state);
-    return { state, indexes, writes: [] };
+    return { state, indexes, existing, writes: [] };
   }
 
   // 2. Integrate: assign the next indexes in order and compute the new tiles, entry bundles and
@@ -90,7 +93,7 @@ export async function commitBatch(
   await ctx.store.commit({ expected: state.lock, next, objects });
 
   // 5. Only now may the caller acknowledge the entries.
-  return { state: nextState, indexes, writes };
+  return { state: nextState, indexes, existing, writes };
 }
 
 /** initialCommit commits the empty tree's checkpoint for a new log. */
