@@ -147,3 +147,15 @@ export function readU64be(b: Uint8Array, off = 0): number | null {
   const v = new DataView(b.buffer, b.byteOffset + off, 8).getBigUint64(0);
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
 }
+
+/**
+ * fromBase64Lenient decodes base64 as Go's protojson accepts it: standard or URL-safe alphabet,
+ * padding optional. It returns null for anything else.
+ */
+export function fromBase64Lenient(v: string): Uint8Array | null {
+  let s = v.replace(/-/g, '+').replace(/_/g, '/');
+  if (/[^A-Za-z0-9+/=]/.test(s) || /=[^=]/.test(s)) return null;
+  s = s.replace(/=+$/, '');
+  if (s.length % 4 === 1) return null;
+  return fromBase64(s + '='.repeat((4 - (s.length % 4)) % 4));
+}

@@ -12,6 +12,7 @@ import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
 import { readSignerKey, startServer } from './main.ts';
 import { trustMaterial } from './entries/index.ts';
+import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR
@@ -21,6 +22,7 @@ const USAGE = `usage:
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
   tilelog proof consistency [--url URL] --first M [--last N]
   tilelog trust-root --url https://HOST --key FILE
+  tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_URL, TILELOG_VKEY`;
 
@@ -101,6 +103,30 @@ async function trustRootCmd(args: string[]): Promise<void> {
   console.log(JSON.stringify(trustMaterial(values.url.replace(/\/$/, ''), signer, new Date()), null, 2));
 }
 
+async function verifyBundleCmd(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args, options: { bundle: { type: 'string' }, 'trusted-root': { type: 'string' }, artifact: { type: 'string' } },
+  });
+  if (!values.bundle || !values['trusted-root']) fail('verify-bundle needs --bundle B and --trusted-root T');
+  const readJson = async (f: string) => {
+    try {
+      return JSON.parse(await readFile(f, 'utf8'));
+    } catch (e) {
+      return fail(`${f}: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+  const artifact = values.artifact ? new Uint8Array(await readFile(values.artifact)) : undefined;
+  const r = verifyBundle(await readJson(values.bundle), await readJson(values['trusted-root']), artifact);
+  for (const c of r.checks) console.log(`ok: ${c}`);
+  console.log(NOT_CHECKED);
+  if (r.valid) {
+    console.log('valid');
+    return 0;
+  }
+  console.log(`invalid: ${r.reason}`);
+  return 1;
+}
+
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
   const res = await fetch(url, init);
   if (!res.ok) fail(`${init?.method ?? 'GET'} ${url}: ${res.status} ${(await res.text()).trim()}`);
@@ -158,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'add': await addCmd(args); return 0;
       case 'proof': await proofCmd(args); return 0;
       case 'trust-root': await trustRootCmd(args); return 0;
+      case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }
   } catch (err) {

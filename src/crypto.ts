@@ -4,7 +4,7 @@
  * hashes, and native Ed25519 signing/verification at about 10x @noble/ed25519. Elsewhere (a
  * browser), the same functions fall back to @noble/*, so merkle/, tiles/ and note/ stay portable.
  */
-import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import * as ed from '@noble/ed25519';
 
 type NodeCrypto = typeof import('node:crypto');
@@ -24,6 +24,14 @@ export function sha256(data: Uint8Array): Uint8Array {
     return new Uint8Array(b.buffer, b.byteOffset, b.length);
   }
   return nobleSha256(data);
+}
+
+/** digest returns the SHA-2 hash of data named as sigstore's HashAlgorithm enum does. */
+export function digest(algorithm: 'SHA2_256' | 'SHA2_384' | 'SHA2_512', data: Uint8Array): Uint8Array {
+  if (algorithm === 'SHA2_256') return sha256(data);
+  const name = algorithm === 'SHA2_384' ? 'sha384' : 'sha512';
+  if (nodeHash) return new Uint8Array(nodeHash(name, data, 'buffer') as unknown as Buffer);
+  return algorithm === 'SHA2_384' ? nobleSha384(data) : nobleSha512(data);
 }
 
 /** randomBytes returns n cryptographically secure random bytes. */

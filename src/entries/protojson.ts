@@ -3,6 +3,7 @@
  * field by its lowerCamelCase JSON name or its proto name, unknown fields rejected, bytes as
  * standard or URL-safe base64 with or without padding, enums by name. Errors name the field.
  */
+import { fromBase64Lenient } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
 
 /** Obj is a JSON object as parsed from untrusted input. */
@@ -34,13 +35,8 @@ export function fields(v: unknown, what: string, names: readonly (readonly [stri
 /** bytesField decodes a protojson bytes field: std or URL-safe base64, padding optional. */
 export function bytesField(v: unknown, what: string): Uint8Array {
   if (typeof v !== 'string') throw badRequest(`${what} must be a base64 string`);
-  let s = v.replace(/-/g, '+').replace(/_/g, '/');
-  if (/[^A-Za-z0-9+/=]/.test(s) || /=[^=]/.test(s)) throw badRequest(`${what} is not base64`);
-  s = s.replace(/=+$/, '');
-  if (s.length % 4 === 1) throw badRequest(`${what} is not base64`);
-  const bin = atob(s + '='.repeat((4 - (s.length % 4)) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  const out = fromBase64Lenient(v);
+  if (!out) throw badRequest(`${what} is not base64`);
   return out;
 }
 

@@ -64,7 +64,7 @@ describe('@sigstore/verify accepts what the Rekor v2 API returns', () => {
     const fixed = { ...s, sign: () => sig };
     const res = await post(app, request(fixed, artifact));
     expect(res.status).toBe(201);
-    const entry = await res.json();
+    const entry = (await res.json()) as any;
     expect(entry).toMatchObject({ integratedTime: '0', inclusionPromise: null, kindVersion: { kind: 'hashedrekord', version: '0.0.2' } });
     expect(entry.logId.keyId).toBe(tlog.logId.keyId);
     verifier(tlog, fixed).verify(toSignedEntity(bundle(fixed, artifact, entry), Buffer.from(artifact)));
@@ -81,7 +81,7 @@ describe('@sigstore/verify accepts what the Rekor v2 API returns', () => {
     const sig = s.sign(artifact);
     const fixed = { ...s, sign: () => sig };
     const res = await post(app, request(fixed, artifact));
-    const entry = await res.json();
+    const entry = (await res.json()) as any;
     expect(entry.logIndex).toBe(String(size - 1));
     verifier(tlog, fixed).verify(toSignedEntity(bundle(fixed, artifact, entry), Buffer.from(artifact)));
     if (entry.inclusionProof.hashes.length > 0) {
