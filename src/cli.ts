@@ -10,21 +10,23 @@ import { LogError } from './errors.ts';
 import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
-import { readSignerKey, startServer } from './main.ts';
-import { trustMaterial } from './entries/index.ts';
+import { freezeLog, readSignerKey, startServer } from './main.ts';
+import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
-                [--max-batch N] [--max-age-ms MS] [--max-pending N]
+                [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B]
+  tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
   tilelog proof consistency [--url URL] --first M [--last N]
   tilelog trust-root --url https://HOST --key FILE
   tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
-  TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_URL, TILELOG_VKEY`;
+  TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS,
+  TILELOG_URL, TILELOG_VKEY`;
 
 function fail(msg: string): never {
   throw new LogError('bad_request', msg);
@@ -65,8 +67,14 @@ async function serveCmd(args: string[]): Promise<void> {
       data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' },
       listen: { type: 'string' }, prefix: { type: 'string' }, 'max-batch': { type: 'string' },
       'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
+      'allowed-key-details': { type: 'string' },
     },
   });
+  const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
+  const allowedKeyDetails = allowed?.split(',').map((k) => k.trim());
+  for (const k of allowedKeyDetails ?? []) {
+    if (!(KEY_DETAILS as string[]).includes(k)) fail(`--allowed-key-details: ${k} is not one of ${KEY_DETAILS.join(', ')}`);
+  }
   const { host, port } = parseListen(values.listen ?? env('LISTEN') ?? '127.0.0.1:8080');
   const running = await startServer({
     dataDir: values.data ?? env('DATA') ?? 'data',
@@ -78,6 +86,7 @@ async function serveCmd(args: string[]): Promise<void> {
     maxBatch: intFlag(values['max-batch'] ?? env('MAX_BATCH'), 'max-batch'),
     maxAgeMs: intFlag(values['max-age-ms'] ?? env('MAX_AGE_MS'), 'max-age-ms'),
     maxPending: intFlag(values['max-pending'] ?? env('MAX_PENDING'), 'max-pending'),
+    allowedKeyDetails: allowedKeyDetails as KeyDetails[] | undefined,
   });
   let stopping = false;
   const stop = async () => {
@@ -89,6 +98,12 @@ async function serveCmd(args: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+async function freezeCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' } } });
+  const note = await freezeLog(values.data ?? env('DATA') ?? 'data', values.key ?? env('KEY'), values.origin ?? env('ORIGIN'));
+  process.stdout.write(note);
 }
 
 async function trustRootCmd(args: string[]): Promise<void> {
@@ -184,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'add': await addCmd(args); return 0;
       case 'proof': await proofCmd(args); return 0;
       case 'trust-root': await trustRootCmd(args); return 0;
+      case 'freeze': await freezeCmd(args); return 0;
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, normalizePrefix } from './api/index.ts';
+import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseSignerKey, type NoteSigner } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
 import { LevelStore, type LogStore } from './storage/index.ts';
@@ -25,6 +26,7 @@ export interface ServeConfig {
   readonly maxAgeMs?: number;
   readonly maxPending?: number;
   readonly sync?: boolean;
+  readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly log?: (line: string) => void;
 }
 
@@ -53,6 +55,19 @@ export async function readSignerKey(file: string): Promise<NoteSigner> {
   return parseSignerKey((await readFile(file, 'utf8')).trim());
 }
 
+/** freezeLog commits the final frozen checkpoint of the log in dataDir and returns it. */
+export async function freezeLog(dataDir: string, keyFile?: string, origin?: string): Promise<string> {
+  const signer = await readSignerKey(keyFile ?? join(dataDir, 'log.key'));
+  const store = await LevelStore.open(join(dataDir, 'db'));
+  try {
+    const log = await Log.open(store, { origin: origin ?? signer.name, signer });
+    await log.freeze();
+    return log.state.note;
+  } finally {
+    await store.close();
+  }
+}
+
 /** startServer opens the store, recovers the log and starts listening. */
 export async function startServer(cfg: ServeConfig): Promise<Running> {
   const say = cfg.log ?? ((l: string) => console.log(l));
@@ -76,7 +91,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     maxAgeMs: cfg.maxAgeMs,
     maxPending: cfg.maxPending,
   });
-  const app = createApp(log, { prefix });
+  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
   });
@@ -84,7 +99,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}${prefix}`;
   say(`verifier key: ${signer.verifierKey}`);
-  say(`log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}, serving ${url}`);
+  say(`log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${url}`);
   return {
     url,
     log,

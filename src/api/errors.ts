@@ -31,8 +31,9 @@ export function errorResponse(c: Context, err: unknown): Response {
     const status = STATUS[err.code];
     if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status === 500 || err.code === 'unavailable') logServerError(err);
-    // The Rekor write API answers as grpc-gateway does: a JSON status object.
-    if (c.req.path.endsWith('/log/entries')) {
+    // The Rekor write API answers as grpc-gateway does: a JSON status object; except a frozen
+    // log, which rekor-tiles answers with a plain-text 405.
+    if (c.req.path.endsWith('/log/entries') && err.code !== 'frozen') {
       return c.json({ code: GRPC_CODE[err.code], message: oneLine(err.message), details: [] }, status);
     }
     return c.text(oneLine(err.message) + '\n', status);

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { toBase64 } from '../bytes.ts';
 import { LogError, badRequest } from '../errors.ts';
 import { admitCreateEntry, type AdmitOptions } from '../entries/index.ts';
-import type { Log } from '../sequencer/index.ts';
+import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
 
@@ -17,6 +17,7 @@ export const MAX_REQUEST_SIZE = 4 << 20;
 
 /** postEntry admits, sequences and answers one CreateEntryRequest. */
 export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promise<Response> {
+  if (log.frozen) throw new LogError('frozen', FROZEN_MESSAGE);
   const raw = await readBody(c, MAX_REQUEST_SIZE);
   let json: unknown;
   try {

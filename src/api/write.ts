@@ -4,12 +4,14 @@
  */
 import type { Context } from 'hono';
 import { toBase64 } from '../bytes.ts';
-import type { Log } from '../sequencer/index.ts';
+import { LogError } from '../errors.ts';
+import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
 
 /** postAdd sequences the request body as one entry. */
 export async function postAdd(c: Context, log: Log): Promise<Response> {
+  if (log.frozen) throw new LogError('frozen', FROZEN_MESSAGE);
   const entry = await readBody(c, MAX_ENTRY_SIZE);
   const r = await log.add(entry);
   const hashes = await log.reader.proveInclusion(r.index, r.size);

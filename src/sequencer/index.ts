@@ -1,8 +1,8 @@
 /** Turning submissions into a committed, signed tree, and reading it back. */
-export { Log } from './log.ts';
+export { FROZEN_MESSAGE, Log } from './log.ts';
 export type { AddResult, LogOptions } from './log.ts';
 export { TileReader } from './reader.ts';
-export { commitBatch, initialCommit } from './sequence.ts';
+export { FROZEN_PREFIX, commitBatch, freezeCommit, initialCommit, unixDate } from './sequence.ts';
 export type { CommitContext, CommitResult, Pending } from './sequence.ts';
 export { loadState, openLock } from './state.ts';
 export type { LogState } from './state.ts';

@@ -13,7 +13,10 @@ import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
 import { TileReader } from './reader.ts';
-import { commitBatch, initialCommit, type CommitContext, type Pending } from './sequence.ts';
+import { FROZEN_PREFIX, commitBatch, freezeCommit, initialCommit, type CommitContext, type Pending } from './sequence.ts';
+
+/** FROZEN_MESSAGE is rekor-tiles' answer to a write on a frozen log. */
+export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the latest log.';
 import { loadState, type LogState } from './state.ts';
 
 /** LogOptions configures a log. */
@@ -108,6 +111,18 @@ export class Log {
     return this.current;
   }
 
+  /** frozen reports whether the log is read-only: its checkpoint carries the freeze line. */
+  get frozen(): boolean {
+    return this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX));
+  }
+
+  /** freeze commits the final, frozen checkpoint; the log accepts no entries afterwards. */
+  async freeze(now = new Date()): Promise<void> {
+    this.closed = true;
+    await this.close();
+    if (!this.frozen) this.current = this.tip = await freezeCommit(this.ctx, this.current, now);
+  }
+
   /** pending is the number of entries accepted but not yet committed. */
   get pending(): number {
     return this.pool.length + this.committing;
@@ -118,6 +133,7 @@ export class Log {
    * bytes resolve to the index they already have. The log keeps entry: do not modify it after.
    */
   add(entry: Uint8Array): Promise<AddResult> {
+    if (this.frozen) return Promise.reject(new LogError('frozen', FROZEN_MESSAGE));
     if (this.closed) return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
     checkEntry(entry);
     const hash = leafHash(entry);

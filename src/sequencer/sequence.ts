@@ -104,3 +104,29 @@ export async function initialCommit(ctx: CommitContext, root: Hash): Promise<Log
   await ctx.store.commit({ expected: null, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
   return { lock: next, note, checkpoint, edge: { size: 0, levels: [], bundle: [] } };
 }
+
+/** FROZEN_PREFIX starts the extension line of a frozen log's final checkpoint (rekor-tiles). */
+export const FROZEN_PREFIX = 'Log frozen \u2014 ';
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** unixDate formats a time as Go's time.UnixDate in UTC: "Mon Jan  2 15:04:05 UTC 2006". */
+export function unixDate(t: Date): string {
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const day = String(t.getUTCDate()).padStart(2, ' ');
+  const time = `${p2(t.getUTCHours())}:${p2(t.getUTCMinutes())}:${p2(t.getUTCSeconds())}`;
+  return `${DAYS[t.getUTCDay()]} ${MONTHS[t.getUTCMonth()]} ${day} ${time} UTC ${t.getUTCFullYear()}`;
+}
+
+/**
+ * freezeCommit commits the final checkpoint of a frozen log: the same size and root, with the
+ * extension line "Log frozen — <date>", after which the log accepts no entries.
+ */
+export async function freezeCommit(ctx: CommitContext, state: LogState, now: Date): Promise<LogState> {
+  const checkpoint = { ...state.checkpoint, extensions: [...state.checkpoint.extensions, FROZEN_PREFIX + unixDate(now)] };
+  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const next = lockBytes(note);
+  await ctx.store.commit({ expected: state.lock, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
+  return { ...state, lock: next, note, checkpoint };
+}

@@ -111,3 +111,19 @@ describe('@sigstore/verify accepts what the Rekor v2 API returns', () => {
     expect(huge.status).toBe(413);
   });
 });
+
+describe('frozen log', () => {
+  it('publishes a final checkpoint with the freeze line and answers writes with rekor-tiles\' 405', async () => {
+    const { app, log } = await setup();
+    await log.add(new TextEncoder().encode('before the freeze'));
+    await log.freeze(new Date(Date.UTC(2026, 0, 2, 15, 4, 5)));
+    const cp = await (await app.request('/api/v2/checkpoint')).text();
+    expect(cp.split('\n').slice(0, 4)).toEqual([ORIGIN, '1', expect.any(String), 'Log frozen \u2014 Fri Jan  2 15:04:05 UTC 2026']);
+    const s = makeSigner('PKIX_ECDSA_P256_SHA_256');
+    const res = await post(app, request(s, new TextEncoder().encode('after')));
+    expect(res.status).toBe(405);
+    expect(await res.text()).toBe('This log has been frozen, please switch to the latest log.\n');
+    expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(405);
+    expect((await app.request('/api/v2/tile/entries/000.p/1')).status).toBe(200);
+  });
+});
