@@ -4,12 +4,12 @@
  * and signature verification over a digest (the artifact itself is never sent).
  */
 import { X509Certificate, constants, createPublicKey, publicDecrypt, type KeyObject } from 'node:crypto';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { concat, equal, fromHex, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
+import { verifyEcdsaDigest } from './ecdsa.ts';
 
 /** HashAlgorithm names the pre-hash, as protojson spells sigstore's HashAlgorithm enum. */
 export type HashAlgorithm = 'SHA2_256' | 'SHA2_384' | 'SHA2_512';
@@ -128,9 +128,8 @@ export function verifyDigest(key: KeyObject, kd: KeyDetails, digest: Uint8Array,
       return equal(new Uint8Array(info), concat(SHA256_DIGEST_INFO, digest));
     }
     if (want.key === 'ec') {
-      const curve = want.curve === 'prime256v1' ? p256 : want.curve === 'secp384r1' ? p384 : p521;
-      // Go's crypto/ecdsa accepts high-S signatures, so rekor-tiles does too.
-      return curve.verify(signature, digest, ecPoint(key), { prehash: false, lowS: false, format: 'der' });
+      // Go's crypto/ecdsa accepts high-S signatures, so rekor-tiles does too (and so does this).
+      return verifyEcdsaDigest(want.curve!, ecPoint(key), digest, signature);
     }
     const raw = new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(12));
     return ed25519phDigest.verify(signature, digest, raw, { zip215: false });
