@@ -17,7 +17,7 @@ import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
-                [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B]
+                [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
   tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
@@ -25,7 +25,7 @@ const USAGE = `usage:
   tilelog trust-root --url https://HOST --key FILE
   tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
-  TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS,
+  TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS, TILELOG_ACCEPT_DSSE=1,
   TILELOG_URL, TILELOG_VKEY`;
 
 function fail(msg: string): never {
@@ -67,7 +67,7 @@ async function serveCmd(args: string[]): Promise<void> {
       data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' },
       listen: { type: 'string' }, prefix: { type: 'string' }, 'max-batch': { type: 'string' },
       'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
-      'allowed-key-details': { type: 'string' },
+      'allowed-key-details': { type: 'string' }, 'accept-dsse': { type: 'boolean' },
     },
   });
   const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
@@ -87,6 +87,7 @@ async function serveCmd(args: string[]): Promise<void> {
     maxAgeMs: intFlag(values['max-age-ms'] ?? env('MAX_AGE_MS'), 'max-age-ms'),
     maxPending: intFlag(values['max-pending'] ?? env('MAX_PENDING'), 'max-pending'),
     allowedKeyDetails: allowedKeyDetails as KeyDetails[] | undefined,
+    acceptDsse: values['accept-dsse'] ?? env('ACCEPT_DSSE') === '1',
   });
   let stopping = false;
   const stop = async () => {

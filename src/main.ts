@@ -27,6 +27,7 @@ export interface ServeConfig {
   readonly maxPending?: number;
   readonly sync?: boolean;
   readonly allowedKeyDetails?: readonly KeyDetails[];
+  readonly acceptDsse?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -91,7 +92,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     maxAgeMs: cfg.maxAgeMs,
     maxPending: cfg.maxPending,
   });
-  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails });
+  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
   });

@@ -17,6 +17,8 @@ export interface ApiOptions {
   readonly prefix?: string;
   /** allowedKeyDetails narrows the hashedrekord algorithms (default: rekor-tiles' set). */
   readonly allowedKeyDetails?: readonly KeyDetails[];
+  /** acceptDsse admits dsseRequestV002 entries (off by default, as in rekor-tiles ≥ v2.3.0). */
+  readonly acceptDsse?: boolean;
 }
 
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
@@ -35,7 +37,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
   app.post(`${prefix}/add`, (c) => postAdd(c, log));
-  const admit = { allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS };
+  const admit = { allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS, acceptDsse: opts.acceptDsse ?? false };
   app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));

@@ -3,6 +3,7 @@
  * CreateEntryRequest and the canonical log entry it becomes. Every field is attacker-controlled;
  * every rejection says which rule failed.
  */
+import type { KeyObject } from 'node:crypto';
 import { toBase64, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
 import {
@@ -20,6 +21,8 @@ import { bytesField, fields } from './protojson.ts';
 /** AdmitOptions is the operator's policy for new entries. */
 export interface AdmitOptions {
   readonly allowedKeyDetails: readonly KeyDetails[];
+  /** acceptDsse admits dsseRequestV002 (rekor-tiles ≤ v2.2.1 did; off by default). */
+  readonly acceptDsse?: boolean;
 }
 
 /** Admitted is an entry ready to log: its canonical body and kind. */
@@ -30,13 +33,14 @@ export interface Admitted {
 }
 
 /** Verifier is a parsed Verifier message: exactly one of publicKey or x509Certificate. */
-interface Verifier {
-  readonly keyDetails: KeyDetails;
+export interface Verifier {
+  readonly keyDetails: KeyDetails | 'PKIX_ED25519';
   readonly publicKey?: Uint8Array;
   readonly x509Certificate?: Uint8Array;
 }
 
-function parseVerifier(v: unknown, opts: AdmitOptions): Verifier {
+/** parseVerifier parses a Verifier; parseDetails decides which keyDetails are admissible. */
+export function parseVerifier(v: unknown, parseDetails: (kd: unknown) => Verifier['keyDetails']): Verifier {
   const f = fields(v, 'verifier', [
     ['publicKey', 'public_key'],
     ['x509Certificate', 'x509_certificate'],
@@ -46,7 +50,7 @@ function parseVerifier(v: unknown, opts: AdmitOptions): Verifier {
     throw badRequest('verifier needs exactly one of publicKey and x509Certificate');
   }
   if (f.keyDetails === undefined) throw badRequest('verifier.keyDetails is missing');
-  const keyDetails = parseKeyDetails(f.keyDetails, opts.allowedKeyDetails);
+  const keyDetails = parseDetails(f.keyDetails);
   const raw = (o: unknown, what: string) => {
     const r = fields(o, what, [['rawBytes', 'raw_bytes']]);
     if (r.rawBytes === undefined) throw badRequest(`${what}.rawBytes is missing`);
@@ -64,9 +68,14 @@ export function verifierJson(v: Verifier): JsonValue {
     : { keyDetails: v.keyDetails, x509Certificate: { rawBytes: toBase64(v.x509Certificate!) } };
 }
 
+/** verifierKey loads the verifier's public key (from the certificate when there is one). */
+export function verifierKey(v: Verifier): KeyObject {
+  return v.publicKey ? keyFromSpki(v.publicKey) : keyFromCertificate(v.x509Certificate!);
+}
+
 /** checkVerifierSignature loads the verifier's key and checks signature over digest. */
-function checkVerifierSignature(v: Verifier, digest: Uint8Array, signature: Uint8Array): void {
-  const key = v.publicKey ? keyFromSpki(v.publicKey) : keyFromCertificate(v.x509Certificate!);
+function checkVerifierSignature(v: Verifier & { keyDetails: KeyDetails }, digest: Uint8Array, signature: Uint8Array): void {
+  const key = verifierKey(v);
   checkKeyFits(key, v.keyDetails);
   if (!verifyDigest(key, v.keyDetails, digest, signature)) {
     throw badRequest(`signature does not verify over the digest with the ${v.keyDetails} key`);
@@ -83,13 +92,14 @@ export function admitHashedRekord(req: unknown, opts: AdmitOptions): Admitted {
   if (s.content === undefined) throw badRequest('signature.content is missing');
   if (s.verifier === undefined) throw badRequest('signature.verifier is missing');
   const content = bytesField(s.content, 'signature.content');
-  const verifier = parseVerifier(s.verifier, opts);
-  const { algorithm, size } = hashOf(verifier.keyDetails);
+  const verifier = parseVerifier(s.verifier, (kd) => parseKeyDetails(kd, opts.allowedKeyDetails));
+  const keyDetails = verifier.keyDetails as KeyDetails;
+  const { algorithm, size } = hashOf(keyDetails);
   if (digest.length !== size) {
     throw badRequest(`digest length ${digest.length} does not match ${algorithm} (${size} bytes)`);
   }
   if (content.length === 0) throw badRequest('signature.content is empty');
-  checkVerifierSignature(verifier, digest, content);
+  checkVerifierSignature({ ...verifier, keyDetails }, digest, content);
   const entry: JsonValue = {
     apiVersion: '0.0.2',
     kind: 'hashedrekord',

@@ -1,11 +1,13 @@
 /** The Rekor v2 personality: what a valid submission is, and the leaf bytes it becomes. */
 import { badRequest } from '../errors.ts';
 import { admitHashedRekord, type Admitted, type AdmitOptions } from './hashedrekord.ts';
+import { admitDsse } from './dsse.ts';
 import { asObject } from './protojson.ts';
 
 export { ALGORITHMS, KEY_DETAILS, verifyDigest } from './algorithms.ts';
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
 export { canonicalize } from './jcs.ts';
+export { pae } from './dsse.ts';
 export type { JsonValue } from './jcs.ts';
 export type { Admitted, AdmitOptions } from './hashedrekord.ts';
 
@@ -24,6 +26,7 @@ export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
       return admitHashedRekord(o[key], opts);
     case 'dsseRequestV002':
     case 'dsse_request_v002':
+      if (opts.acceptDsse) return admitDsse(o[key], opts);
       throw badRequest('dsse entries are not accepted by this log (log a DSSE envelope as hashedrekord of its PAE)');
     default:
       throw badRequest(`request: unknown field ${JSON.stringify(key.slice(0, 60))}`);
