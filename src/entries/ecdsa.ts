@@ -33,6 +33,38 @@ function toBytes(n: bigint, len: number): Buffer {
   return out;
 }
 
+// DER SubjectPublicKeyInfo prefixes of named-curve EC keys with an uncompressed point (RFC 5480),
+// the only encoding Go's x509.ParsePKIXPublicKey accepts for these curves.
+const SPKI_PREFIX: Record<EcCurve, string> = {
+  prime256v1: '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+  secp384r1: '3076301006072a8648ce3d020106052b81040022036200',
+  secp521r1: '30819b301006072a8648ce3d020106052b8104002303818600',
+};
+
+/**
+ * ecSpki recognizes the DER SPKI of a P-256, P-384 or P-521 key and returns its curve and
+ * uncompressed point without asking OpenSSL to parse it (which costs more than the signature
+ * check); null means "not one of those", and the caller falls back to the general parser.
+ */
+export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } | null {
+  for (const curve of Object.keys(SPKI_PREFIX) as EcCurve[]) {
+    const prefix = Buffer.from(SPKI_PREFIX[curve], 'hex');
+    const size = 1 + 2 * CURVES[curve].Point.Fp.BYTES;
+    if (der.length !== prefix.length + size || !prefix.equals(der.subarray(0, prefix.length))) continue;
+    const point = der.subarray(prefix.length);
+    try {
+      CURVES[curve].Point.fromBytes(point).assertValidity();
+    } catch {
+      return null;
+    }
+    return { curve, point };
+  }
+  return null;
+}
+
+// One ECDH object per curve, reused: creating one costs about as much as a multiplication.
+const ecdhFor = new Map<EcCurve, ReturnType<typeof createECDH>>();
+
 /** verifyEcdsaDigest checks a DER ECDSA signature over digest for an uncompressed public point. */
 export function verifyEcdsaDigest(curve: EcCurve, point: Uint8Array, digest: Uint8Array, der: Uint8Array): boolean {
   const c = CURVES[curve];
@@ -50,13 +82,14 @@ export function verifyEcdsaDigest(curve: EcCurve, point: Uint8Array, digest: Uin
   let e = toBigint(digest);
   const excess = digest.length * 8 - Fn.BITS;
   if (excess > 0) e >>= BigInt(excess);
-  const w = Fn.inv(s);
-  const u1 = Fn.mul(Fn.create(e), w);
-  const u2 = Fn.mul(r, w); // non-zero: r and w are
-  const ecdh = createECDH(curve);
+  // u1 = e/s and u2 = r/s; u1/u2 = e/r. One inversion of r·s gives both 1/s and 1/r.
+  const inv = Fn.inv(Fn.mul(r, s));
+  const u2 = Fn.mul(Fn.mul(r, r), inv); // r/s, non-zero
+  const t = Fn.mul(Fn.create(e), Fn.mul(s, inv)); // e/r
+  let ecdh = ecdhFor.get(curve);
+  if (!ecdh) ecdhFor.set(curve, (ecdh = createECDH(curve)));
   // P = Q + (u1/u2)·G; when u1 = 0, P = Q.
   let P = Q;
-  const t = Fn.mul(u1, Fn.inv(u2));
   if (t !== 0n) {
     ecdh.setPrivateKey(toBytes(t, Fn.BYTES));
     P = Q.add(c.Point.fromBytes(ecdh.getPublicKey()) as Point);

@@ -6,7 +6,9 @@
 import type { KeyObject } from 'node:crypto';
 import { toBase64, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
+import { ecSpki, verifyEcdsaDigest } from './ecdsa.ts';
 import {
+  ALGORITHMS,
   checkKeyFits,
   hashOf,
   keyFromCertificate,
@@ -75,6 +77,16 @@ export function verifierKey(v: Verifier): KeyObject {
 
 /** checkVerifierSignature loads the verifier's key and checks signature over digest. */
 function checkVerifierSignature(v: Verifier & { keyDetails: KeyDetails }, digest: Uint8Array, signature: Uint8Array): void {
+  const ec = v.publicKey ? ecSpki(v.publicKey) : null;
+  if (ec) {
+    // Fast path for the common case, a named-curve EC SPKI: same checks, no OpenSSL key parse.
+    const want = ALGORITHMS[v.keyDetails] as { curve?: string };
+    if (want.curve !== ec.curve) throw badRequest(`key (EC ${ec.curve}) does not match keyDetails ${v.keyDetails}`);
+    if (!verifyEcdsaDigest(ec.curve, ec.point, digest, signature)) {
+      throw badRequest(`signature does not verify over the digest with the ${v.keyDetails} key`);
+    }
+    return;
+  }
   const key = verifierKey(v);
   checkKeyFits(key, v.keyDetails);
   if (!verifyDigest(key, v.keyDetails, digest, signature)) {

@@ -62,3 +62,24 @@ describe.each(CASES)('verifyEcdsaDigest on %s', (name, curve, hash) => {
     expect(verifyEcdsaDigest(name, pub.slice(0, 10), d, sig)).toBe(false);
   });
 });
+
+describe('ecSpki', () => {
+  it('recognizes the SPKI of each curve as OpenSSL writes it, and nothing else', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { ecSpki } = await import('../../src/entries/ecdsa.ts');
+    for (const [name] of CASES) {
+      const { publicKey } = generateKeyPairSync('ec', { namedCurve: name });
+      const der = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+      const jwk = publicKey.export({ format: 'jwk' });
+      const got = ecSpki(der);
+      expect(got?.curve).toBe(name);
+      expect(Buffer.from(got!.point)).toEqual(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
+      const offCurve = der.slice();
+      offCurve[offCurve.length - 1]! ^= 1;
+      expect(ecSpki(offCurve)).toBeNull();
+      expect(ecSpki(der.subarray(0, der.length - 1))).toBeNull();
+    }
+    const { publicKey: ed } = generateKeyPairSync('ed25519');
+    expect(ecSpki(new Uint8Array(ed.export({ format: 'der', type: 'spki' })))).toBeNull();
+  });
+});
