@@ -42,7 +42,7 @@ export class TileReader {
 
   /** prime adds tiles that were just committed to the cache. */
   prime(writes: readonly TileWrite[]): void {
-    for (const w of writes) this.remember(w.path, { data: w.data });
+    for (const w of writes) this.remember(key(w.tile), { data: w.data });
   }
 
   /**
@@ -84,10 +84,10 @@ export class TileReader {
   }
 
   private async readCached(t: Tile): Promise<Cached | null> {
-    const path = tilePath(t);
-    const hit = this.cache.get(path);
+    const k = key(t);
+    const hit = this.cache.get(k);
     if (hit) {
-      this.remember(path, hit);
+      this.remember(k, hit);
       return hit;
     }
     // The newest version of this tile always exists (full tiles and the current right edge are
@@ -96,20 +96,25 @@ export class TileReader {
       const now = tileWidth(t.level, t.n, this.size());
       if (t.width > now) return null;
       const current = { ...t, width: now };
-      const data = this.cache.get(tilePath(current))?.data ?? (await this.store.get(tilePath(current)));
+      const data = this.cache.get(key(current))?.data ?? (await this.store.get(tilePath(current)));
       if (!data) continue;
       const c = { data: now === t.width ? data : truncate(current, data, t.width) };
-      this.remember(path, c);
+      this.remember(k, c);
       return c;
     }
-    throw new LogError('corrupt', `sequencer: ${path} is missing from storage`);
+    throw new LogError('corrupt', `sequencer: ${tilePath(t)} is missing from storage`);
   }
 
-  private remember(path: string, c: Cached): void {
-    this.cache.delete(path);
-    this.cache.set(path, c);
+  private remember(k: string, c: Cached): void {
+    this.cache.delete(k);
+    this.cache.set(k, c);
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+// The cache key of a tile: cheaper than its path, which formats the index in groups.
+function key(t: Tile): string {
+  return `${t.level}/${t.n}/${t.width}`;
 }
 
 /** truncate cuts a tile or bundle down to its first width hashes or entries (a prefix is valid). */

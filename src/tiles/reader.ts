@@ -21,14 +21,17 @@ import { tilePath, type Tile } from './tile.ts';
  */
 export type TileFetcher = (tiles: readonly Tile[]) => Promise<TileHashes[]>;
 
+// A cheap identity for a tile within one plan (tilePath formats the index, which costs more).
+const tileKey = (t: Tile) => `${t.level}/${t.n}/${t.width}`;
+
 /** planTiles lists, without duplicates, the tiles that hold the given subtrees in a tree of size. */
 export function planTiles(subtrees: readonly Subtree[], size: number): Tile[] {
-  const byPath = new Map<string, Tile>();
+  const byKey = new Map<string, Tile>();
   for (const s of subtrees) {
     const { tile } = locateSubtree(s, size);
-    byPath.set(tilePath(tile), tile);
+    byKey.set(tileKey(tile), tile);
   }
-  return [...byPath.values()];
+  return [...byKey.values()];
 }
 
 /** subtreeHashes reads the hashes of subtrees in a tree of size with a single fetch. */
@@ -37,23 +40,21 @@ export async function subtreeHashes(
   subtrees: readonly Subtree[],
   size: number,
 ): Promise<Hash[]> {
-  const tiles = planTiles(subtrees, size);
+  const locs = subtrees.map((s) => locateSubtree(s, size));
+  const byKey = new Map<string, number>();
+  const tiles: Tile[] = [];
+  for (const l of locs) {
+    const k = tileKey(l.tile);
+    if (!byKey.has(k)) byKey.set(k, tiles.push(l.tile) - 1);
+  }
   const got = await fetch(tiles);
   if (got.length !== tiles.length) {
     throw new Error(`assertion failed: tiles: fetched ${got.length} tiles, want ${tiles.length}`);
   }
-  const byPath = new Map<string, TileHashes>();
   tiles.forEach((t, i) => {
-    const h = got[i]!;
-    if (h.width !== t.width) {
-      throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${h.width} hashes`);
-    }
-    byPath.set(tilePath(t), h);
+    if (got[i]!.width !== t.width) throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
   });
-  return subtrees.map((s) => {
-    const loc = locateSubtree(s, size);
-    return byPath.get(tilePath(loc.tile))!.subtree(loc.r, loc.pos);
-  });
+  return locs.map((l) => got[byKey.get(tileKey(l.tile))!]!.subtree(l.r, l.pos));
 }
 
 async function proofFromRanges(fetch: TileFetcher, ranges: Range[], size: number): Promise<Hash[]> {
