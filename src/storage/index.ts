@@ -1,6 +1,14 @@
 /** Where a log's bytes live: the storage contract and its drivers. */
 export { CHECKPOINT_KEY, indexKey } from './storage.ts';
+import type { LogStore } from './storage.ts';
 export type { Commit, LogStore, StoredObject } from './storage.ts';
 export { MemoryStore } from './memory.ts';
 export { LevelStore } from './leveldb.ts';
 export type { LevelStoreOptions } from './leveldb.ts';
+export type { S3StoreOptions } from './s3.ts';
+
+/** openS3Store loads the S3 driver on demand, so LevelDB deployments never load the AWS SDK. */
+export async function openS3Store(opts: import('./s3.ts').S3StoreOptions): Promise<LogStore> {
+  const { S3Store } = await import('./s3.ts');
+  return new S3Store(opts);
+}

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LevelStore, MemoryStore, type LogStore } from '../../src/storage/index.ts';
+import { LevelStore, MemoryStore, openS3Store, type LogStore } from '../../src/storage/index.ts';
 import { storageContract } from './contract.ts';
 
 storageContract('memory', { open: async () => new MemoryStore() });
@@ -20,5 +20,24 @@ storageContract('leveldb', {
     const again = await LevelStore.open(dir);
     paths.set(again, dir);
     return again;
+  },
+});
+
+// S3: a real server (Ceph RGW started by tools/ceph-rgw.sh, see test/setup/s3.ts), never a mock.
+const s3Endpoint = process.env.TILELOG_TEST_S3_ENDPOINT;
+if (!s3Endpoint) throw new Error('TILELOG_TEST_S3_ENDPOINT is not set: the S3 global setup did not run');
+let s3Count = 0;
+const s3Prefixes = new WeakMap<LogStore, string>();
+const s3Open = async (prefix: string) => {
+  const s = await openS3Store({ bucket: 'tilelog-test', prefix, endpoint: s3Endpoint, forcePathStyle: true });
+  s3Prefixes.set(s, prefix);
+  return s;
+};
+storageContract('s3 (Ceph RGW)', {
+  open: () => s3Open(`contract-${process.pid}-${Date.now()}-${s3Count++}`),
+  async reopen(s) {
+    const prefix = s3Prefixes.get(s)!;
+    await s.close();
+    return s3Open(prefix);
   },
 });

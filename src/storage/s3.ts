@@ -1,0 +1,228 @@
+/**
+ * The S3 driver (@aws-sdk/client-s3; the only file that imports it). S3 has no multi-key
+ * transactions, so a commit is staged (Sunlight's design): 1. the objects go into one staging
+ * object named after the new lock; 2. the lock is swapped with a conditional PUT (If-None-Match: *
+ * to create, If-Match: <ETag> to replace), the commit point; 3. the objects are applied, the
+ * published checkpoint last; 4. the staging object is deleted. readLock() finishes a commit that
+ * died between 2 and 4 by applying its staging object again, so a lock is never visible without
+ * its objects. Objects are laid out as tlog-tiles URLs under the prefix, with Content-Type and
+ * Cache-Control set, so the bucket can serve reads directly.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import { concat, equal, toHex, utf8 } from '../bytes.ts';
+import { sha256 } from '../crypto.ts';
+import { LogError } from '../errors.ts';
+import type { Commit, LogStore, StoredObject } from './storage.ts';
+
+/** S3StoreOptions locates the bucket; credentials come from the standard AWS chain. */
+export interface S3StoreOptions {
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly forcePathStyle?: boolean;
+}
+
+const LOCK = 'lock';
+const PARALLEL = 32;
+
+function classify(err: unknown, what: string): LogError {
+  if (err instanceof LogError) return err;
+  const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  if (status === 412) return new LogError('conflict', `storage: s3 ${what}: precondition failed`, { cause: err });
+  return new LogError('unavailable', `storage: s3 ${what} failed${status ? ` (${status})` : ''}`, { cause: err });
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
+}
+
+/** headersFor returns the Content-Type and Cache-Control a tlog-tiles reader expects for key. */
+export function headersFor(key: string): Pick<PutObjectCommandInput, 'ContentType' | 'CacheControl'> {
+  if (key === 'checkpoint') return { ContentType: 'text/plain; charset=utf-8', CacheControl: 'public, max-age=2' };
+  if (key.startsWith('tile/')) return { ContentType: 'application/octet-stream', CacheControl: 'public, max-age=31536000, immutable' };
+  return { ContentType: 'application/octet-stream', CacheControl: 'no-store' };
+}
+
+/** encodeStaging serializes a commit's objects: per object u16 key length, key, u8 kind, u32 length, value. */
+export function encodeStaging(objects: readonly StoredObject[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const o of objects) {
+    const k = utf8(o.key);
+    const head = new Uint8Array(7);
+    const dv = new DataView(head.buffer);
+    dv.setUint16(0, k.length);
+    head[2] = o.value === null ? 0 : 1;
+    dv.setUint32(3, o.value?.length ?? 0);
+    parts.push(head.subarray(0, 2), k, head.subarray(2), o.value ?? new Uint8Array(0));
+  }
+  return concat(...parts);
+}
+
+/** decodeStaging parses encodeStaging's output, or throws a corrupt LogError. */
+export function decodeStaging(b: Uint8Array): StoredObject[] {
+  const out: StoredObject[] = [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  const dec = new TextDecoder();
+  let off = 0;
+  while (off < b.length) {
+    if (off + 2 > b.length) throw new LogError('corrupt', 'storage: truncated staging object');
+    const kl = dv.getUint16(off);
+    const key = dec.decode(b.subarray(off + 2, off + 2 + kl));
+    off += 2 + kl;
+    if (off + 5 > b.length) throw new LogError('corrupt', 'storage: truncated staging object');
+    const kind = b[off]!;
+    const vl = dv.getUint32(off + 1);
+    off += 5;
+    if (off + vl > b.length || kind > 1) throw new LogError('corrupt', 'storage: truncated staging object');
+    out.push({ key, value: kind === 0 ? null : b.slice(off, off + vl) });
+    off += vl;
+  }
+  return out;
+}
+
+/** S3Store is a log in an S3 bucket under a key prefix. */
+export class S3Store implements LogStore {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private lock: { bytes: Uint8Array; etag: string } | null | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: S3StoreOptions) {
+    this.client = new S3Client({
+      endpoint: opts.endpoint,
+      region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      forcePathStyle: opts.forcePathStyle ?? false,
+      maxAttempts: 6, // the SDK backs off on throttling (503 SlowDown) and transient errors
+    });
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix ? opts.prefix.replace(/\/?$/, '/') : '';
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    return (await this.getWithEtag(key))?.bytes ?? null;
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    const out: (Uint8Array | null)[] = new Array(keys.length).fill(null);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const i = next++;
+        out[i] = await this.get(keys[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, keys.length) }, worker));
+    return out;
+  }
+
+  async readLock(): Promise<Uint8Array | null> {
+    const lock = await this.getWithEtag(LOCK);
+    this.lock = lock;
+    if (!lock) return null;
+    // Finish a commit that died after its lock swap: the same apply step as commit().
+    const staged = await this.get(this.stagingKey(lock.bytes));
+    if (staged) await this.applyStaged(lock.bytes, decodeStaging(staged));
+    return lock.bytes;
+  }
+
+  commit(c: Commit): Promise<void> {
+    const run = this.queue.then(() => this.commitNow(c));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(c: Commit): Promise<void> {
+    // 1. Stage: durable, invisible to readers until the lock names it.
+    const stagingKey = this.stagingKey(c.next);
+    await this.put(stagingKey, encodeStaging(c.objects));
+    // 2. Swap the lock, conditionally: the commit point.
+    try {
+      this.lock = { bytes: c.next.slice(), etag: await this.swapLock(c.expected, c.next) };
+    } catch (err) {
+      this.lock = undefined;
+      // Only a refused swap is known not to have happened; after any other failure the lock may
+      // name this staging object, and readLock() will need it.
+      if (err instanceof LogError && err.code === 'conflict') await this.delete(stagingKey).catch(() => undefined);
+      throw err;
+    }
+    // 3 and 4. Apply, then drop the staging object. Dying here is finished by readLock().
+    await this.applyStaged(c.next, c.objects);
+  }
+
+  private async swapLock(expected: Uint8Array | null, next: Uint8Array): Promise<string> {
+    if (expected === null) return this.put(LOCK, next, { IfNoneMatch: '*' });
+    let current = this.lock;
+    if (!current || !equal(current.bytes, expected)) current = await this.getWithEtag(LOCK);
+    if (!current || !equal(current.bytes, expected)) throw new LogError('conflict', 'storage: lock changed since it was read');
+    try {
+      return await this.put(LOCK, next, { IfMatch: current.etag });
+    } catch (err) {
+      // Ceph RGW (Pacific) compares If-Match with the unquoted stored ETag (ecosystem.md).
+      const unquoted = current.etag.replace(/^"|"$/g, '');
+      if (!(err instanceof LogError && err.code === 'conflict') || unquoted === current.etag) throw err;
+      return await this.put(LOCK, next, { IfMatch: unquoted });
+    }
+  }
+
+  private async applyStaged(lock: Uint8Array, objects: readonly StoredObject[]): Promise<void> {
+    const rest = objects.filter((o) => o.key !== 'checkpoint');
+    let next = 0;
+    const worker = async () => {
+      while (next < rest.length) {
+        const o = rest[next++]!;
+        if (o.value === null) await this.delete(o.key);
+        else await this.put(o.key, o.value);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, rest.length) }, worker));
+    // The published checkpoint goes last: a reader of the bucket never sees it before its tiles.
+    for (const o of objects) if (o.key === 'checkpoint' && o.value) await this.put(o.key, o.value);
+    await this.delete(this.stagingKey(lock));
+  }
+
+  private stagingKey(lock: Uint8Array): string {
+    return `staging/${toHex(sha256(lock))}`;
+  }
+
+  private async getWithEtag(key: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return { bytes: await r.Body!.transformToByteArray(), etag: r.ETag ?? '' };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw classify(err, `get ${key}`);
+    }
+  }
+
+  private async put(key: string, value: Uint8Array, cond: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch'> = {}): Promise<string> {
+    try {
+      const r = await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: value, ...headersFor(key), ...cond }),
+      );
+      return r.ETag ?? '';
+    } catch (err) {
+      throw classify(err, `put ${key}`);
+    }
+  }
+
+  private async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    } catch (err) {
+      if (!isNotFound(err)) throw classify(err, `delete ${key}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
