@@ -45,7 +45,12 @@ export interface AddResult {
 interface Waiter extends Pending {
   resolve(r: AddResult): void;
   reject(e: unknown): void;
+  /** conflicts counts the commits this entry was in that lost a race with another writer. */
+  conflicts: number;
 }
+
+// A batch that loses the lock to another writer is sequenced again on the new state, this often.
+const MAX_CONFLICTS = 8;
 
 // Two batches in flight: one being written while the next is sequenced. More buys nothing,
 // since the store applies commits one at a time.
@@ -144,7 +149,7 @@ export class Log {
       return Promise.reject(new LogError('pushback', 'sequencer: too many pending entries, retry later'));
     }
     const p = new Promise<AddResult>((resolve, reject) => {
-      this.pool.push({ entry, hash, hashHex, resolve, reject });
+      this.pool.push({ entry, hash, hashHex, resolve, reject, conflicts: 0 });
     });
     this.inflight.set(hashHex, p);
     this.schedule();
@@ -208,6 +213,13 @@ export class Log {
     } catch (err) {
       // The commit may or may not have been applied: reload before trusting our state again.
       this.stale = true;
+      if (err instanceof LogError && err.code === 'conflict' && batch.every((w) => ++w.conflicts < MAX_CONFLICTS)) {
+        // Another writer (or a failed commit before ours in the pipeline) moved the lock: the
+        // batch goes back to the front of the pool and is sequenced again after a reload. Entries
+        // that did land are found by the dedup index and keep their index.
+        this.pool.unshift(...batch);
+        return;
+      }
       const e = err instanceof LogError && err.code !== 'conflict' ? err
         : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
       for (const w of batch) {
@@ -218,6 +230,22 @@ export class Log {
       if (!sequenced) this.sequencing = false; // failed before signing: free the sequencing slot
       this.inFlight--;
       this.committing -= batch.length;
+      this.schedule();
+    }
+  }
+
+  /**
+   * refresh adopts a lock committed by another writer sharing the store (S3), so reads and the
+   * next batch start from it. It does nothing while this log has commits in flight.
+   */
+  async refresh(): Promise<void> {
+    if (this.inFlight > 0 || this.sequencing || this.closed) return;
+    this.stale = true;
+    this.inFlight++; // holds the pipeline while the state is read
+    try {
+      await this.reload();
+    } finally {
+      this.inFlight--;
       this.schedule();
     }
   }

@@ -4,7 +4,8 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
-import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
+import { checkConsistency } from '../../src/merkle/index.ts';
+import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { openS3Store } from '../../src/storage/index.ts';
 import { encodeStaging } from '../../src/storage/s3.ts';
@@ -82,4 +83,34 @@ describe('S3 driver on Ceph RGW', () => {
     await log.close();
     await store.close();
   }, 60_000);
+});
+
+describe('two writers on one bucket', () => {
+  it('both accept entries; every acknowledged entry is at its index and no checkpoints fork', async () => {
+    const prefix = unique('writers');
+    const origin = 'log.example.test/writers';
+    const signer = parseSignerKey(generateSignerKey(origin));
+    const verifier = parseVerifierKey(signer.verifierKey);
+    const stores = [await open(prefix), await open(prefix)];
+    const logs = [] as Log[];
+    for (const s of stores) logs.push(await Log.open(s, { origin, signer, maxAgeMs: 3, maxBatch: 64 }));
+    const entries = Array.from({ length: 400 }, (_, i) => utf8(`writer ${i % 2} entry ${i}`));
+    const results = await Promise.all(entries.map((e, i) => logs[i % 2]!.add(e)));
+    expect(new Set(results.map((r) => r.index)).size).toBe(entries.length);
+    await logs[0]!.refresh();
+    await logs[1]!.refresh();
+    const [a, b] = logs.map((l) => l.state.checkpoint);
+    expect(a!.size).toBe(entries.length);
+    expect(b!.root).toEqual(a!.root);
+    const got = await verifyLog(logs[0]!.state.note, verifier, (p) => logs[0]!.reader.readTile(parseTilePath(p)), true);
+    results.forEach((r, i) => expect(got[r.index]).toEqual(entries[i]));
+    // Every checkpoint a writer answered with is consistent with the final tree.
+    for (const r of results) {
+      const cp = parseCheckpoint(openNote(r.note, [verifier]).text);
+      if (cp.size === 0 || cp.size === a!.size) continue;
+      checkConsistency(cp.size, a!.size, cp.root, a!.root, await logs[0]!.reader.proveConsistency(cp.size, a!.size));
+    }
+    for (const l of logs) await l.close();
+    for (const s of stores) await s.close();
+  }, 120_000);
 });
