@@ -18,6 +18,7 @@ const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
+                [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]]
   tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
@@ -26,6 +27,7 @@ const USAGE = `usage:
   tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS, TILELOG_ACCEPT_DSSE=1,
+  TILELOG_STORAGE, TILELOG_S3_ENDPOINT (or AWS_ENDPOINT_URL), TILELOG_S3_PATH_STYLE=1,
   TILELOG_URL, TILELOG_VKEY`;
 
 function fail(msg: string): never {
@@ -68,6 +70,7 @@ async function serveCmd(args: string[]): Promise<void> {
       listen: { type: 'string' }, prefix: { type: 'string' }, 'max-batch': { type: 'string' },
       'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
       'allowed-key-details': { type: 'string' }, 'accept-dsse': { type: 'boolean' },
+      storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
     },
   });
   const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
@@ -88,6 +91,9 @@ async function serveCmd(args: string[]): Promise<void> {
     maxPending: intFlag(values['max-pending'] ?? env('MAX_PENDING'), 'max-pending'),
     allowedKeyDetails: allowedKeyDetails as KeyDetails[] | undefined,
     acceptDsse: values['accept-dsse'] ?? env('ACCEPT_DSSE') === '1',
+    storage: values.storage ?? env('STORAGE'),
+    s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'),
+    s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
   });
   let stopping = false;
   const stop = async () => {

@@ -10,7 +10,8 @@ import { createApp, normalizePrefix } from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseSignerKey, type NoteSigner } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
-import { LevelStore, type LogStore } from './storage/index.ts';
+import { LogError } from './errors.ts';
+import { LevelStore, openS3Store, type LogStore } from './storage/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs. */
 export interface ServeConfig {
@@ -28,6 +29,10 @@ export interface ServeConfig {
   readonly sync?: boolean;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** storage is s3://BUCKET/PREFIX for S3; default: LevelDB in dataDir/db. */
+  readonly storage?: string;
+  readonly s3Endpoint?: string;
+  readonly s3PathStyle?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -56,10 +61,29 @@ export async function readSignerKey(file: string): Promise<NoteSigner> {
   return parseSignerKey((await readFile(file, 'utf8')).trim());
 }
 
+/** parseStorageUrl splits s3://BUCKET/PREFIX. */
+export function parseStorageUrl(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) throw new LogError('bad_request', `storage ${url} is not s3://BUCKET[/PREFIX]`);
+  return { bucket: m[1]!, prefix: (m[2] ?? '').replace(/\/+$/, '') };
+}
+
+/** openStore opens the configured store: S3 for s3:// URLs, LevelDB in dataDir otherwise. */
+export async function openStore(cfg: Pick<ServeConfig, 'dataDir' | 'storage' | 's3Endpoint' | 's3PathStyle' | 'sync'>): Promise<LogStore> {
+  if (!cfg.storage) return LevelStore.open(join(cfg.dataDir, 'db'), { sync: cfg.sync ?? true });
+  const { bucket, prefix } = parseStorageUrl(cfg.storage);
+  return openS3Store({
+    bucket,
+    prefix,
+    endpoint: cfg.s3Endpoint ?? process.env.AWS_ENDPOINT_URL,
+    forcePathStyle: cfg.s3PathStyle ?? false,
+  });
+}
+
 /** freezeLog commits the final frozen checkpoint of the log in dataDir and returns it. */
-export async function freezeLog(dataDir: string, keyFile?: string, origin?: string): Promise<string> {
+export async function freezeLog(dataDir: string, keyFile?: string, origin?: string, storage?: Partial<ServeConfig>): Promise<string> {
   const signer = await readSignerKey(keyFile ?? join(dataDir, 'log.key'));
-  const store = await LevelStore.open(join(dataDir, 'db'));
+  const store = await openStore({ dataDir, ...storage });
   try {
     const log = await Log.open(store, { origin: origin ?? signer.name, signer });
     await log.freeze();
@@ -84,14 +108,19 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     say(`${dev.created ? 'generated' : 'using'} dev key ${join(cfg.dataDir, 'log.key')}`);
   }
   await mkdir(cfg.dataDir, { recursive: true });
-  const store: LogStore = await LevelStore.open(join(cfg.dataDir, 'db'), { sync: cfg.sync ?? true });
+  const store: LogStore = await openStore(cfg);
   const log = await Log.open(store, {
     origin: cfg.origin ?? signer.name,
     signer,
     maxBatch: cfg.maxBatch,
     maxAgeMs: cfg.maxAgeMs,
     maxPending: cfg.maxPending,
+    // A bucket is served as it is, so it must hold the partial tiles of every published size
+    // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
+    keepPartials: cfg.storage !== undefined,
   });
+  // With S3 several writers may share the log: pick up their commits for reads now and then.
+  const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;
   const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
@@ -110,6 +139,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
+      clearInterval(refresh);
       await log.close();
       await store.close();
     },
