@@ -60,8 +60,21 @@ export async function loadState(
   verifier: NoteVerifier,
   origin: string,
 ): Promise<LogState | null> {
-  const lock = await store.readLock();
-  if (lock === null) return null;
+  // Another writer may commit (and prune the partial tiles we are reading) while we load: if a
+  // tile is missing but the lock has moved on, load the newer state instead.
+  for (let attempt = 0; ; attempt++) {
+    const lock = await store.readLock();
+    if (lock === null) return null;
+    try {
+      return await loadAt(store, lock, verifier, origin);
+    } catch (err) {
+      const after = await store.readLock();
+      if (attempt >= 5 || after === null || equal(after, lock)) throw err;
+    }
+  }
+}
+
+async function loadAt(store: LogStore, lock: Uint8Array, verifier: NoteVerifier, origin: string): Promise<LogState> {
   const { note, checkpoint } = openLock(lock, verifier, origin);
   const size = checkpoint.size;
   const tiles = edgeTiles(size);
