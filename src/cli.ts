@@ -10,7 +10,8 @@ import { LogError } from './errors.ts';
 import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
-import { freezeLog, readSignerKey, startServer } from './main.ts';
+import { freezeLog, openStore, readSignerKey, startServer } from './main.ts';
+import { fsck } from './sequencer/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
@@ -24,6 +25,7 @@ const USAGE = `usage:
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
   tilelog proof consistency [--url URL] --first M [--last N]
   tilelog trust-root --url https://HOST --key FILE
+  tilelog fsck [--data DIR | --storage s3://BUCKET/PREFIX ...] [--vkey VKEY]
   tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS, TILELOG_ACCEPT_DSSE=1,
@@ -111,6 +113,50 @@ async function freezeCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' } } });
   const note = await freezeLog(values.data ?? env('DATA') ?? 'data', values.key ?? env('KEY'), values.origin ?? env('ORIGIN'));
   process.stdout.write(note);
+}
+
+/** progressBar draws a one-line progress bar on stderr when it is a terminal (plain lines otherwise). */
+function progressBar(label: string): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - last < 200) return;
+    last = now;
+    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+    const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
+    const line = `${label} [${bar}] ${pct}% ${done.toLocaleString()}/${total.toLocaleString()}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}${done >= total ? '\n' : ''}`);
+    else if (done >= total || pct % 10 === 0) process.stderr.write(line + '\n');
+  };
+}
+
+async function fsckCmd(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' }, storage: { type: 'string' }, 's3-endpoint': { type: 'string' },
+      's3-path-style': { type: 'boolean' }, vkey: { type: 'string' }, origin: { type: 'string' },
+    },
+  });
+  const dataDir = values.data ?? env('DATA') ?? 'data';
+  const vkeyText = values.vkey ?? env('VKEY') ?? (await readFile(join(dataDir, 'log.pub'), 'utf8').catch(() => fail('fsck needs --vkey (or DATA/log.pub)'))).trim();
+  const verifier = parseVerifierKey(vkeyText);
+  const store = await openStore({
+    dataDir,
+    storage: values.storage ?? env('STORAGE'),
+    s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'),
+    s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
+  });
+  try {
+    const r = await fsck(store, verifier, values.origin ?? verifier.name, progressBar('fsck'));
+    console.log(`ok: ${r.origin} size ${r.size}: ${r.bundles} entry bundles and ${r.tiles} tiles verified against the checkpoint`);
+    return 0;
+  } catch (err) {
+    console.log(`FAILED: ${err instanceof Error ? err.message : err}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
 }
 
 async function trustRootCmd(args: string[]): Promise<void> {
@@ -207,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'proof': await proofCmd(args); return 0;
       case 'trust-root': await trustRootCmd(args); return 0;
       case 'freeze': await freezeCmd(args); return 0;
+      case 'fsck': return await fsckCmd(args);
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -6,3 +6,5 @@ export { FROZEN_PREFIX, commitBatch, freezeCommit, initialCommit, unixDate } fro
 export type { CommitContext, CommitResult, Pending } from './sequence.ts';
 export { loadState, openLock } from './state.ts';
 export type { LogState } from './state.ts';
+export { fsck } from './fsck.ts';
+export type { FsckReport } from './fsck.ts';
