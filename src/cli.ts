@@ -11,7 +11,7 @@ import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
 import { freezeLog, openStore, readSignerKey, startServer } from './main.ts';
-import { fsck } from './sequencer/index.ts';
+import { fsck, migrate } from './sequencer/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
@@ -26,6 +26,7 @@ const USAGE = `usage:
   tilelog proof consistency [--url URL] --first M [--last N]
   tilelog trust-root --url https://HOST --key FILE
   tilelog fsck [--data DIR | --storage s3://BUCKET/PREFIX ...] [--vkey VKEY]
+  tilelog migrate --from DIR|s3://BUCKET/PREFIX --to DIR|s3://BUCKET/PREFIX [--vkey VKEY]
   tilelog verify-bundle --bundle B --trusted-root T [--artifact F]
 environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_PREFIX,
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS, TILELOG_ACCEPT_DSSE=1,
@@ -159,6 +160,31 @@ async function fsckCmd(args: string[]): Promise<number> {
   }
 }
 
+async function migrateCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      from: { type: 'string' }, to: { type: 'string' }, vkey: { type: 'string' }, origin: { type: 'string' },
+      's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
+    },
+  });
+  if (!values.from || !values.to) fail('migrate needs --from DIR|s3://BUCKET/PREFIX and --to DIR|s3://BUCKET/PREFIX');
+  const s3 = { s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'), s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1' };
+  const open = (where: string) =>
+    where.startsWith('s3://') ? openStore({ dataDir: '.', storage: where, ...s3 }) : openStore({ dataDir: where });
+  const vkeyText = values.vkey ?? env('VKEY') ??
+    (values.from.startsWith('s3://') ? fail('migrate from S3 needs --vkey') : (await readFile(join(values.from, 'log.pub'), 'utf8')).trim());
+  const verifier = parseVerifierKey(vkeyText);
+  const [from, to] = [await open(values.from), await open(values.to)];
+  try {
+    const copied = await migrate(from, to, verifier, values.origin ?? verifier.name, progressBar('migrate'));
+    console.log(copied === 0 ? 'nothing to copy: the destination already holds this checkpoint' : `copied and verified ${copied} entries`);
+  } finally {
+    await from.close();
+    await to.close();
+  }
+}
+
 async function trustRootCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' } } });
   if (!values.url || !values.key) fail('trust-root needs --url https://HOST and --key FILE');
@@ -254,6 +280,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'trust-root': await trustRootCmd(args); return 0;
       case 'freeze': await freezeCmd(args); return 0;
       case 'fsck': return await fsckCmd(args);
+      case 'migrate': await migrateCmd(args); return 0;
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -8,3 +8,4 @@ export { loadState, openLock } from './state.ts';
 export type { LogState } from './state.ts';
 export { fsck } from './fsck.ts';
 export type { FsckReport } from './fsck.ts';
+export { migrate } from './migrate.ts';

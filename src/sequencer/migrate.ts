@@ -1,0 +1,86 @@
+/**
+ * migrate: copy a log from one store to another (LevelDB ↔ S3), verifying as it goes and
+ * resumable. Every entry bundle is read from the source, every tile is rebuilt from the entries
+ * and compared with the source's, and only verified bytes are written. Until the copy is complete
+ * the destination's lock is a migration marker (never a checkpoint, so no log can be opened on
+ * it half-copied); after each chunk the marker records how far the copy got, and a new run picks
+ * up there. The last commit installs the source's signed checkpoint as the lock.
+ */
+import { decodeUtf8, equal, toHex, u64be, utf8 } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { leafHash } from '../merkle/index.ts';
+import type { NoteVerifier } from '../note/index.ts';
+import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
+import { EMPTY_EDGE, ENTRIES, TILE_WIDTH, appendToEdge, decodeBundle, edgeRoot, tileAt, tilePath } from '../tiles/index.ts';
+import { openLock } from './state.ts';
+
+const MARKER = 'tilelog migration in progress: ';
+const CHUNK = 64; // bundles per step
+
+function marker(done: number, lock: Uint8Array): Uint8Array {
+  return utf8(`${MARKER}${done} of ${toHex(lock)}\n`);
+}
+
+// How far an interrupted migration of this source lock got, or 0 to start.
+function resumeFrom(destLock: Uint8Array | null, sourceLock: Uint8Array): number | 'done' {
+  if (destLock === null) return 0;
+  if (equal(destLock, sourceLock)) return 'done';
+  const m = new RegExp(`^${MARKER}(\\d+) of ([0-9a-f]+)\\n$`).exec(decodeUtf8(destLock) ?? '');
+  if (!m) throw new LogError('conflict', 'migrate: the destination already holds a log');
+  if (m[2] !== toHex(sourceLock)) throw new LogError('conflict', 'migrate: the destination holds a migration of another checkpoint');
+  return Number(m[1]);
+}
+
+/** migrate copies the log in from to to, and returns the number of entries copied in this run. */
+export async function migrate(
+  from: LogStore,
+  to: LogStore,
+  verifier: NoteVerifier,
+  origin: string,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<number> {
+  const sourceLock = await from.readLock();
+  if (!sourceLock) throw new LogError('not_found', 'migrate: the source holds no log');
+  const { checkpoint } = openLock(sourceLock, verifier, origin);
+  const size = checkpoint.size;
+  let destLock = await to.readLock();
+  const start = resumeFrom(destLock, sourceLock);
+  if (start === 'done') return 0;
+  const bundles = Math.ceil(size / TILE_WIDTH);
+  let edge = EMPTY_EDGE;
+  for (let first = 0; first < bundles; first += CHUNK) {
+    const wanted = [];
+    for (let n = first; n < Math.min(bundles, first + CHUNK); n++) wanted.push(tileAt(ENTRIES, n, size)!);
+    const data = await from.getMany(wanted.map(tilePath));
+    const entries: Uint8Array[] = [];
+    wanted.forEach((t, i) => {
+      if (!data[i]) throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
+      entries.push(...decodeBundle(data[i]!, t.width));
+    });
+    const before = edge.size;
+    const hashes = entries.map(leafHash);
+    const r = appendToEdge(edge, entries, hashes);
+    edge = r.edge;
+    // What the tree of the final size holds: full tiles and bundles, and the final partial ones.
+    const final = r.writes.filter((w) => tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width);
+    const hashTiles = final.filter((w) => w.tile.level !== ENTRIES);
+    const stored = await from.getMany(hashTiles.map((w) => w.path));
+    hashTiles.forEach((w, i) => {
+      if (!stored[i] || !equal(stored[i]!, w.data)) throw new LogError('corrupt', `migrate: source ${w.path} does not match its entries`);
+    });
+    if (edge.size <= start) continue; // copied by an earlier run; rebuilt only to verify
+    const objects: StoredObject[] = final.map((w) => ({ key: w.path, value: w.data }));
+    hashes.forEach((h, i) => objects.push({ key: indexKey(toHex(h)), value: u64be(before + i) }));
+    const last = edge.size === size;
+    if (last) {
+      if (!equal(edgeRoot(edge), checkpoint.root)) throw new LogError('corrupt', 'migrate: the source entries do not hash to its checkpoint');
+      objects.push({ key: CHECKPOINT_KEY, value: sourceLock });
+    }
+    const next = last ? sourceLock : marker(edge.size, sourceLock);
+    await to.commit({ expected: destLock, next, objects });
+    destLock = next;
+    progress(edge.size, size);
+  }
+  if (size === 0) await to.commit({ expected: destLock, next: sourceLock, objects: [{ key: CHECKPOINT_KEY, value: sourceLock }] });
+  return size - start;
+}
