@@ -9,7 +9,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { utf8 } from '../src/bytes.ts';
 import { generateSignerKey, parseSignerKey } from '../src/note/index.ts';
 import { Log } from '../src/sequencer/index.ts';
-import { openS3Store } from '../src/storage/index.ts';
+import { IndexedStore, openS3Store } from '../src/storage/index.ts';
 import { machine, rate, report } from './util.ts';
 
 const N = Number(process.env.BENCH_S3_ENTRIES ?? 20_000);
@@ -30,7 +30,9 @@ async function run(writers: number): Promise<number> {
   const signer = parseSignerKey(generateSignerKey('bench.example/s3'));
   const logs: Log[] = [];
   for (let w = 0; w < writers; w++) {
-    const store = await openS3Store({ bucket: 'bench', prefix, endpoint, forcePathStyle: true });
+    const objects = await openS3Store({ bucket: 'bench', prefix, endpoint, forcePathStyle: true });
+    // As `serve --storage s3://…` does: the dedup index in a local LevelDB per writer.
+    const store = await IndexedStore.open(objects, join(mkdtempSync(join(tmpdir(), 'bench-dedup-')), 'dedup'));
     logs.push(await Log.open(store, { origin: 'bench.example/s3', signer, maxBatch: 4096, maxAgeMs: 50, maxPending: N, keepPartials: true }));
   }
   const t0 = performance.now();

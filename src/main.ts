@@ -11,7 +11,7 @@ import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseSignerKey, type NoteSigner } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
 import { LogError } from './errors.ts';
-import { LevelStore, openS3Store, type LogStore } from './storage/index.ts';
+import { IndexedStore, LevelStore, openS3Store, type LogStore } from './storage/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs. */
 export interface ServeConfig {
@@ -72,12 +72,15 @@ export function parseStorageUrl(url: string): { bucket: string; prefix: string }
 export async function openStore(cfg: Pick<ServeConfig, 'dataDir' | 'storage' | 's3Endpoint' | 's3PathStyle' | 'sync'>): Promise<LogStore> {
   if (!cfg.storage) return LevelStore.open(join(cfg.dataDir, 'db'), { sync: cfg.sync ?? true });
   const { bucket, prefix } = parseStorageUrl(cfg.storage);
-  return openS3Store({
+  const objects = await openS3Store({
     bucket,
     prefix,
     endpoint: cfg.s3Endpoint ?? process.env.AWS_ENDPOINT_URL,
     forcePathStyle: cfg.s3PathStyle ?? false,
   });
+  // The dedup index stays on local disk: one S3 object per entry would cap throughput.
+  await mkdir(cfg.dataDir, { recursive: true });
+  return IndexedStore.open(objects, join(cfg.dataDir, 'dedup'));
 }
 
 /** freezeLog commits the final frozen checkpoint of the log in dataDir and returns it. */

@@ -12,3 +12,4 @@ export async function openS3Store(opts: import('./s3.ts').S3StoreOptions): Promi
   const { S3Store } = await import('./s3.ts');
   return new S3Store(opts);
 }
+export { IndexedStore } from './indexed.ts';

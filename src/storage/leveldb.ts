@@ -104,3 +104,28 @@ export class LevelStore implements LogStore {
     await this.db.close();
   }
 }
+
+/** LocalMap is a plain local key-value map on LevelDB, for state that is not part of the log. */
+export interface LocalMap {
+  get(key: string): Promise<Uint8Array | null>;
+  getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
+  /** put writes all entries in one atomic batch (not fsynced: losing the tail is allowed). */
+  put(entries: readonly { key: string; value: Uint8Array }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** openLocalMap opens (creating) a LocalMap at path. */
+export async function openLocalMap(path: string): Promise<LocalMap> {
+  const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  try {
+    await db.open();
+  } catch (cause) {
+    throw new LogError('unavailable', `storage: cannot open leveldb at ${path}`, { cause });
+  }
+  return {
+    get: async (key) => view(await db.get(key)),
+    getMany: async (keys) => (keys.length ? (await db.getMany(keys as string[])).map(view) : []),
+    put: (entries) => db.batch(entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value }))),
+    close: () => db.close(),
+  };
+}

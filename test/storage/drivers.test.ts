@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LevelStore, MemoryStore, openS3Store, type LogStore } from '../../src/storage/index.ts';
+import { IndexedStore, LevelStore, MemoryStore, openS3Store, type LogStore } from '../../src/storage/index.ts';
 import { storageContract } from './contract.ts';
 
 storageContract('memory', { open: async () => new MemoryStore() });
@@ -40,4 +40,9 @@ storageContract('s3 (Ceph RGW)', {
     await s.close();
     return s3Open(prefix);
   },
+});
+
+// The S3 layout `serve --storage s3://…` uses: objects in S3, the dedup index on local disk.
+storageContract('s3 + local dedup index', {
+  open: async () => IndexedStore.open(await s3Open(`indexed-${process.pid}-${Date.now()}-${s3Count++}`), join(mkdtempSync(join(tmpdir(), 'tilelog-idx-')), 'dedup')),
 });

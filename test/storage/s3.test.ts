@@ -7,7 +7,10 @@ import { sha256 } from '../../src/crypto.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { openS3Store } from '../../src/storage/index.ts';
+import { IndexedStore, openS3Store } from '../../src/storage/index.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { encodeStaging } from '../../src/storage/s3.ts';
 import { verifyLog } from '../helpers/verify.ts';
 import { parseTilePath } from '../../src/tiles/index.ts';
@@ -114,4 +117,29 @@ describe('two writers on one bucket', () => {
     for (const l of logs) await l.close();
     for (const s of stores) await s.close();
   }, 120_000);
+});
+
+describe('dedup index on local disk (IndexedStore)', () => {
+  it('finds entries committed by another writer once it has seen their lock', async () => {
+    const prefix = unique('indexed');
+    const origin = 'log.example.test/indexed';
+    const signer = parseSignerKey(generateSignerKey(origin));
+    const local = () => join(mkdtempSync(join(tmpdir(), 'tilelog-idx-')), 'dedup');
+    const [sa, sb] = [await IndexedStore.open(await open(prefix), local()), await IndexedStore.open(await open(prefix), local())];
+    const a = await Log.open(sa, { origin, signer, maxAgeMs: 2, keepPartials: true });
+    const b = await Log.open(sb, { origin, signer, maxAgeMs: 2, keepPartials: true });
+    const first = await Promise.all(Array.from({ length: 300 }, (_, i) => a.add(utf8(`from a ${i}`))));
+    await b.refresh(); // b indexes a's entries from the bundles while adopting the lock
+    const again = await b.add(utf8('from a 123'));
+    expect(again).toMatchObject({ index: first[123]!.index, duplicate: true });
+    const own = await b.add(utf8('from b'));
+    expect(own.index).toBe(300);
+    expect((await b.add(utf8('from b'))).duplicate).toBe(true);
+    // A fresh instance with an empty local index rebuilds it from the bundles.
+    const sc = await IndexedStore.open(await open(prefix), local());
+    const c = await Log.open(sc, { origin, signer, maxAgeMs: 2 });
+    expect(await c.add(utf8('from a 7'))).toMatchObject({ index: first[7]!.index, duplicate: true });
+    for (const l of [a, b, c]) await l.close();
+    for (const s of [sa, sb, sc]) await s.close();
+  }, 60_000);
 });
