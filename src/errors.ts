@@ -12,7 +12,8 @@ export type LogErrorCode =
   | 'pushback' // too much pending work; retry later
   | 'unavailable' // storage or a dependency failed transiently; retry later
   | 'frozen' // the log is read-only
-  | 'corrupt'; // stored data failed verification: stop publishing rather than fork
+  | 'corrupt' // stored data failed verification: stop publishing rather than fork
+  | 'fatal'; // a configuration or permission problem that retrying will not fix
 
 /** LogError carries a code from the closed union, a one-line message and an optional cause. */
 export class LogError extends Error {

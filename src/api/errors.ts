@@ -17,6 +17,7 @@ export const STATUS: Record<LogErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 50
   unavailable: 503,
   frozen: 405,
   corrupt: 500, // our stored data failed verification: our fault, never the client's
+  fatal: 500, // misconfigured storage (no bucket, no permission): the operator must act
 };
 
 /** RETRY_AFTER_SECONDS is sent with every 503. */

@@ -72,4 +72,5 @@ export const GRPC_CODE: Record<LogError['code'], number> = {
   unavailable: 14,
   frozen: 9,
   corrupt: 13,
+  fatal: 13,
 };

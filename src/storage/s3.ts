@@ -33,15 +33,26 @@ export interface S3StoreOptions {
 const LOCK = 'lock';
 const PARALLEL = 32;
 
-function classify(err: unknown, what: string): LogError {
+/**
+ * classify sorts S3 failures into the three kinds the sequencer handles differently: a refused
+ * precondition is a lost race ('conflict': reload and retry), a missing bucket or a permission or
+ * request error is 'fatal' (retrying cannot help), and the rest, throttling (503 SlowDown, which
+ * the SDK has already retried with backoff) and network errors included, is 'unavailable'.
+ */
+export function classify(err: unknown, what: string): LogError {
   if (err instanceof LogError) return err;
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  const name = err instanceof S3ServiceException ? err.name : '';
   if (status === 412) return new LogError('conflict', `storage: s3 ${what}: precondition failed`, { cause: err });
+  if (name === 'NoSuchBucket' || status === 301 || status === 400 || status === 401 || status === 403) {
+    return new LogError('fatal', `storage: s3 ${what} refused: ${name || status}`, { cause: err });
+  }
   return new LogError('unavailable', `storage: s3 ${what} failed${status ? ` (${status})` : ''}`, { cause: err });
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
+  // A missing bucket is a 404 too, but it is a misconfiguration, not an absent object.
+  return err instanceof S3ServiceException && err.name !== 'NoSuchBucket' && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
 }
 
 /** headersFor returns the Content-Type and Cache-Control a tlog-tiles reader expects for key. */

@@ -143,3 +143,21 @@ describe('dedup index on local disk (IndexedStore)', () => {
     for (const s of [sa, sb, sc]) await s.close();
   }, 60_000);
 });
+
+describe('S3 error classification', () => {
+  it('tells lost races, fatal misconfiguration and transient failures apart', async () => {
+    const { classify } = await import('../../src/storage/s3.ts');
+    const { S3ServiceException } = await import('@aws-sdk/client-s3');
+    const ex = (name: string, status: number) => new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status } });
+    expect(classify(ex('PreconditionFailed', 412), 'put').code).toBe('conflict');
+    expect(classify(ex('AccessDenied', 403), 'put').code).toBe('fatal');
+    expect(classify(ex('NoSuchBucket', 404), 'get').code).toBe('fatal');
+    expect(classify(ex('SlowDown', 503), 'put').code).toBe('unavailable');
+    expect(classify(new Error('ECONNRESET'), 'put').code).toBe('unavailable');
+    // A real missing bucket on the server is fatal too.
+    const s = await openS3Store({ bucket: 'no-such-bucket-here', prefix: 'x', endpoint, forcePathStyle: true });
+    await expect(s.commit({ expected: null, next: utf8('L'), objects: [] })).rejects.toMatchObject({ code: 'fatal' });
+    await expect(s.readLock()).rejects.toMatchObject({ code: 'fatal' });
+    await s.close();
+  });
+});
