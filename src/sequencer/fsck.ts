@@ -6,10 +6,10 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { leafHash } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
-import { EMPTY_EDGE, ENTRIES, TILE_WIDTH, appendToEdge, decodeBundle, edgeRoot, tileAt, tilePath } from '../tiles/index.ts';
+import { EMPTY_EDGE, ENTRIES, TILE_WIDTH, edgeRoot } from '../tiles/index.ts';
+import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
 /** FsckReport summarizes a successful check. */
@@ -19,8 +19,6 @@ export interface FsckReport {
   readonly bundles: number;
   readonly tiles: number;
 }
-
-const CHUNK = 64; // bundles read and rebuilt per step
 
 /** fsck verifies store completely, or throws a corrupt LogError naming the first bad object. */
 export async function fsck(
@@ -33,30 +31,18 @@ export async function fsck(
   if (!lock) throw new LogError('not_found', 'fsck: the store holds no log');
   const { checkpoint } = openLock(lock, verifier, origin);
   const size = checkpoint.size;
-  const bundleCount = Math.ceil(size / TILE_WIDTH);
   let edge = EMPTY_EDGE;
   let tiles = 0;
-  for (let first = 0; first < bundleCount; first += CHUNK) {
-    const wanted = [];
-    for (let n = first; n < Math.min(bundleCount, first + CHUNK); n++) wanted.push(tileAt(ENTRIES, n, size)!);
-    const data = await store.getMany(wanted.map(tilePath));
-    const entries: Uint8Array[] = [];
-    wanted.forEach((t, i) => {
-      const d = data[i];
-      if (!d) throw new LogError('corrupt', `fsck: ${tilePath(t)} is missing`);
-      entries.push(...decodeBundle(d, t.width));
-    });
-    const r = appendToEdge(edge, entries, entries.map(leafHash));
-    edge = r.edge;
-    // Full tiles and the final partial tiles must be stored exactly as rebuilt.
-    const check = r.writes.filter((w) => w.tile.level !== ENTRIES && tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width);
-    const stored = await store.getMany(check.map((w) => w.path));
-    check.forEach((w, i) => {
-      if (!stored[i] || !equal(stored[i]!, w.data)) throw new LogError('corrupt', `fsck: ${w.path} does not match the entries`);
-    });
-    tiles += check.length;
-    progress(edge.size, size);
+  try {
+    for await (const chunk of rebuild(store, size)) {
+      edge = chunk.edge;
+      tiles += chunk.final.filter((w) => w.tile.level !== ENTRIES).length;
+      progress(edge.size, size);
+    }
+  } catch (err) {
+    throw err instanceof LogError ? new LogError(err.code, `fsck: ${err.message}`) : err;
   }
+  const bundleCount = Math.ceil(size / TILE_WIDTH);
   if (!equal(edgeRoot(edge), checkpoint.root)) throw new LogError('corrupt', `fsck: the entries do not hash to the root of checkpoint ${size}`);
   return { origin: checkpoint.origin, size, bundles: bundleCount, tiles };
 }

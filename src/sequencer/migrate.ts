@@ -8,14 +8,13 @@
  */
 import { decodeUtf8, equal, toHex, u64be, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { leafHash } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
-import { EMPTY_EDGE, ENTRIES, TILE_WIDTH, appendToEdge, decodeBundle, edgeRoot, tileAt, tilePath } from '../tiles/index.ts';
+import { EMPTY_EDGE, edgeRoot } from '../tiles/index.ts';
+import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
 const MARKER = 'tilelog migration in progress: ';
-const CHUNK = 64; // bundles per step
 
 function marker(done: number, lock: Uint8Array): Uint8Array {
   return utf8(`${MARKER}${done} of ${toHex(lock)}\n`);
@@ -46,28 +45,10 @@ export async function migrate(
   let destLock = await to.readLock();
   const start = resumeFrom(destLock, sourceLock);
   if (start === 'done') return 0;
-  const bundles = Math.ceil(size / TILE_WIDTH);
   let edge = EMPTY_EDGE;
-  for (let first = 0; first < bundles; first += CHUNK) {
-    const wanted = [];
-    for (let n = first; n < Math.min(bundles, first + CHUNK); n++) wanted.push(tileAt(ENTRIES, n, size)!);
-    const data = await from.getMany(wanted.map(tilePath));
-    const entries: Uint8Array[] = [];
-    wanted.forEach((t, i) => {
-      if (!data[i]) throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
-      entries.push(...decodeBundle(data[i]!, t.width));
-    });
-    const before = edge.size;
-    const hashes = entries.map(leafHash);
-    const r = appendToEdge(edge, entries, hashes);
-    edge = r.edge;
-    // What the tree of the final size holds: full tiles and bundles, and the final partial ones.
-    const final = r.writes.filter((w) => tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width);
-    const hashTiles = final.filter((w) => w.tile.level !== ENTRIES);
-    const stored = await from.getMany(hashTiles.map((w) => w.path));
-    hashTiles.forEach((w, i) => {
-      if (!stored[i] || !equal(stored[i]!, w.data)) throw new LogError('corrupt', `migrate: source ${w.path} does not match its entries`);
-    });
+  for await (const chunk of rebuild(from, size)) {
+    edge = chunk.edge;
+    const { before, hashes, final } = chunk;
     if (edge.size <= start) continue; // copied by an earlier run; rebuilt only to verify
     const objects: StoredObject[] = final.map((w) => ({ key: w.path, value: w.data }));
     hashes.forEach((h, i) => objects.push({ key: indexKey(toHex(h)), value: u64be(before + i) }));

@@ -10,30 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseVerifierKey } from '../../src/note/index.ts';
-import { kill9, startChild, type Child } from '../helpers/server.ts';
+import { kill9, startChild, writeLoad } from '../helpers/server.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
 const bucket = 'tilelog-test';
-
-async function load(c: Child, tag: string, acked: Map<string, number>, served: Set<string>, stop: { done: boolean }) {
-  let n = 0;
-  const writer = async (w: number) => {
-    while (!stop.done) {
-      const entry = `${tag} writer ${w} entry ${n++}`;
-      try {
-        const r = await fetch(`${c.url}/add`, { method: 'POST', body: entry });
-        if (r.status !== 200) continue;
-        const body = (await r.json()) as { index: string; checkpoint: string };
-        acked.set(entry, Number(body.index));
-        served.add(body.checkpoint);
-      } catch {
-        return;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
-}
 
 describe('kill -9 of one of two S3 writers', () => {
   it('loses nothing acknowledged, forks nothing, and leaves a bucket that verifies over HTTP', async () => {
@@ -53,15 +34,15 @@ describe('kill -9 of one of two S3 writers', () => {
     const served = new Set<string>();
     const stopA = { done: false };
     const stopB = { done: false };
-    const runA = load(a, 'a', acked, served, stopA);
-    let runB = load(b, 'b1', acked, served, stopB);
+    const runA = writeLoad(a.url, 'a', 8, acked, served, stopA);
+    let runB = writeLoad(b.url, 'b1', 8, acked, served, stopB);
     await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
     await kill9(b);
     stopB.done = true;
     await runB;
     b = await startChild(join(dir, 'b'), args);
     const stopB2 = { done: false };
-    runB = load(b, 'b2', acked, served, stopB2);
+    runB = writeLoad(b.url, 'b2', 8, acked, served, stopB2);
     await new Promise((r) => setTimeout(r, 800));
     stopA.done = stopB2.done = true;
     await Promise.all([runA, runB]);
