@@ -6,6 +6,7 @@
  */
 import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import * as ed from '@noble/ed25519';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 
 type NodeCrypto = typeof import('node:crypto');
 
@@ -129,4 +130,30 @@ export function ecdsaP256Verifier(spki: Uint8Array): Ed25519Verifier | null {
   } catch {
     return null;
   }
+}
+
+/** MlDsaSigner signs with an ML-DSA-44 key (FIPS 204, pure mode, empty context). */
+export interface MlDsaSigner {
+  readonly publicKey: Uint8Array; // 1312 bytes
+  sign(message: Uint8Array): Uint8Array; // 2420 bytes
+}
+
+/** mlDsa44Signer derives an ML-DSA-44 key pair from a 32-byte seed (FIPS 204 ML-DSA.KeyGen_internal). */
+export function mlDsa44Signer(seed: Uint8Array): MlDsaSigner {
+  if (seed.length !== 32) throw new RangeError('crypto: ML-DSA-44 seed must be 32 bytes');
+  const { publicKey, secretKey } = ml_dsa44.keygen(Uint8Array.from(seed));
+  return { publicKey, sign: (m) => ml_dsa44.sign(m, secretKey) };
+}
+
+/** mlDsa44Verifier returns a verifier for a 1312-byte ML-DSA-44 public key. */
+export function mlDsa44Verifier(publicKey: Uint8Array): Ed25519Verifier {
+  if (publicKey.length !== 1312) throw new RangeError('crypto: ML-DSA-44 public key must be 1312 bytes');
+  const pub = Uint8Array.from(publicKey);
+  return (m, sig) => {
+    try {
+      return sig.length === 2420 && ml_dsa44.verify(sig, m, pub);
+    } catch {
+      return false;
+    }
+  };
 }

@@ -15,3 +15,15 @@ export { MAX_SIGNATURES, openNote, signNote, splitNote } from './note.ts';
 export type { Note, Signature } from './note.ts';
 export { formatCheckpoint, parseCheckpoint, parseDecimalSize } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';
+export {
+  ALG_COSIGNATURE_V1,
+  ALG_MLDSA44,
+  cosignatureTimestamp,
+  cosignedMessage,
+  cosignerFromSeed,
+  formatCosignerSecret,
+  generateCosignerSecret,
+  parseCosignerKey,
+  parseCosignerSecret,
+} from './cosignature.ts';
+export type { CosignatureVerifier, Cosigner } from './cosignature.ts';
