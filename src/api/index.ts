@@ -2,3 +2,5 @@
 export { createApp, normalizePrefix } from './app.ts';
 export type { ApiOptions } from './app.ts';
 export { STATUS } from './errors.ts';
+export { readBody } from './body.ts';
+export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

@@ -3,7 +3,8 @@ export { CHECKPOINT_KEY, indexKey } from './storage.ts';
 import type { LogStore } from './storage.ts';
 export type { Commit, LogStore, StoredObject } from './storage.ts';
 export { MemoryStore } from './memory.ts';
-export { LevelStore } from './leveldb.ts';
+export { LevelStore, openLocalMap } from './leveldb.ts';
+export type { LocalMap } from './leveldb.ts';
 export type { LevelStoreOptions } from './leveldb.ts';
 export type { S3StoreOptions } from './s3.ts';
 

@@ -109,8 +109,8 @@ export class LevelStore implements LogStore {
 export interface LocalMap {
   get(key: string): Promise<Uint8Array | null>;
   getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
-  /** put writes all entries in one atomic batch (not fsynced: losing the tail is allowed). */
-  put(entries: readonly { key: string; value: Uint8Array }[]): Promise<void>;
+  /** put writes all entries in one atomic batch; fsynced only when sync is set. */
+  put(entries: readonly { key: string; value: Uint8Array }[], opts?: { sync?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,7 +125,8 @@ export async function openLocalMap(path: string): Promise<LocalMap> {
   return {
     get: async (key) => view(await db.get(key)),
     getMany: async (keys) => (keys.length ? (await db.getMany(keys as string[])).map(view) : []),
-    put: (entries) => db.batch(entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value }))),
+    put: (entries, opts) =>
+      db.batch(entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value })), { sync: opts?.sync ?? false } as object),
     close: () => db.close(),
   };
 }

@@ -25,7 +25,11 @@ export class TiledTree {
   readonly fetch: TileFetcher = async (tiles: readonly Tile[]) => {
     this.fetches++;
     return tiles.map((t) => {
-      const data = this.objects.get(tilePath(t));
+      // A tile of an older size is a prefix of the current one (full, or the widest partial).
+      let data = this.objects.get(tilePath(t));
+      for (let w = 256; !data && w > t.width; w--) {
+        data = this.objects.get(tilePath({ ...t, width: w }))?.subarray(0, t.width * 32);
+      }
       if (!data) throw new Error(`missing ${tilePath(t)}`);
       return new TileHashes(data);
     });

@@ -1,0 +1,4 @@
+/** A C2SP tlog-witness: cosigns checkpoints consistent with what it has seen. */
+export { Witness, parseRequest } from './witness.ts';
+export type { WitnessAnswer, WitnessedLog } from './witness.ts';
+export { parseWitnessConfig } from './config.ts';
