@@ -10,13 +10,15 @@ import { LogError } from './errors.ts';
 import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
-import { freezeLog, openStore, readSignerKey, startServer } from './main.ts';
+import { freezeLog, openStore, readSignerKey, startServer, startWitness } from './main.ts';
 import { fsck, migrate } from './sequencer/index.ts';
+import { ALG_COSIGNATURE_V1, ALG_MLDSA44, generateCosignerSecret, parseCosignerSecret } from './note/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
 const USAGE = `usage:
-  tilelog keygen --origin ORIGIN --out DIR
+  tilelog keygen --origin ORIGIN --out DIR | keygen --witness NAME --out DIR
+  tilelog witness --config FILE --key FILE [--listen HOST:PORT] [--data DIR]
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
                 [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]]
@@ -55,14 +57,45 @@ function parseListen(s: string): { host: string; port: number } {
 }
 
 async function keygen(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { origin: { type: 'string' }, out: { type: 'string' } } });
-  if (!values.origin || !values.out) fail('keygen needs --origin and --out');
+  const { values } = parseArgs({ args, options: { origin: { type: 'string' }, out: { type: 'string' }, witness: { type: 'string' } } });
+  if (values.witness && values.out) return witnessKeygen(values.witness, values.out);
+  if (!values.origin || !values.out) fail('keygen needs --origin and --out (or --witness NAME and --out)');
   const skey = generateSignerKey(values.origin);
   const signer = parseSignerKey(skey);
   await mkdir(values.out, { recursive: true });
   await writeFile(join(values.out, 'log.key'), skey + '\n', { mode: 0o600, flag: 'wx' });
   await writeFile(join(values.out, 'log.pub'), signer.verifierKey + '\n');
   console.log(signer.verifierKey);
+}
+
+// A witness key file holds two secret keys, Ed25519 (cosignature/v1) and ML-DSA-44.
+async function witnessKeygen(name: string, out: string): Promise<void> {
+  const keys = [generateCosignerSecret(name, ALG_COSIGNATURE_V1), generateCosignerSecret(name, ALG_MLDSA44)];
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'witness.key'), keys.join('\n') + '\n', { mode: 0o600, flag: 'wx' });
+  const vkeys = keys.map((k) => parseCosignerSecret(k).verifierKey);
+  await writeFile(join(out, 'witness.pub'), vkeys.join('\n') + '\n');
+  console.log(vkeys.join('\n'));
+}
+
+async function witnessCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, key: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' }, prefix: { type: 'string' } },
+  });
+  if (!values.config || !values.key) fail('witness needs --config FILE and --key FILE');
+  const { host, port } = parseListen(values.listen ?? env('WITNESS_LISTEN') ?? '127.0.0.1:8081');
+  const running = await startWitness({
+    configFile: values.config,
+    keyFile: values.key,
+    dataDir: values.data ?? env('DATA') ?? 'witness-data',
+    host,
+    port,
+    prefix: values.prefix ?? '',
+  });
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function serveCmd(args: string[]): Promise<void> {
@@ -281,6 +314,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'freeze': await freezeCmd(args); return 0;
       case 'fsck': return await fsckCmd(args);
       case 'migrate': await migrateCmd(args); return 0;
+      case 'witness': await witnessCmd(args); return 0;
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -6,12 +6,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp, normalizePrefix } from './api/index.ts';
+import { createApp, createWitnessApp, normalizePrefix } from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
-import { generateSignerKey, parseSignerKey, type NoteSigner } from './note/index.ts';
+import { generateSignerKey, parseCosignerSecret, parseSignerKey, type NoteSigner } from './note/index.ts';
+import { Witness, parseWitnessConfig } from './witness/index.ts';
 import { Log } from './sequencer/index.ts';
 import { LogError } from './errors.ts';
-import { IndexedStore, LevelStore, openS3Store, type LogStore } from './storage/index.ts';
+import { IndexedStore, LevelStore, openLocalMap, openS3Store, type LogStore } from './storage/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs. */
 export interface ServeConfig {
@@ -145,6 +146,42 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       clearInterval(refresh);
       await log.close();
       await store.close();
+    },
+  };
+}
+
+/** WitnessConfig is everything `tilelog witness` needs. */
+export interface WitnessConfig {
+  readonly configFile: string;
+  readonly keyFile: string;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly prefix: string;
+}
+
+/** startWitness loads the witness config and keys, opens its state and starts listening. */
+export async function startWitness(cfg: WitnessConfig): Promise<{ url: string; close(): Promise<void> }> {
+  const logs = parseWitnessConfig(await readFile(cfg.configFile, 'utf8'));
+  const cosigners = (await readFile(cfg.keyFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => parseCosignerSecret(l.trim()));
+  await mkdir(cfg.dataDir, { recursive: true });
+  const state = await openLocalMap(join(cfg.dataDir, 'state'));
+  const app = createWitnessApp(new Witness(logs, cosigners, state), cfg.prefix);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
+  });
+  const addr = server.address();
+  const url = `http://${cfg.host}:${typeof addr === 'object' && addr ? addr.port : cfg.port}${cfg.prefix}`;
+  console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
+  console.log(`witnessing ${logs.map((l) => l.origin).join(', ')}; serving ${url}/add-checkpoint`);
+  return {
+    url,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await state.close();
     },
   };
 }
