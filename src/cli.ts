@@ -17,11 +17,11 @@ import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts'
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 
 const USAGE = `usage:
-  tilelog keygen --origin ORIGIN --out DIR | keygen --witness NAME --out DIR
+  tilelog keygen --origin ORIGIN --out DIR [--mldsa] | keygen --witness NAME --out DIR
   tilelog witness --config FILE --key FILE [--listen HOST:PORT] [--data DIR]
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
-                [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]]
+                [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]] [--mldsa-key FILE]
   tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
@@ -57,7 +57,10 @@ function parseListen(s: string): { host: string; port: number } {
 }
 
 async function keygen(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { origin: { type: 'string' }, out: { type: 'string' }, witness: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { origin: { type: 'string' }, out: { type: 'string' }, witness: { type: 'string' }, mldsa: { type: 'boolean' } },
+  });
   if (values.witness && values.out) return witnessKeygen(values.witness, values.out);
   if (!values.origin || !values.out) fail('keygen needs --origin and --out (or --witness NAME and --out)');
   const skey = generateSignerKey(values.origin);
@@ -66,6 +69,14 @@ async function keygen(args: string[]): Promise<void> {
   await writeFile(join(values.out, 'log.key'), skey + '\n', { mode: 0o600, flag: 'wx' });
   await writeFile(join(values.out, 'log.pub'), signer.verifierKey + '\n');
   console.log(signer.verifierKey);
+  if (values.mldsa) {
+    // The log's own ML-DSA-44 cosigner key, named like the log (tlog-checkpoint recommends one).
+    const pq = generateCosignerSecret(values.origin, ALG_MLDSA44);
+    await writeFile(join(values.out, 'log-mldsa.key'), pq + '\n', { mode: 0o600, flag: 'wx' });
+    const vkey = parseCosignerSecret(pq).verifierKey;
+    await writeFile(join(values.out, 'log-mldsa.pub'), vkey + '\n');
+    console.log(vkey);
+  }
 }
 
 // A witness key file holds two secret keys, Ed25519 (cosignature/v1) and ML-DSA-44.
@@ -107,6 +118,7 @@ async function serveCmd(args: string[]): Promise<void> {
       'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
       'allowed-key-details': { type: 'string' }, 'accept-dsse': { type: 'boolean' },
       storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
+      'mldsa-key': { type: 'string' },
     },
   });
   const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
@@ -130,6 +142,7 @@ async function serveCmd(args: string[]): Promise<void> {
     storage: values.storage ?? env('STORAGE'),
     s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'),
     s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
+    mldsaKeyFile: values['mldsa-key'] ?? env('MLDSA_KEY'),
   });
   let stopping = false;
   const stop = async () => {

@@ -30,6 +30,8 @@ export interface ServeConfig {
   readonly sync?: boolean;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** mldsaKeyFile holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
+  readonly mldsaKeyFile?: string;
   /** storage is s3://BUCKET/PREFIX for S3; default: LevelDB in dataDir/db. */
   readonly storage?: string;
   readonly s3Endpoint?: string;
@@ -122,6 +124,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     // A bucket is served as it is, so it must hold the partial tiles of every published size
     // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
     keepPartials: cfg.storage !== undefined,
+    cosigners: cfg.mldsaKeyFile ? [parseCosignerSecret((await readFile(cfg.mldsaKeyFile, 'utf8')).trim())] : [],
   });
   // With S3 several writers may share the log: pick up their commits for reads now and then.
   const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;

@@ -8,7 +8,7 @@
 import { concat, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
-import type { NoteSigner } from '../note/index.ts';
+import type { Cosigner, NoteSigner } from '../note/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
@@ -31,6 +31,8 @@ export interface LogOptions {
   readonly maxPending?: number;
   /** keepPartials keeps superseded partial tiles in storage (default false: they are derived). */
   readonly keepPartials?: boolean;
+  /** cosigners add the log's own cosignatures to every checkpoint (e.g. ML-DSA-44). */
+  readonly cosigners?: readonly Cosigner[];
 }
 
 /** AddResult says where an entry is: its index and the signed checkpoint that contains it. */
@@ -60,7 +62,7 @@ const PIPELINE = 2;
 export class Log {
   readonly reader: TileReader;
   private readonly ctx: CommitContext;
-  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials'>>;
+  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners'>>;
   private current: LogState;
   private pool: Waiter[] = [];
   private readonly inflight = new Map<string, Promise<AddResult>>();
@@ -92,6 +94,7 @@ export class Log {
       signer: opts.signer,
       origin: opts.origin,
       keepPartials: opts.keepPartials ?? false,
+      cosigners: opts.cosigners ?? [],
     };
     const verifier = parseVerifierKey(opts.signer.verifierKey);
     const state = (await loadState(store, verifier, opts.origin)) ?? (await initialCommit(ctx, EMPTY_ROOT));

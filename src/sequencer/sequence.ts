@@ -5,7 +5,7 @@
 import { readU64be, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
-import { formatCheckpoint, signNote, type NoteSigner } from '../note/index.ts';
+import { formatCheckpoint, signNote, type Checkpoint, type Cosigner, type NoteSigner } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
 import { appendToEdge, edgeRoot, type TileWrite } from '../tiles/index.ts';
 import { lockBytes, type LogState } from './state.ts';
@@ -24,6 +24,18 @@ export interface CommitContext {
   readonly origin: string;
   /** keepPartials keeps superseded partial tiles (tlog-tiles lets a log delete them). */
   readonly keepPartials: boolean;
+  /** cosigners add the log's own cosignatures (an ML-DSA-44 one, as tlog-checkpoint recommends). */
+  readonly cosigners?: readonly Cosigner[];
+}
+
+/**
+ * signCheckpoint signs a checkpoint with the log's Ed25519 key and appends the log's own
+ * cosignatures, timestamped now.
+ */
+export function signCheckpoint(ctx: CommitContext, checkpoint: Checkpoint): string {
+  const text = formatCheckpoint(checkpoint);
+  const now = Math.floor(Date.now() / 1000);
+  return signNote(text, [ctx.signer]) + (ctx.cosigners ?? []).map((c) => c.cosign(text, now)).join('');
 }
 
 /** CommitResult is the new state, each entry's index, and the tiles written. */
@@ -76,7 +88,7 @@ export async function commitBatch(
 
   // 3. Sign. The signature stays in this process until step 4 succeeds; if the commit fails,
   //    the next attempt reloads the lock first, so no second checkpoint of this size is committed.
-  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const note = signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   const nextState: LogState = { lock: next, note, checkpoint, edge };
   // The next batch may be sequenced on top of this one now. Its commit expects our lock, so it
@@ -99,7 +111,7 @@ export async function commitBatch(
 /** initialCommit commits the empty tree's checkpoint for a new log. */
 export async function initialCommit(ctx: CommitContext, root: Hash): Promise<LogState> {
   const checkpoint = { origin: ctx.origin, size: 0, root, extensions: [] };
-  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const note = signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   await ctx.store.commit({ expected: null, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
   return { lock: next, note, checkpoint, edge: { size: 0, levels: [], bundle: [] } };
@@ -125,7 +137,7 @@ export function unixDate(t: Date): string {
  */
 export async function freezeCommit(ctx: CommitContext, state: LogState, now: Date): Promise<LogState> {
   const checkpoint = { ...state.checkpoint, extensions: [...state.checkpoint.extensions, FROZEN_PREFIX + unixDate(now)] };
-  const note = signNote(formatCheckpoint(checkpoint), [ctx.signer]);
+  const note = signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   await ctx.store.commit({ expected: state.lock, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
   return { ...state, lock: next, note, checkpoint };

@@ -154,3 +154,16 @@ describe('witness config', () => {
     expect(() => parseWitnessConfig('')).toThrow(/no logs/);
   });
 });
+
+describe("the log's own ML-DSA-44 cosignature", () => {
+  it('appears on every checkpoint, verifies, and does not disturb the Ed25519 signature', async () => {
+    const own = cosignerFromSeed(ORIGIN, ALG_MLDSA44, new Uint8Array(32).fill(7));
+    const log = await Log.open(new MemoryStore(), { origin: ORIGIN, signer: logKey, maxAgeMs: 1, cosigners: [own] });
+    const r = await log.add(utf8('pq'));
+    const lines = r.note.split('\n').filter((l) => l.startsWith('\u2014 '));
+    expect(lines).toHaveLength(2);
+    expect(openNote(r.note, [parseCosignerKey(own.verifierKey)]).sigs).toHaveLength(1);
+    const { parseVerifierKey } = await import('../../src/note/index.ts');
+    expect(openNote(r.note, [parseVerifierKey(logKey.verifierKey)]).sigs).toHaveLength(1);
+  });
+});
