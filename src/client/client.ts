@@ -1,0 +1,165 @@
+/**
+ * A verifying client for any C2SP tlog-tiles log over HTTP, with no Node imports (it runs in
+ * browsers): it opens checkpoints with the log's verifier keys, computes proofs from tiles, and
+ * follows a log entry by entry, checking that the new entries extend the tree it has verified to
+ * exactly the new checkpoint's root. Full tiles are cached (a tile's bytes never change).
+ */
+import { equal } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { HASH_SIZE, checkConsistency, leafHash, type Hash } from '../merkle/index.ts';
+import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '../note/index.ts';
+import {
+  ENTRIES,
+  EMPTY_EDGE,
+  TILE_WIDTH,
+  TileHashes,
+  appendToEdge,
+  decodeBundle,
+  edgeRoot,
+  edgeTiles,
+  proveConsistency,
+  proveInclusion,
+  tileAt,
+  tilePath,
+  type Edge,
+  type Tile,
+  type TileFetcher,
+} from '../tiles/index.ts';
+
+/** Verified is a checkpoint whose signature was verified, with its note text. */
+export interface Verified {
+  readonly note: string;
+  readonly checkpoint: Checkpoint;
+}
+
+/** ClientOptions locates a log and says whom to trust. */
+export interface ClientOptions {
+  /** url is the log's prefix: `${url}/checkpoint`, `${url}/tile/…`. */
+  readonly url: string;
+  readonly verifiers: readonly NoteVerifier[];
+  readonly fetch?: typeof globalThis.fetch;
+  /** cacheSize bounds the full-tile cache (default 1024 tiles). */
+  readonly cacheSize?: number;
+}
+
+/** TlogClient reads and verifies one tlog-tiles log. */
+export class TlogClient {
+  private readonly url: string;
+  private readonly verifiers: readonly NoteVerifier[];
+  private readonly get: typeof globalThis.fetch;
+  private readonly cache = new Map<string, Uint8Array>();
+  private readonly cacheSize: number;
+
+  constructor(opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.verifiers = opts.verifiers;
+    this.get = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    this.cacheSize = opts.cacheSize ?? 1024;
+  }
+
+  /** checkpoint fetches and verifies the log's current checkpoint. */
+  async checkpoint(): Promise<Verified> {
+    const note = new TextDecoder().decode(await this.fetchBytes('checkpoint', true));
+    return { note, checkpoint: parseCheckpoint(openNote(note, this.verifiers).text) };
+  }
+
+  /**
+   * tile fetches a tile or bundle as it is in a tree of size leaves. A partial tile that is gone
+   * is cut from the full one (tlog-tiles: clients fall back to it).
+   */
+  async tile(t: Tile): Promise<Uint8Array> {
+    const full = t.width === TILE_WIDTH;
+    const hit = this.cache.get(tilePath(t));
+    if (hit) return hit;
+    let data = await this.fetchBytes(tilePath(t), false);
+    if (!data && !full) {
+      const whole = await this.fetchBytes(tilePath({ ...t, width: TILE_WIDTH }), false);
+      if (whole) data = t.level === ENTRIES ? cutBundle(whole, t.width) : whole.subarray(0, t.width * HASH_SIZE);
+    }
+    if (!data) throw new LogError('not_found', `client: ${tilePath(t)} is not served`);
+    if (full) this.remember(tilePath(t), data);
+    return data;
+  }
+
+  /** fetcher is a TileFetcher over HTTP, for proofs from tiles. */
+  readonly fetcher: TileFetcher = async (tiles) => Promise.all(tiles.map(async (t) => new TileHashes(await this.tile(t))));
+
+  /** proveInclusion computes the inclusion proof of index in the tree of size from tiles. */
+  proveInclusion(index: number, size: number): Promise<Hash[]> {
+    return proveInclusion(this.fetcher, index, size);
+  }
+
+  /** checkConsistent proves from tiles that newer extends older, or throws 'corrupt' (a split view). */
+  async checkConsistent(older: Checkpoint, newer: Checkpoint): Promise<void> {
+    if (older.origin !== newer.origin) throw new LogError('corrupt', 'client: checkpoints of different origins');
+    if (newer.size < older.size) throw new LogError('corrupt', `client: the log shrank from ${older.size} to ${newer.size}`);
+    if (older.size === 0) return;
+    try {
+      checkConsistency(older.size, newer.size, older.root, newer.root, await proveConsistency(this.fetcher, older.size, newer.size));
+    } catch (err) {
+      throw new LogError('corrupt', `client: checkpoint ${newer.size} is not consistent with ${older.size}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+
+  /** edgeAt reads the right edge of the tree of a verified checkpoint, checked against its root. */
+  async edgeAt(cp: Checkpoint): Promise<Edge> {
+    if (cp.size === 0) return EMPTY_EDGE;
+    const levels: Hash[][] = [];
+    for (const t of edgeTiles(cp.size)) {
+      if (t.level === ENTRIES) continue;
+      const data = await this.tile(t);
+      const hashes = new TileHashes(data);
+      levels[t.level] = Array.from({ length: t.width }, (_, i) => hashes.subtree(0, i));
+    }
+    for (let l = 0; TILE_WIDTH ** l <= cp.size; l++) levels[l] ??= [];
+    const edge: Edge = { size: cp.size, levels, bundle: [] };
+    if (!equal(edgeRoot(edge), cp.root)) throw new LogError('corrupt', `client: right-edge tiles do not hash to checkpoint ${cp.size}`);
+    return edge;
+  }
+
+  /**
+   * follow reads the entries from edge.size up to cp.size, bundle by bundle, and checks that they
+   * extend edge to exactly cp's root; it yields each entry with its index. The caller keeps the
+   * returned edge as its verified position.
+   */
+  async *follow(edge: Edge, cp: Checkpoint): AsyncGenerator<{ index: number; entry: Uint8Array }, Edge> {
+    let e = edge;
+    while (e.size < cp.size) {
+      const n = Math.floor(e.size / TILE_WIDTH);
+      const t = tileAt(ENTRIES, n, cp.size)!;
+      const entries = decodeBundle(await this.tile(t), t.width).slice(e.size - n * TILE_WIDTH);
+      const before = e.size;
+      e = appendToEdge(e, entries, entries.map(leafHash)).edge;
+      for (let i = 0; i < entries.length; i++) yield { index: before + i, entry: entries[i]! };
+    }
+    if (!equal(edgeRoot(e), cp.root)) {
+      throw new LogError('corrupt', `client: the entries do not hash to the root of checkpoint ${cp.size}: split view or bad bundle`);
+    }
+    return e;
+  }
+
+  private async fetchBytes(path: string, required: true): Promise<Uint8Array>;
+  private async fetchBytes(path: string, required: false): Promise<Uint8Array | null>;
+  private async fetchBytes(path: string, required: boolean): Promise<Uint8Array | null> {
+    let res: Response;
+    try {
+      res = await this.get(`${this.url}/${path}`);
+    } catch (cause) {
+      throw new LogError('unavailable', `client: GET ${path} failed`, { cause });
+    }
+    if (res.status === 404 && !required) return null;
+    if (!res.ok) throw new LogError(res.status === 404 ? 'not_found' : 'unavailable', `client: GET ${path}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  private remember(path: string, data: Uint8Array): void {
+    this.cache.set(path, data);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+function cutBundle(bundle: Uint8Array, width: number): Uint8Array {
+  let off = 0;
+  for (let i = 0; i < width; i++) off += 2 + ((bundle[off]! << 8) | bundle[off + 1]!);
+  return bundle.subarray(0, off);
+}
