@@ -12,6 +12,8 @@ import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
 import { freezeLog, openStore, readSignerKey, startServer, startWitness } from './main.ts';
 import { fsck, migrate } from './sequencer/index.ts';
+import { TlogClient } from './client/index.ts';
+import { loadMonitorState, monitorStep, parseWatchRules, saveMonitorState } from './monitor/index.ts';
 import { ALG_COSIGNATURE_V1, ALG_MLDSA44, generateCosignerSecret, parseCosignerSecret } from './note/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
@@ -19,6 +21,7 @@ import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR [--mldsa] | keygen --witness NAME --out DIR
   tilelog witness --config FILE --key FILE [--listen HOST:PORT] [--data DIR]
+  tilelog monitor --url PREFIX --vkey V [--state DIR] [--watch FILE] [--from now|start] [--once] [--interval S]
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
                 [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]] [--mldsa-key FILE]
@@ -231,6 +234,44 @@ async function migrateCmd(args: string[]): Promise<void> {
   }
 }
 
+async function monitorCmd(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: 'string' }, vkey: { type: 'string', multiple: true }, state: { type: 'string' }, watch: { type: 'string' },
+      from: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string' },
+    },
+  });
+  if (!values.url || !values.vkey?.length) fail('monitor needs --url PREFIX and --vkey VKEY');
+  const verifiers = values.vkey.map(parseVerifierKey);
+  const client = new TlogClient({ url: values.url, verifiers });
+  const rules = values.watch ? parseWatchRules(await readFile(values.watch, 'utf8')) : [];
+  const stateDir = values.state ?? 'monitor-state';
+  await mkdir(stateDir, { recursive: true });
+  const file = join(stateDir, 'position.json');
+  const from = values.from === 'start' ? 'start' : 'now';
+  const interval = (intFlag(values.interval, 'interval') ?? 10) * 1000;
+  const bar = progressBar('monitor');
+  for (;;) {
+    try {
+      const state = await monitorStep(client, await loadMonitorState(file, verifiers), rules, {
+        match: (index, summary, hit) => console.log(JSON.stringify({ index, kind: summary.kind, digest: summary.digest, matched: hit, publicKeys: summary.publicKeys, subjects: summary.subjects, sans: summary.sans })),
+        progress: bar,
+      }, from);
+      await saveMonitorState(file, state);
+    } catch (err) {
+      if (err instanceof LogError && err.code === 'corrupt') {
+        console.error(`ALARM: ${err.message}`);
+        return 2;
+      }
+      console.error(`monitor: ${err instanceof Error ? err.message : err} (will retry)`);
+      if (values.once) return 1;
+    }
+    if (values.once) return 0;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
 async function trustRootCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' } } });
   if (!values.url || !values.key) fail('trust-root needs --url https://HOST and --key FILE');
@@ -328,6 +369,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'fsck': return await fsckCmd(args);
       case 'migrate': await migrateCmd(args); return 0;
       case 'witness': await witnessCmd(args); return 0;
+      case 'monitor': return await monitorCmd(args);
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -25,7 +25,7 @@ async function served() {
       fetch: (async (input: string) => {
         const res = await app.request(input);
         if (!tamper || res.status !== 200) return res;
-        return new Response(tamper(new URL(input).pathname, new Uint8Array(await res.arrayBuffer())) as BodyInit, { status: 200 });
+        return new Response(tamper(new URL(input).pathname, new Uint8Array(await res.arrayBuffer())) as Uint8Array<ArrayBuffer>, { status: 200 });
       }) as typeof fetch,
     });
   return { log, app, client };
