@@ -6,14 +6,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from './bytes.ts';
-import { LogError } from './errors.ts';
 import { leafHash } from './merkle/index.ts';
 import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
-import { freezeLog, openStore, readSignerKey, startServer, startWitness } from './main.ts';
-import { fsck, migrate } from './sequencer/index.ts';
-import { TlogClient } from './client/index.ts';
-import { loadMonitorState, monitorStep, parseWatchRules, saveMonitorState } from './monitor/index.ts';
+import { freezeLog, readSignerKey, startServer } from './main.ts';
+import { env, fail, intFlag, parseListen } from './cli-shared.ts';
+import { fsckCmd, migrateCmd, mirrorCmd, monitorCmd, witnessCmd } from './cli-tools.ts';
 import { ALG_COSIGNATURE_V1, ALG_MLDSA44, generateCosignerSecret, parseCosignerSecret } from './note/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
@@ -21,6 +19,7 @@ import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
 const USAGE = `usage:
   tilelog keygen --origin ORIGIN --out DIR [--mldsa] | keygen --witness NAME --out DIR
   tilelog witness --config FILE --key FILE [--listen HOST:PORT] [--data DIR]
+  tilelog mirror --url PREFIX --vkey V --to DIR|s3://BUCKET/PREFIX   (serve it with serve --mirror-of V)
   tilelog monitor --url PREFIX --vkey V [--state DIR] [--watch FILE] [--from now|start] [--once] [--interval S]
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
@@ -37,27 +36,6 @@ environment: TILELOG_DATA, TILELOG_KEY, TILELOG_ORIGIN, TILELOG_LISTEN, TILELOG_
   TILELOG_MAX_BATCH, TILELOG_MAX_AGE_MS, TILELOG_MAX_PENDING, TILELOG_ALLOWED_KEY_DETAILS, TILELOG_ACCEPT_DSSE=1,
   TILELOG_STORAGE, TILELOG_S3_ENDPOINT (or AWS_ENDPOINT_URL), TILELOG_S3_PATH_STYLE=1,
   TILELOG_URL, TILELOG_VKEY`;
-
-function fail(msg: string): never {
-  throw new LogError('bad_request', msg);
-}
-
-function env(name: string): string | undefined {
-  const v = process.env[`TILELOG_${name}`];
-  return v === '' ? undefined : v;
-}
-
-function intFlag(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(Number(v))) fail(`--${name} must be a positive integer`);
-  return Number(v);
-}
-
-function parseListen(s: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) fail(`--listen ${s} is not HOST:PORT`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
 
 async function keygen(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -92,26 +70,6 @@ async function witnessKeygen(name: string, out: string): Promise<void> {
   console.log(vkeys.join('\n'));
 }
 
-async function witnessCmd(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string' }, key: { type: 'string' }, listen: { type: 'string' }, data: { type: 'string' }, prefix: { type: 'string' } },
-  });
-  if (!values.config || !values.key) fail('witness needs --config FILE and --key FILE');
-  const { host, port } = parseListen(values.listen ?? env('WITNESS_LISTEN') ?? '127.0.0.1:8081');
-  const running = await startWitness({
-    configFile: values.config,
-    keyFile: values.key,
-    dataDir: values.data ?? env('DATA') ?? 'witness-data',
-    host,
-    port,
-    prefix: values.prefix ?? '',
-  });
-  const stop = () => void running.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
 async function serveCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -121,7 +79,7 @@ async function serveCmd(args: string[]): Promise<void> {
       'max-age-ms': { type: 'string' }, 'max-pending': { type: 'string' },
       'allowed-key-details': { type: 'string' }, 'accept-dsse': { type: 'boolean' },
       storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
-      'mldsa-key': { type: 'string' },
+      'mldsa-key': { type: 'string' }, 'mirror-of': { type: 'string' },
     },
   });
   const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
@@ -146,6 +104,7 @@ async function serveCmd(args: string[]): Promise<void> {
     s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'),
     s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
     mldsaKeyFile: values['mldsa-key'] ?? env('MLDSA_KEY'),
+    mirrorOf: values['mirror-of'] ?? env('MIRROR_OF'),
   });
   let stopping = false;
   const stop = async () => {
@@ -163,113 +122,6 @@ async function freezeCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { data: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' } } });
   const note = await freezeLog(values.data ?? env('DATA') ?? 'data', values.key ?? env('KEY'), values.origin ?? env('ORIGIN'));
   process.stdout.write(note);
-}
-
-/** progressBar draws a one-line progress bar on stderr when it is a terminal (plain lines otherwise). */
-function progressBar(label: string): (done: number, total: number) => void {
-  let last = 0;
-  return (done, total) => {
-    const now = Date.now();
-    if (done < total && now - last < 200) return;
-    last = now;
-    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-    const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
-    const line = `${label} [${bar}] ${pct}% ${done.toLocaleString()}/${total.toLocaleString()}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r${line}${done >= total ? '\n' : ''}`);
-    else if (done >= total || pct % 10 === 0) process.stderr.write(line + '\n');
-  };
-}
-
-async function fsckCmd(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      data: { type: 'string' }, storage: { type: 'string' }, 's3-endpoint': { type: 'string' },
-      's3-path-style': { type: 'boolean' }, vkey: { type: 'string' }, origin: { type: 'string' },
-    },
-  });
-  const dataDir = values.data ?? env('DATA') ?? 'data';
-  const vkeyText = values.vkey ?? env('VKEY') ?? (await readFile(join(dataDir, 'log.pub'), 'utf8').catch(() => fail('fsck needs --vkey (or DATA/log.pub)'))).trim();
-  const verifier = parseVerifierKey(vkeyText);
-  const store = await openStore({
-    dataDir,
-    storage: values.storage ?? env('STORAGE'),
-    s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'),
-    s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
-  });
-  try {
-    const r = await fsck(store, verifier, values.origin ?? verifier.name, progressBar('fsck'));
-    console.log(`ok: ${r.origin} size ${r.size}: ${r.bundles} entry bundles and ${r.tiles} tiles verified against the checkpoint`);
-    return 0;
-  } catch (err) {
-    console.log(`FAILED: ${err instanceof Error ? err.message : err}`);
-    return 1;
-  } finally {
-    await store.close();
-  }
-}
-
-async function migrateCmd(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      from: { type: 'string' }, to: { type: 'string' }, vkey: { type: 'string' }, origin: { type: 'string' },
-      's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
-    },
-  });
-  if (!values.from || !values.to) fail('migrate needs --from DIR|s3://BUCKET/PREFIX and --to DIR|s3://BUCKET/PREFIX');
-  const s3 = { s3Endpoint: values['s3-endpoint'] ?? env('S3_ENDPOINT'), s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1' };
-  const open = (where: string) =>
-    where.startsWith('s3://') ? openStore({ dataDir: '.', storage: where, ...s3 }) : openStore({ dataDir: where });
-  const vkeyText = values.vkey ?? env('VKEY') ??
-    (values.from.startsWith('s3://') ? fail('migrate from S3 needs --vkey') : (await readFile(join(values.from, 'log.pub'), 'utf8')).trim());
-  const verifier = parseVerifierKey(vkeyText);
-  const [from, to] = [await open(values.from), await open(values.to)];
-  try {
-    const copied = await migrate(from, to, verifier, values.origin ?? verifier.name, progressBar('migrate'));
-    console.log(copied === 0 ? 'nothing to copy: the destination already holds this checkpoint' : `copied and verified ${copied} entries`);
-  } finally {
-    await from.close();
-    await to.close();
-  }
-}
-
-async function monitorCmd(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      url: { type: 'string' }, vkey: { type: 'string', multiple: true }, state: { type: 'string' }, watch: { type: 'string' },
-      from: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string' },
-    },
-  });
-  if (!values.url || !values.vkey?.length) fail('monitor needs --url PREFIX and --vkey VKEY');
-  const verifiers = values.vkey.map(parseVerifierKey);
-  const client = new TlogClient({ url: values.url, verifiers });
-  const rules = values.watch ? parseWatchRules(await readFile(values.watch, 'utf8')) : [];
-  const stateDir = values.state ?? 'monitor-state';
-  await mkdir(stateDir, { recursive: true });
-  const file = join(stateDir, 'position.json');
-  const from = values.from === 'start' ? 'start' : 'now';
-  const interval = (intFlag(values.interval, 'interval') ?? 10) * 1000;
-  const bar = progressBar('monitor');
-  for (;;) {
-    try {
-      const state = await monitorStep(client, await loadMonitorState(file, verifiers), rules, {
-        match: (index, summary, hit) => console.log(JSON.stringify({ index, kind: summary.kind, digest: summary.digest, matched: hit, publicKeys: summary.publicKeys, subjects: summary.subjects, sans: summary.sans })),
-        progress: bar,
-      }, from);
-      await saveMonitorState(file, state);
-    } catch (err) {
-      if (err instanceof LogError && err.code === 'corrupt') {
-        console.error(`ALARM: ${err.message}`);
-        return 2;
-      }
-      console.error(`monitor: ${err instanceof Error ? err.message : err} (will retry)`);
-      if (values.once) return 1;
-    }
-    if (values.once) return 0;
-    await new Promise((r) => setTimeout(r, interval));
-  }
 }
 
 async function trustRootCmd(args: string[]): Promise<void> {
@@ -370,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'migrate': await migrateCmd(args); return 0;
       case 'witness': await witnessCmd(args); return 0;
       case 'monitor': return await monitorCmd(args);
+      case 'mirror': await mirrorCmd(args); return 0;
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

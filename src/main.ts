@@ -30,6 +30,8 @@ export interface ServeConfig {
   readonly sync?: boolean;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
+  readonly mirrorOf?: string;
   /** mldsaKeyFile holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
   readonly mldsaKeyFile?: string;
   /** storage is s3://BUCKET/PREFIX for S3; default: LevelDB in dataDir/db. */
@@ -86,6 +88,31 @@ export async function openStore(cfg: Pick<ServeConfig, 'dataDir' | 'storage' | '
   return IndexedStore.open(objects, join(cfg.dataDir, 'dedup'));
 }
 
+// A mirror: the store holds a copy of another log (tilelog mirror); serve it read-only.
+async function startMirrorServer(cfg: ServeConfig, prefix: string, say: (l: string) => void): Promise<Running> {
+  const store = await openStore(cfg);
+  const origin = cfg.origin ?? cfg.mirrorOf!.slice(0, cfg.mirrorOf!.indexOf('+'));
+  const log = await Log.openReadOnly(store, { origin, verifierKey: cfg.mirrorOf! });
+  const refresh = setInterval(() => void log.refresh().catch(() => undefined), 1000);
+  const app = createApp(log, { prefix });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
+  });
+  const addr = server.address();
+  const url = `http://${cfg.host}:${typeof addr === 'object' && addr ? addr.port : cfg.port}${prefix}`;
+  say(`mirror of ${origin} at size ${log.state.checkpoint.size} (read-only), serving ${url}`);
+  return {
+    url,
+    log,
+    verifierKey: cfg.mirrorOf!,
+    async close() {
+      clearInterval(refresh);
+      await new Promise<void>((r) => server.close(() => r()));
+      await store.close();
+    },
+  };
+}
+
 /** freezeLog commits the final frozen checkpoint of the log in dataDir and returns it. */
 export async function freezeLog(dataDir: string, keyFile?: string, origin?: string, storage?: Partial<ServeConfig>): Promise<string> {
   const signer = await readSignerKey(keyFile ?? join(dataDir, 'log.key'));
@@ -103,6 +130,7 @@ export async function freezeLog(dataDir: string, keyFile?: string, origin?: stri
 export async function startServer(cfg: ServeConfig): Promise<Running> {
   const say = cfg.log ?? ((l: string) => console.log(l));
   const prefix = normalizePrefix(cfg.prefix);
+  if (cfg.mirrorOf) return startMirrorServer(cfg, prefix, say);
   let signer: NoteSigner;
   if (cfg.keyFile) signer = await readSignerKey(cfg.keyFile);
   else {

@@ -74,6 +74,7 @@ export class Log {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stale = false;
   private closed = false;
+  private readOnly = false;
 
   private constructor(ctx: CommitContext, state: LogState, opts: LogOptions) {
     this.ctx = ctx;
@@ -119,9 +120,32 @@ export class Log {
     return this.current;
   }
 
-  /** frozen reports whether the log is read-only: its checkpoint carries the freeze line. */
+  /** frozen reports whether the log is read-only: a mirror, or its checkpoint carries the freeze line. */
   get frozen(): boolean {
-    return this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX));
+    return this.readOnly || this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX));
+  }
+
+  /**
+   * openReadOnly opens a log whose signing key this process does not have (a mirror): it serves
+   * reads and proofs, verifies the lock with the log's verifier key, and refuses writes.
+   */
+  static async openReadOnly(store: LogStore, opts: { origin: string; verifierKey: string }): Promise<Log> {
+    const verifier = parseVerifierKey(opts.verifierKey);
+    const state = await loadState(store, verifier, opts.origin);
+    if (!state) throw new LogError('not_found', 'sequencer: the store holds no log to serve');
+    const signer: NoteSigner = {
+      name: verifier.name,
+      keyHash: verifier.keyHash,
+      publicKey: verifier.publicKey,
+      verifierKey: opts.verifierKey,
+      sign: () => {
+        throw new Error('assertion failed: sequencer: a read-only log never signs');
+      },
+    };
+    const ctx: CommitContext = { store, signer, origin: opts.origin, keepPartials: true };
+    const log = new Log(ctx, state, { origin: opts.origin, signer });
+    log.readOnly = true;
+    return log;
   }
 
   /** freeze commits the final, frozen checkpoint; the log accepts no entries afterwards. */

@@ -10,7 +10,8 @@ import { decodeUtf8, equal, toHex, u64be, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
-import { EMPTY_EDGE, edgeRoot } from '../tiles/index.ts';
+import { EMPTY_EDGE, TILE_WIDTH, TileHashes, edgeRoot, proveConsistency, tilePath, type TileFetcher } from '../tiles/index.ts';
+import { checkConsistency } from '../merkle/index.ts';
 import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
@@ -20,12 +21,23 @@ function marker(done: number, lock: Uint8Array): Uint8Array {
   return utf8(`${MARKER}${done} of ${toHex(lock)}\n`);
 }
 
-// How far an interrupted migration of this source lock got, or 0 to start.
-function resumeFrom(destLock: Uint8Array | null, sourceLock: Uint8Array): number | 'done' {
+// How far an interrupted migration of this source lock got, or 0 to start. A destination that
+// holds an older checkpoint of the same log (a mirror being brought up to date) resumes at its
+// size: the walk re-verifies everything below it against the new checkpoint anyway.
+function resumeFrom(destLock: Uint8Array | null, sourceLock: Uint8Array, verifier: NoteVerifier, origin: string, size: number): number | 'done' {
   if (destLock === null) return 0;
   if (equal(destLock, sourceLock)) return 'done';
   const m = new RegExp(`^${MARKER}(\\d+) of ([0-9a-f]+)\\n$`).exec(decodeUtf8(destLock) ?? '');
-  if (!m) throw new LogError('conflict', 'migrate: the destination already holds a log');
+  if (!m) {
+    let older: number;
+    try {
+      older = openLock(destLock, verifier, origin).checkpoint.size;
+    } catch {
+      throw new LogError('conflict', 'migrate: the destination already holds a log');
+    }
+    if (older > size) throw new LogError('corrupt', `migrate: the destination is ahead of the source (${older} > ${size}): split view?`);
+    return Math.floor(older / TILE_WIDTH) * TILE_WIDTH; // a partial bundle is rewritten whole
+  }
   if (m[2] !== toHex(sourceLock)) throw new LogError('conflict', 'migrate: the destination holds a migration of another checkpoint');
   return Number(m[1]);
 }
@@ -43,8 +55,23 @@ export async function migrate(
   const { checkpoint } = openLock(sourceLock, verifier, origin);
   const size = checkpoint.size;
   let destLock = await to.readLock();
-  const start = resumeFrom(destLock, sourceLock);
+  const start = resumeFrom(destLock, sourceLock, verifier, origin, size);
   if (start === 'done') return 0;
+  if (destLock && !decodeUtf8(destLock)?.startsWith(MARKER)) {
+    // An older checkpoint in the destination must be one the source's tree extends.
+    const older = openLock(destLock, verifier, origin).checkpoint;
+    const fetch: TileFetcher = async (tiles) =>
+      Promise.all(tiles.map(async (t) => {
+        const d = await from.get(tilePath(t));
+        if (!d) throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
+        return new TileHashes(d);
+      }));
+    try {
+      checkConsistency(older.size, size, older.root, checkpoint.root, await proveConsistency(fetch, older.size, size));
+    } catch (err) {
+      throw new LogError('corrupt', `migrate: the destination's checkpoint ${older.size} is not consistent with the source's ${size}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
   let edge = EMPTY_EDGE;
   for await (const chunk of rebuild(from, size)) {
     edge = chunk.edge;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
 import { createApp } from '../../src/api/index.ts';
-import { TlogClient } from '../../src/client/index.ts';
+import { HttpStore, TlogClient } from '../../src/client/index.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { loadMonitorState, monitorStep, parseWatchRules, saveMonitorState, summarize, type EntrySummary } from '../../src/monitor/index.ts';
-import { Log } from '../../src/sequencer/index.ts';
+import { Log, migrate } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
@@ -98,5 +98,28 @@ describe('monitor', () => {
     expect(parseWatchRules(`san ${dsse.sans[0]}`).length).toBe(1);
     expect(summarize(utf8('not json')).kind).toBe('unknown');
     expect(() => parseWatchRules('colour blue')).toThrow(/line 1/);
+  });
+});
+
+describe('mirror', () => {
+  it('copies a remote log over HTTP verifiably, catches up, and serves it read-only', async () => {
+    const { log, client } = await served();
+    await Promise.all(Array.from({ length: 700 }, (_, i) => log.add(utf8(`m ${i}`))));
+    const copy = new MemoryStore();
+    expect(await migrate(new HttpStore(client()), copy, verifiers[0]!, ORIGIN)).toBe(700);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => log.add(utf8(`n ${i}`))));
+    expect(await migrate(new HttpStore(client()), copy, verifiers[0]!, ORIGIN)).toBe(800 - 512);
+    const mirror = await Log.openReadOnly(copy, { origin: ORIGIN, verifierKey: signer.verifierKey });
+    expect(mirror.state.note).toBe(log.state.note);
+    const app = createApp(mirror);
+    expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(405);
+    const r = await app.request('/api/v2/proof/inclusion?index=5&treeSize=800');
+    expect(r.status).toBe(200);
+    // A tampered bundle on the way stops the copy.
+    const bad = client((path, body) => {
+      if (path.endsWith('/tile/entries/001')) body[10]! ^= 1;
+      return body;
+    });
+    await expect(migrate(new HttpStore(bad), new MemoryStore(), verifiers[0]!, ORIGIN)).rejects.toMatchObject({ code: 'corrupt' });
   });
 });

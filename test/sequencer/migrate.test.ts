@@ -52,11 +52,27 @@ describe('migrate', () => {
     await s3.close();
   }, 60_000);
 
-  it('refuses a destination that holds another log', async () => {
+  it('refuses a destination that holds another log, or a fork of this one', async () => {
     const a = new MemoryStore();
-    const b = new MemoryStore();
     await fill(a, 10);
-    await fill(b, 5);
-    await expect(migrate(a, b, verifier, ORIGIN)).rejects.toThrow(/already holds a log/);
+    const other = new MemoryStore();
+    const otherKey = parseSignerKey(generateSignerKey(ORIGIN));
+    await Log.open(other, { origin: ORIGIN, signer: otherKey });
+    await expect(migrate(a, other, verifier, ORIGIN)).rejects.toThrow(/already holds a log/);
+    const fork = new MemoryStore();
+    const log = await Log.open(fork, { origin: ORIGIN, signer, maxAgeMs: 1 });
+    await Promise.all([1, 2, 3, 4, 5].map((i) => log.add(utf8(`fork ${i}`))));
+    await expect(migrate(a, fork, verifier, ORIGIN)).rejects.toThrow(/not consistent/);
+  });
+
+  it('brings a mirror up to date when the source has grown', async () => {
+    const a = new MemoryStore();
+    const log = await Log.open(a, { origin: ORIGIN, signer, maxAgeMs: 1, maxBatch: 4096 });
+    await Promise.all(Array.from({ length: 700 }, (_, i) => log.add(utf8(`grow ${i}`))));
+    const copy = new MemoryStore();
+    expect(await migrate(a, copy, verifier, ORIGIN)).toBe(700);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.add(utf8(`more ${i}`))));
+    expect(await migrate(a, copy, verifier, ORIGIN)).toBe(1000 - 512);
+    expect(await fsck(copy, verifier, ORIGIN)).toMatchObject({ size: 1000 });
   });
 });
