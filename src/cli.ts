@@ -24,6 +24,7 @@ const USAGE = `usage:
   tilelog serve [--data DIR] [--key FILE] [--origin O] [--listen HOST:PORT] [--prefix P]
                 [--max-batch N] [--max-age-ms MS] [--max-pending N] [--allowed-key-details A,B] [--accept-dsse]
                 [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]] [--mldsa-key FILE]
+                [--witness-policy FILE [--witness-timeout-ms MS] [--witness-fail-open]] [--mirror-of VKEY]
   tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
@@ -80,6 +81,7 @@ async function serveCmd(args: string[]): Promise<void> {
       'allowed-key-details': { type: 'string' }, 'accept-dsse': { type: 'boolean' },
       storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, 's3-path-style': { type: 'boolean' },
       'mldsa-key': { type: 'string' }, 'mirror-of': { type: 'string' },
+      'witness-policy': { type: 'string' }, 'witness-timeout-ms': { type: 'string' }, 'witness-fail-open': { type: 'boolean' },
     },
   });
   const allowed = values['allowed-key-details'] ?? env('ALLOWED_KEY_DETAILS');
@@ -105,6 +107,9 @@ async function serveCmd(args: string[]): Promise<void> {
     s3PathStyle: values['s3-path-style'] ?? env('S3_PATH_STYLE') === '1',
     mldsaKeyFile: values['mldsa-key'] ?? env('MLDSA_KEY'),
     mirrorOf: values['mirror-of'] ?? env('MIRROR_OF'),
+    witnessPolicyFile: values['witness-policy'] ?? env('WITNESS_POLICY'),
+    witnessTimeoutMs: intFlag(values['witness-timeout-ms'] ?? env('WITNESS_TIMEOUT_MS'), 'witness-timeout-ms'),
+    witnessFailOpen: values['witness-fail-open'] ?? env('WITNESS_FAIL_OPEN') === '1',
   });
   let stopping = false;
   const stop = async () => {

@@ -9,7 +9,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp, createWitnessApp, normalizePrefix } from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseCosignerSecret, parseSignerKey, type NoteSigner } from './note/index.ts';
-import { Witness, parseWitnessConfig } from './witness/index.ts';
+import { Witness, Witnessing, parsePolicy, parseWitnessConfig } from './witness/index.ts';
 import { Log } from './sequencer/index.ts';
 import { LogError } from './errors.ts';
 import { IndexedStore, LevelStore, openLocalMap, openS3Store, type LogStore } from './storage/index.ts';
@@ -30,6 +30,10 @@ export interface ServeConfig {
   readonly sync?: boolean;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** witnessPolicyFile is a C2SP tlog-policy file: the witnesses to ask for each checkpoint. */
+  readonly witnessPolicyFile?: string;
+  readonly witnessTimeoutMs?: number;
+  readonly witnessFailOpen?: boolean;
   /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
   readonly mirrorOf?: string;
   /** mldsaKeyFile holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
@@ -153,6 +157,10 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
     keepPartials: cfg.storage !== undefined,
     cosigners: cfg.mldsaKeyFile ? [parseCosignerSecret((await readFile(cfg.mldsaKeyFile, 'utf8')).trim())] : [],
+    witnessing: cfg.witnessPolicyFile
+      ? new Witnessing({ policy: parsePolicy(await readFile(cfg.witnessPolicyFile, 'utf8')), timeoutMs: cfg.witnessTimeoutMs })
+      : undefined,
+    failOpen: cfg.witnessFailOpen,
   });
   // With S3 several writers may share the log: pick up their commits for reads now and then.
   const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;

@@ -5,10 +5,12 @@
  * expects the previous one's lock, so it can only land after it. Beyond maxPending waiting entries,
  * add() refuses with 'pushback' rather than queueing without bound.
  */
-import { concat, toHex } from '../bytes.ts';
+import { concat, toHex, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
-import type { Cosigner, NoteSigner } from '../note/index.ts';
+import type { Checkpoint, Cosigner, NoteSigner } from '../note/index.ts';
+import type { Hash } from '../merkle/index.ts';
+import { CHECKPOINT_KEY } from '../storage/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
@@ -33,6 +35,15 @@ export interface LogOptions {
   readonly keepPartials?: boolean;
   /** cosigners add the log's own cosignatures to every checkpoint (e.g. ML-DSA-44). */
   readonly cosigners?: readonly Cosigner[];
+  /** witnessing collects witness cosignatures for each new checkpoint before it is acknowledged. */
+  readonly witnessing?: CheckpointWitnessing;
+  /** failOpen acknowledges entries even when the witness quorum is not reached (as rekor-tiles can). */
+  readonly failOpen?: boolean;
+}
+
+/** CheckpointWitnessing cosigns a committed checkpoint (src/witness Witnessing implements it). */
+export interface CheckpointWitnessing {
+  cosign(note: string, cp: Checkpoint, prove: (size1: number, size2: number) => Promise<Hash[]>): Promise<{ note: string; quorum: boolean }>;
 }
 
 /** AddResult says where an entry is: its index and the signed checkpoint that contains it. */
@@ -62,7 +73,9 @@ const PIPELINE = 2;
 export class Log {
   readonly reader: TileReader;
   private readonly ctx: CommitContext;
-  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners'>>;
+  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen'>>;
+  private readonly witnessing: CheckpointWitnessing | undefined;
+  private readonly failOpen: boolean;
   private current: LogState;
   private pool: Waiter[] = [];
   private readonly inflight = new Map<string, Promise<AddResult>>();
@@ -86,6 +99,8 @@ export class Log {
       maxPending: opts.maxPending ?? 100_000,
     };
     this.reader = new TileReader(ctx.store, () => this.current.checkpoint.size);
+    this.witnessing = opts.witnessing;
+    this.failOpen = opts.failOpen ?? false;
   }
 
   /** open loads (or, for an empty store, creates) the log in store and verifies its right edge. */
@@ -232,10 +247,11 @@ export class Log {
       const r = await commitBatch(this.ctx, this.tip, batch, signed);
       this.current = r.state;
       this.reader.prime(r.writes);
+      const note = r.writes.length > 0 ? await this.witness(r.state) : this.current.note;
       const { size } = r.state.checkpoint;
       batch.forEach((w, i) => {
         this.inflight.delete(w.hashHex);
-        w.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]!, size, note: r.state.note });
+        w.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]!, size, note });
       });
     } catch (err) {
       // The commit may or may not have been applied: reload before trusting our state again.
@@ -259,6 +275,24 @@ export class Log {
       this.committing -= batch.length;
       this.schedule();
     }
+  }
+
+  /**
+   * witness collects cosignatures for a just-committed checkpoint and publishes the cosigned note
+   * (same lock, so later pipelined commits stay valid; if one already landed, the newer checkpoint
+   * is published instead). Without the quorum it throws unless the log fails open.
+   */
+  private async witness(state: LogState): Promise<string> {
+    if (!this.witnessing) return state.note;
+    const c = await this.witnessing.cosign(state.note, state.checkpoint, (a, b) => this.reader.proveConsistency(a, b));
+    if (!c.quorum && !this.failOpen) throw new LogError('unavailable', 'sequencer: the witness quorum was not reached, retry later');
+    try {
+      await this.ctx.store.commit({ expected: state.lock, next: state.lock, objects: [{ key: CHECKPOINT_KEY, value: utf8(c.note) }] });
+      if (this.current.lock === state.lock) this.current = { ...this.current, note: c.note };
+    } catch (err) {
+      if (!(err instanceof LogError && err.code === 'conflict')) throw err;
+    }
+    return c.note;
   }
 
   /**

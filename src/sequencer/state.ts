@@ -6,7 +6,7 @@
 import { decodeUtf8, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { parseCheckpoint, openNote, type Checkpoint, type NoteVerifier } from '../note/index.ts';
-import type { LogStore } from '../storage/index.ts';
+import { CHECKPOINT_KEY, type LogStore } from '../storage/index.ts';
 import {
   ENTRIES,
   EMPTY_EDGE,
@@ -96,7 +96,20 @@ async function loadAt(store: LogStore, lock: Uint8Array, verifier: NoteVerifier,
   if (!equal(edgeRoot(edge), checkpoint.root)) {
     throw corrupt(`right-edge tiles do not hash to the root of checkpoint ${size}`);
   }
-  return { lock, note, checkpoint, edge };
+  return { lock, note: await publishedNote(store, note, verifier), checkpoint, edge };
+}
+
+// The published checkpoint may carry witness cosignatures the lock does not: serve it if it is
+// the same checkpoint, signed by the log.
+async function publishedNote(store: LogStore, note: string, verifier: NoteVerifier): Promise<string> {
+  const published = await store.get(CHECKPOINT_KEY);
+  const text = published ? decodeUtf8(published) : null;
+  if (!text || text === note) return note;
+  try {
+    return openNote(text, [verifier]).text === openNote(note, [verifier]).text ? text : note;
+  } catch {
+    return note;
+  }
 }
 
 /** lockBytes returns the bytes stored as the lock for a signed checkpoint note. */
