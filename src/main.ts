@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp, createWitnessApp, normalizePrefix } from './api/index.ts';
+import { createApp, createMetrics, createWitnessApp, normalizePrefix } from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseCosignerSecret, parseSignerKey, type NoteSigner } from './note/index.ts';
 import { Witness, Witnessing, parsePolicy, parseWitnessConfig } from './witness/index.ts';
@@ -147,6 +147,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   }
   await mkdir(cfg.dataDir, { recursive: true });
   const store: LogStore = await openStore(cfg);
+  const metrics = createMetrics();
   const log = await Log.open(store, {
     origin: cfg.origin ?? signer.name,
     signer,
@@ -161,10 +162,12 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       ? new Witnessing({ policy: parsePolicy(await readFile(cfg.witnessPolicyFile, 'utf8')), timeoutMs: cfg.witnessTimeoutMs })
       : undefined,
     failOpen: cfg.witnessFailOpen,
+    events: metrics.events,
   });
+  metrics.watch(log);
   // With S3 several writers may share the log: pick up their commits for reads now and then.
   const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;
-  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse });
+  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
   });

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import type { Log } from '../sequencer/index.ts';
 import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
 import { errorResponse } from './errors.ts';
+import type { Metrics } from './metrics.ts';
 import { postEntry } from './rekor.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
@@ -19,6 +20,10 @@ export interface ApiOptions {
   readonly allowedKeyDetails?: readonly KeyDetails[];
   /** acceptDsse admits dsseRequestV002 entries (off by default, as in rekor-tiles ≥ v2.3.0). */
   readonly acceptDsse?: boolean;
+  /** metrics are served at /metrics when given. */
+  readonly metrics?: Metrics;
+  /** stuckAfterMs: /healthz fails once submissions wait this long with no commit (default 30 s). */
+  readonly stuckAfterMs?: number;
 }
 
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
@@ -32,7 +37,16 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
 
-  app.get('/healthz', (c) => c.json({ status: 'ok', size: log.state.checkpoint.size }));
+  const stuckAfter = opts.stuckAfterMs ?? 30_000;
+  app.get('/healthz', (c) => {
+    const stuck = log.stuckForMs;
+    const ok = stuck < stuckAfter;
+    return c.json({ status: ok ? 'ok' : 'stale', size: log.state.checkpoint.size, pending: log.pending, stuckForMs: stuck }, ok ? 200 : 503);
+  });
+  if (opts.metrics) {
+    const registry = opts.metrics.registry;
+    app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }));
+  }
   app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));

@@ -4,3 +4,5 @@ export type { ApiOptions } from './app.ts';
 export { STATUS } from './errors.ts';
 export { readBody } from './body.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';
+export { createMetrics } from './metrics.ts';
+export type { Metrics } from './metrics.ts';

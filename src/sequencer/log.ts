@@ -39,6 +39,15 @@ export interface LogOptions {
   readonly witnessing?: CheckpointWitnessing;
   /** failOpen acknowledges entries even when the witness quorum is not reached (as rekor-tiles can). */
   readonly failOpen?: boolean;
+  /** events observe the log (metrics); they must not throw. */
+  readonly events?: LogEvents;
+}
+
+/** LogEvents are the sequencer's observable moments, for metrics and logs. */
+export interface LogEvents {
+  committed?(info: { entries: number; fresh: number; size: number; ms: number }): void;
+  pushback?(): void;
+  failed?(code: string): void;
 }
 
 /** CheckpointWitnessing cosigns a committed checkpoint (src/witness Witnessing implements it). */
@@ -73,7 +82,10 @@ const PIPELINE = 2;
 export class Log {
   readonly reader: TileReader;
   private readonly ctx: CommitContext;
-  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen'>>;
+  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen' | 'events'>>;
+  private readonly events: LogEvents;
+  private oldestPending = 0;
+  private lastCommitAt = Date.now();
   private readonly witnessing: CheckpointWitnessing | undefined;
   private readonly failOpen: boolean;
   private current: LogState;
@@ -100,6 +112,7 @@ export class Log {
     };
     this.reader = new TileReader(ctx.store, () => this.current.checkpoint.size);
     this.witnessing = opts.witnessing;
+    this.events = opts.events ?? {};
     this.failOpen = opts.failOpen ?? false;
   }
 
@@ -170,6 +183,14 @@ export class Log {
     if (!this.frozen) this.current = this.tip = await freezeCommit(this.ctx, this.current, now);
   }
 
+  /**
+   * stuckForMs is how long submissions have been waiting with no commit landing (0 when nothing
+   * is pending): the health check fails when it grows past a few batching windows.
+   */
+  get stuckForMs(): number {
+    return this.pending === 0 || this.oldestPending === 0 ? 0 : Date.now() - Math.max(this.oldestPending, this.lastCommitAt);
+  }
+
   /** pending is the number of entries accepted but not yet committed. */
   get pending(): number {
     return this.pool.length + this.committing;
@@ -188,8 +209,10 @@ export class Log {
     const same = this.inflight.get(hashHex);
     if (same) return same;
     if (this.pending >= this.opts.maxPending) {
+      this.events.pushback?.();
       return Promise.reject(new LogError('pushback', 'sequencer: too many pending entries, retry later'));
     }
+    if (this.pool.length === 0 && this.committing === 0) this.oldestPending = Date.now();
     const p = new Promise<AddResult>((resolve, reject) => {
       this.pool.push({ entry, hash, hashHex, resolve, reject, conflicts: 0 });
     });
@@ -244,8 +267,12 @@ export class Log {
     };
     try {
       if (this.stale) await this.reload();
+      const started = Date.now();
       const r = await commitBatch(this.ctx, this.tip, batch, signed);
       this.current = r.state;
+      this.lastCommitAt = Date.now();
+      this.oldestPending = this.pool.length > 0 ? Date.now() : 0;
+      this.events.committed?.({ entries: batch.length, fresh: r.existing.filter((e) => !e).length, size: r.state.checkpoint.size, ms: this.lastCommitAt - started });
       this.reader.prime(r.writes);
       const note = r.writes.length > 0 ? await this.witness(r.state) : this.current.note;
       const { size } = r.state.checkpoint;
@@ -256,6 +283,7 @@ export class Log {
     } catch (err) {
       // The commit may or may not have been applied: reload before trusting our state again.
       this.stale = true;
+      this.events.failed?.(err instanceof LogError ? err.code : 'bug');
       if (err instanceof LogError && err.code === 'conflict' && batch.every((w) => ++w.conflicts < MAX_CONFLICTS)) {
         // Another writer (or a failed commit before ours in the pipeline) moved the lock: the
         // batch goes back to the front of the pool and is sequenced again after a reload. Entries
