@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { HttpStore, TlogClient } from './client/index.ts';
 import { env, fail, intFlag, parseListen, progressBar } from './cli-shared.ts';
 import { LogError } from './errors.ts';
-import { openStore, startWitness } from './main.ts';
+import { freezeLog, loadOrCreateDevKey, openStore, readSignerKey, startWitness } from './main.ts';
+import { trustMaterial } from './entries/index.ts';
 import { loadMonitorState, monitorStep, parseWatchRules, saveMonitorState } from './monitor/index.ts';
 import { parseVerifierKey } from './note/index.ts';
 import { fsck, migrate } from './sequencer/index.ts';
@@ -142,4 +143,35 @@ export async function mirrorCmd(args: string[]): Promise<void> {
   } finally {
     await to.close();
   }
+}
+
+export async function rotateCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { data: { type: 'string' }, 'old-url': { type: 'string' }, 'new-origin': { type: 'string' }, 'new-data': { type: 'string' }, 'new-url': { type: 'string' } },
+  });
+  if (!values.data || !values['old-url'] || !values['new-origin'] || !values['new-data']) {
+    fail('rotate needs --data DIR --old-url URL --new-origin ORIGIN --new-data DIR [--new-url URL]');
+  }
+  const now = new Date();
+  const oldSigner = await readSignerKey(join(values.data, 'log.key'));
+  // 1. Freeze the current shard: a final checkpoint with the freeze line; writes now get 405.
+  const finalNote = await freezeLog(values.data);
+  // 2. The next shard: a new origin and a new key.
+  const next = await loadOrCreateDevKey(values['new-data'], values['new-origin']);
+  if (!next.created) fail(`${values['new-data']} already holds a key; choose an empty directory`);
+  const newUrl = values['new-url'] ?? `https://${values['new-origin']}`;
+  // 3. What clients need: the old log bounded in time, the new one from now on.
+  const old = trustMaterial(values['old-url'], oldSigner, now);
+  const fresh = trustMaterial(newUrl, next.signer, now);
+  const end = { end: old.tlog.publicKey.validFor.start };
+  console.log(JSON.stringify({
+    frozenCheckpoint: finalNote,
+    newVerifierKey: next.signer.verifierKey,
+    trustedRootTlogs: [
+      { ...old.tlog, publicKey: { ...old.tlog.publicKey, validFor: end } },
+      fresh.tlog,
+    ],
+    signingConfigRekorTlogUrls: [fresh.rekorTlogUrl, { ...old.rekorTlogUrl, validFor: end }],
+  }, null, 2));
 }

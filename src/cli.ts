@@ -11,7 +11,7 @@ import { checkInclusion } from './merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from './note/index.ts';
 import { freezeLog, readSignerKey, startServer } from './main.ts';
 import { env, fail, intFlag, parseListen } from './cli-shared.ts';
-import { fsckCmd, migrateCmd, mirrorCmd, monitorCmd, witnessCmd } from './cli-tools.ts';
+import { fsckCmd, migrateCmd, mirrorCmd, monitorCmd, rotateCmd, witnessCmd } from './cli-tools.ts';
 import { ALG_COSIGNATURE_V1, ALG_MLDSA44, generateCosignerSecret, parseCosignerSecret } from './note/index.ts';
 import { KEY_DETAILS, trustMaterial, type KeyDetails } from './entries/index.ts';
 import { NOT_CHECKED, verifyBundle } from './verify/index.ts';
@@ -26,6 +26,7 @@ const USAGE = `usage:
                 [--storage s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-path-style]] [--mldsa-key FILE]
                 [--witness-policy FILE [--witness-timeout-ms MS] [--witness-fail-open]] [--mirror-of VKEY]
   tilelog freeze [--data DIR] [--key FILE]      (with the server stopped)
+  tilelog rotate --data DIR --old-url URL --new-origin ORIGIN --new-data DIR [--new-url URL]
   tilelog add [--url URL] [--vkey VKEY] FILE...
   tilelog proof inclusion [--url URL] (--index I | --file F) [--size N]
   tilelog proof consistency [--url URL] --first M [--last N]
@@ -228,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'witness': await witnessCmd(args); return 0;
       case 'monitor': return await monitorCmd(args);
       case 'mirror': await mirrorCmd(args); return 0;
+      case 'rotate': await rotateCmd(args); return 0;
       case 'verify-bundle': return await verifyBundleCmd(args);
       default: console.error(USAGE); return cmd === undefined || cmd === 'help' ? 0 : 2;
     }

@@ -1,0 +1,37 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { utf8 } from '../../src/bytes.ts';
+import { rotateCmd } from '../../src/cli-tools.ts';
+import { loadOrCreateDevKey } from '../../src/main.ts';
+import { Log } from '../../src/sequencer/index.ts';
+import { LevelStore } from '../../src/storage/index.ts';
+
+describe('tilelog rotate', () => {
+  it('freezes the shard, makes the next one, and prints the trust material for both', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'tilelog-rotate-'));
+    const old = join(base, 'old');
+    const { signer } = await loadOrCreateDevKey(old, 'log2026-1.example.test');
+    const store = await LevelStore.open(join(old, 'db'));
+    const log = await Log.open(store, { origin: signer.name, signer, maxAgeMs: 1 });
+    await Promise.all([1, 2, 3].map((i) => log.add(utf8(`e${i}`))));
+    await log.close();
+    await store.close();
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
+    await rotateCmd(['--data', old, '--old-url', 'https://log2026-1.example.test', '--new-origin', 'log2026-2.example.test', '--new-data', join(base, 'new')]);
+    spy.mockRestore();
+    const r = JSON.parse(out.join('\n'));
+    expect(r.frozenCheckpoint).toMatch(/^log2026-1\.example\.test\n3\n.*\nLog frozen \u2014 /);
+    expect(r.trustedRootTlogs[0].baseUrl).toBe('https://log2026-1.example.test');
+    expect(r.trustedRootTlogs[0].publicKey.validFor.end).toBeDefined();
+    expect(r.trustedRootTlogs[1].baseUrl).toBe('https://log2026-2.example.test');
+    expect(r.signingConfigRekorTlogUrls[0].url).toBe('https://log2026-2.example.test');
+    expect(r.newVerifierKey).toMatch(/^log2026-2\.example\.test\+/);
+    const again = await LevelStore.open(join(old, 'db'));
+    const frozen = await Log.open(again, { origin: signer.name, signer });
+    expect(frozen.frozen).toBe(true);
+    await again.close();
+  });
+});
