@@ -28,6 +28,8 @@ export interface S3StoreOptions {
   readonly endpoint?: string;
   readonly region?: string;
   readonly forcePathStyle?: boolean;
+  /** configure is called with the S3 client once it exists (tests add fault-injecting middleware). */
+  readonly configure?: (client: S3Client) => void;
 }
 
 const LOCK = 'lock';
@@ -114,6 +116,7 @@ export class S3Store implements LogStore {
       forcePathStyle: opts.forcePathStyle ?? false,
       maxAttempts: 6, // the SDK backs off on throttling (503 SlowDown) and transient errors
     });
+    opts.configure?.(this.client);
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ? opts.prefix.replace(/\/?$/, '/') : '';
   }
