@@ -6,7 +6,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp, createMetrics, createWitnessApp, normalizePrefix } from './api/index.ts';
+import { pino } from 'pino';
+import { createApp, createMetrics, createWitnessApp, normalizePrefix, setErrorLogger } from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
 import { generateSignerKey, parseCosignerSecret, parseSignerKey, type NoteSigner } from './note/index.ts';
 import { Witness, Witnessing, parsePolicy, parseWitnessConfig } from './witness/index.ts';
@@ -130,9 +131,13 @@ export async function freezeLog(dataDir: string, keyFile?: string, origin?: stri
   }
 }
 
+// Structured logs (JSON lines on stderr); the human-readable startup lines stay on stdout.
+const logger = pino({ name: 'tilelog' }, pino.destination(2));
+
 /** startServer opens the store, recovers the log and starts listening. */
 export async function startServer(cfg: ServeConfig): Promise<Running> {
   const say = cfg.log ?? ((l: string) => console.log(l));
+  setErrorLogger((err) => logger.error({ err }, 'request failed'));
   const prefix = normalizePrefix(cfg.prefix);
   if (cfg.mirrorOf) return startMirrorServer(cfg, prefix, say);
   let signer: NoteSigner;
@@ -162,7 +167,13 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       ? new Witnessing({ policy: parsePolicy(await readFile(cfg.witnessPolicyFile, 'utf8')), timeoutMs: cfg.witnessTimeoutMs })
       : undefined,
     failOpen: cfg.witnessFailOpen,
-    events: metrics.events,
+    events: {
+      ...metrics.events,
+      failed(code) {
+        metrics.events.failed?.(code);
+        logger.warn({ code }, 'commit failed; the batch was refused and the state will be reloaded');
+      },
+    },
   });
   metrics.watch(log);
   // With S3 several writers may share the log: pick up their commits for reads now and then.
@@ -175,6 +186,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}${prefix}`;
   say(`verifier key: ${signer.verifierKey}`);
+  logger.info({ origin: log.state.checkpoint.origin, size: log.state.checkpoint.size, url, storage: cfg.storage ?? 'leveldb' }, 'serving');
   say(`log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${url}`);
   return {
     url,
@@ -187,6 +199,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       await closed;
       clearInterval(refresh);
       await log.close();
+      logger.info({ size: log.state.checkpoint.size }, "stopped after draining pending entries");
       await store.close();
     },
   };

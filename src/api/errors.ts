@@ -47,6 +47,12 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').slice(0, 500);
 }
 
-function logServerError(err: unknown): void {
+/** ErrorLogger receives server-side errors (main.ts points it at the structured logger). */
+export let logServerError: (err: unknown) => void = (err) => {
   console.error('tilelog:', err instanceof Error ? (err.stack ?? err.message) : err);
+};
+
+/** setErrorLogger replaces where server-side errors are logged. */
+export function setErrorLogger(f: (err: unknown) => void): void {
+  logServerError = f;
 }

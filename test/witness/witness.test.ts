@@ -167,3 +167,25 @@ describe("the log's own ML-DSA-44 cosignature", () => {
     expect(openNote(r.note, [parseVerifierKey(logKey.verifierKey)]).sigs).toHaveLength(1);
   });
 });
+
+describe('witness input fuzzing', () => {
+  it('answers every malformed body with a 4xx and keeps its state', async () => {
+    const fc = (await import('fast-check')).default;
+    const { app, state } = await witness();
+    const t = tree('a', 20);
+    expect((await post(app, await request(t, 0, 10))).status).toBe(200);
+    const good = await request(t, 10, 20);
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(good.length), fc.string({ maxLength: 20 }), fc.nat(good.length), async (at, junk, cut) => {
+        tried++;
+        const body = (good.slice(0, at) + junk + good.slice(at)).slice(0, Math.max(cut, at));
+        const r = await post(app, body);
+        expect(r.status === 200 || (r.status >= 400 && r.status < 500), body).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    expect(tried).toBe(500);
+    await state.close();
+  });
+});
