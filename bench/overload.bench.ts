@@ -13,7 +13,7 @@ const SECONDS = Number(process.env.BENCH_OVERLOAD_SECONDS ?? 300);
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 8500); // POST add req/s measured by http.bench.ts
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-overload-'));
-const proc = spawn(process.execPath, ['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--max-pending', '4096'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const proc = spawn(process.execPath, ['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--max-pending', String(process.env.BENCH_MAX_PENDING ?? 512)], { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 proc.stdout!.on('data', (d) => (out += d));
 while (!/serving (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20));
@@ -25,7 +25,7 @@ const sampler = setInterval(() => {
 }, 1000);
 let n = 0;
 const pad = 'x'.repeat(1000);
-console.log(`# overload: ${SECONDS}s at ${2 * CAPACITY} req/s offered (2 × ${CAPACITY}), max-pending 4096; ${machine()}`);
+console.log(`# overload: ${SECONDS}s at ${2 * CAPACITY} req/s offered (2 × ${CAPACITY}), max-pending ${process.env.BENCH_MAX_PENDING ?? 512}; ${machine()}`);
 const result = await new Promise<autocannon.Result>((resolve, reject) =>
   autocannon(
     {

@@ -32,12 +32,14 @@ export class TileReader {
   private readonly cache = new Map<string, Cached>();
   private readonly store: LogStore;
   private readonly size: () => number;
-  private readonly capacity: number;
+  private readonly capacityBytes: number;
+  private bytes = 0;
 
-  constructor(store: LogStore, size: () => number, capacity = 4096) {
+  /** capacityBytes bounds the cache by size, not count: an entry bundle can be 256 times a tile. */
+  constructor(store: LogStore, size: () => number, capacityBytes = 64 << 20) {
     this.store = store;
     this.size = size;
-    this.capacity = capacity;
+    this.capacityBytes = capacityBytes;
   }
 
   /** prime adds tiles that were just committed to the cache. */
@@ -106,10 +108,24 @@ export class TileReader {
   }
 
   private remember(k: string, c: Cached): void {
-    this.cache.delete(k);
+    const old = this.cache.get(k);
+    if (old) {
+      this.cache.delete(k);
+      this.bytes -= cost(old);
+    }
     this.cache.set(k, c);
-    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
+    this.bytes += cost(c);
+    while (this.bytes > this.capacityBytes && this.cache.size > 1) {
+      const [oldest, v] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      this.bytes -= cost(v);
+    }
   }
+}
+
+// What a cached tile costs: its bytes, twice over to cover the inner hashes a hash tile may grow.
+function cost(c: Cached): number {
+  return c.data.length * 2;
 }
 
 // The cache key of a tile: cheaper than its path, which formats the index in groups.
