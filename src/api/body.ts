@@ -21,13 +21,19 @@ export async function readBody(c: Context, maxSize: number): Promise<Uint8Array>
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > maxSize) {
-      incoming.resume(); // drain the rest so the connection stays usable
-      throw tooLarge();
+  try {
+    for await (const chunk of incoming as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > maxSize) {
+        incoming.resume(); // drain the rest so the connection stays usable
+        throw tooLarge();
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof LogError) throw err;
+    // The client went away mid-body: its problem, not ours (and nobody is left to answer).
+    throw new LogError('bad_request', 'the client aborted the request body');
   }
   if (chunks.length === 1) return new Uint8Array(chunks[0]!.buffer, chunks[0]!.byteOffset, size);
   return concat(...chunks);
