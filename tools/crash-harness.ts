@@ -14,6 +14,7 @@ import { toHex, utf8 } from '../src/bytes.ts';
 import { TlogClient } from '../src/client/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey, type Checkpoint } from '../src/note/index.ts';
 import { EMPTY_EDGE, type Edge } from '../src/tiles/index.ts';
+import { writeLoad } from './load.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string' }, storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, quiet: { type: 'boolean' } },
@@ -35,24 +36,6 @@ async function start(): Promise<{ proc: ChildProcess; url: string; vkey: string 
   return { proc, url: /serving (\S+)/.exec(out)![1]!, vkey: /verifier key: (\S+)/.exec(out)![1]! };
 }
 
-async function load(url: string, round: number, acked: Map<string, number>, served: Set<string>, stop: { done: boolean }) {
-  let n = 0;
-  await Promise.all(Array.from({ length: 16 }, async (_, w) => {
-    while (!stop.done) {
-      const entry = `round ${round} writer ${w} entry ${n++}`;
-      try {
-        const r = await fetch(`${url}/add`, { method: 'POST', body: entry });
-        if (r.status !== 200) continue;
-        const body = (await r.json()) as { index: string; checkpoint: string };
-        acked.set(entry, Number(body.index));
-        served.add(body.checkpoint);
-      } catch {
-        return;
-      }
-    }
-  }));
-}
-
 let server = await start();
 const verifier = parseVerifierKey(server.vkey);
 let edge: Edge = EMPTY_EDGE;
@@ -64,7 +47,7 @@ for (let round = 1; round <= rounds; round++) {
   const acked = new Map<string, number>();
   const served = new Set<string>();
   const stop = { done: false };
-  const running = load(server.url, round, acked, served, stop);
+  const running = writeLoad(server.url, `round ${round}`, 16, acked, served, stop);
   await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
   const exited = new Promise((r) => server.proc.once('exit', r));
   server.proc.kill('SIGKILL');
