@@ -54,6 +54,16 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** listen starts an HTTP server and returns it with its URL (the real port when port is 0). */
+async function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, prefix: string): Promise<{ server: ServerType; url: string }> {
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch, hostname: host, port }, () => resolve(s));
+  });
+  const addr = server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}${prefix}` };
+}
+
 /** loadOrCreateDevKey reads dataDir/log.key, creating it (with log.pub) for origin when missing. */
 export async function loadOrCreateDevKey(dataDir: string, origin: string): Promise<{ signer: NoteSigner; created: boolean }> {
   const keyFile = join(dataDir, 'log.key');
@@ -100,11 +110,7 @@ async function startMirrorServer(cfg: ServeConfig, prefix: string, say: (l: stri
   const log = await Log.openReadOnly(store, { origin, verifierKey: cfg.mirrorOf! });
   const refresh = setInterval(() => void log.refresh().catch(() => undefined), 1000);
   const app = createApp(log, { prefix });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
-  });
-  const addr = server.address();
-  const url = `http://${cfg.host}:${typeof addr === 'object' && addr ? addr.port : cfg.port}${prefix}`;
+  const { server, url } = await listen(app.fetch, cfg.host, cfg.port, prefix);
   say(`mirror of ${origin} at size ${log.state.checkpoint.size} (read-only), serving ${url}`);
   return {
     url,
@@ -179,12 +185,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   // With S3 several writers may share the log: pick up their commits for reads now and then.
   const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;
   const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, metrics });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}${prefix}`;
+  const { server, url } = await listen(app.fetch, cfg.host, cfg.port, prefix);
   say(`verifier key: ${signer.verifierKey}`);
   logger.info({ origin: log.state.checkpoint.origin, size: log.state.checkpoint.size, url, storage: cfg.storage ?? 'leveldb' }, 'serving');
   say(`log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${url}`);
@@ -225,11 +226,7 @@ export async function startWitness(cfg: WitnessConfig): Promise<{ url: string; c
   await mkdir(cfg.dataDir, { recursive: true });
   const state = await openLocalMap(join(cfg.dataDir, 'state'));
   const app = createWitnessApp(new Witness(logs, cosigners, state), cfg.prefix);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolve(s));
-  });
-  const addr = server.address();
-  const url = `http://${cfg.host}:${typeof addr === 'object' && addr ? addr.port : cfg.port}${cfg.prefix}`;
+  const { server, url } = await listen(app.fetch, cfg.host, cfg.port, cfg.prefix);
   console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
   console.log(`witnessing ${logs.map((l) => l.origin).join(', ')}; serving ${url}/add-checkpoint`);
   return {

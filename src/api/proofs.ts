@@ -3,12 +3,11 @@
  * two sizes, both for sizes up to the published checkpoint.
  */
 import type { Context } from 'hono';
-import { fromBase64, toBase64, toHex } from '../bytes.ts';
+import { fromBase64, readU64be, toBase64, toHex } from '../bytes.ts';
 import { LogError, badRequest } from '../errors.ts';
 import { parseDecimalSize } from '../note/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import { indexKey } from '../storage/index.ts';
-import { readU64be } from '../bytes.ts';
 import type { Hash } from '../merkle/index.ts';
 
 function param(c: Context, name: string): string {

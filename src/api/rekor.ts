@@ -35,7 +35,7 @@ export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promi
     return c.json({ code: 6, message: `an equivalent entry already exists in the transparency log with index ${r.index}`, details: [] }, 409);
   }
   const hashes = await log.reader.proveInclusion(r.index, r.size);
-  const root = note(r.note);
+  const root = rootLine(r.note);
   const index = String(r.index);
   return c.json(
     {
@@ -57,8 +57,8 @@ export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promi
   );
 }
 
-// The root line of a checkpoint note, which is already base64.
-function note(n: string): string {
+// The root line of a checkpoint note: the root hash, already in base64.
+function rootLine(n: string): string {
   return n.split('\n')[2]!;
 }
 

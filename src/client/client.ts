@@ -6,7 +6,7 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { HASH_SIZE, checkConsistency, leafHash, type Hash } from '../merkle/index.ts';
+import { checkConsistency, leafHash, type Hash } from '../merkle/index.ts';
 import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '../note/index.ts';
 import {
   ENTRIES,
@@ -17,6 +17,7 @@ import {
   decodeBundle,
   edgeRoot,
   edgeTiles,
+  narrowTile,
   proveConsistency,
   proveInclusion,
   tileAt,
@@ -74,7 +75,7 @@ export class TlogClient {
     let data = await this.fetchBytes(tilePath(t), false);
     if (!data && !full) {
       const whole = await this.fetchBytes(tilePath({ ...t, width: TILE_WIDTH }), false);
-      if (whole) data = t.level === ENTRIES ? cutBundle(whole, t.width) : whole.subarray(0, t.width * HASH_SIZE);
+      if (whole) data = narrowTile({ ...t, width: TILE_WIDTH }, whole, t.width);
     }
     if (!data) throw new LogError('not_found', `client: ${tilePath(t)} is not served`);
     if (full) this.remember(tilePath(t), data);
@@ -156,10 +157,4 @@ export class TlogClient {
     this.cache.set(path, data);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
-}
-
-function cutBundle(bundle: Uint8Array, width: number): Uint8Array {
-  let off = 0;
-  for (let i = 0; i < width; i++) off += 2 + ((bundle[off]! << 8) | bundle[off + 1]!);
-  return bundle.subarray(0, off);
 }

@@ -4,14 +4,12 @@
  * proofs computed from tiles. Tiles are immutable for a given path, so a bounded LRU cache of them
  * is always coherent.
  */
-import { LogError, assert } from '../errors.ts';
-import { HASH_SIZE, type Hash } from '../merkle/index.ts';
+import { LogError } from '../errors.ts';
+import type { Hash } from '../merkle/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import {
-  ENTRIES,
   TileHashes,
-  decodeBundle,
-  encodeBundle,
+  narrowTile,
   proveConsistency,
   proveInclusion,
   readTreeHash,
@@ -100,7 +98,7 @@ export class TileReader {
       const current = { ...t, width: now };
       const data = this.cache.get(key(current))?.data ?? (await this.store.get(tilePath(current)));
       if (!data) continue;
-      const c = { data: now === t.width ? data : truncate(current, data, t.width) };
+      const c = { data: now === t.width ? data : narrowTile(current, data, t.width) };
       this.remember(k, c);
       return c;
     }
@@ -133,9 +131,3 @@ function key(t: Tile): string {
   return `${t.level}/${t.n}/${t.width}`;
 }
 
-/** truncate cuts a tile or bundle down to its first width hashes or entries (a prefix is valid). */
-function truncate(t: Tile, data: Uint8Array, width: number): Uint8Array {
-  if (t.level === ENTRIES) return encodeBundle(decodeBundle(data, t.width).slice(0, width));
-  assert(data.length === t.width * HASH_SIZE, 'sequencer: stored tile has the wrong length');
-  return data.subarray(0, width * HASH_SIZE);
-}

@@ -3,7 +3,7 @@
  * right edge of the tree it commits to. The same load runs at start-up and after any commit whose
  * outcome is unknown, so there is one recovery path and it is exercised all the time.
  */
-import { decodeUtf8, utf8 } from '../bytes.ts';
+import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { parseCheckpoint, openNote, type Checkpoint, type NoteVerifier } from '../note/index.ts';
 import { CHECKPOINT_KEY, type LogStore } from '../storage/index.ts';
@@ -17,7 +17,6 @@ import {
   tilePath,
   type Edge,
 } from '../tiles/index.ts';
-import { equal } from '../bytes.ts';
 import { HASH_SIZE, type Hash } from '../merkle/index.ts';
 
 /** LogState is a committed log: its lock bytes, signed checkpoint, and right edge. */

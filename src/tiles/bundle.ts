@@ -3,7 +3,7 @@
  * that many bytes, so an entry holds at most 65,535 bytes.
  */
 import { LogError, badRequest } from '../errors.ts';
-import { TILE_WIDTH } from './tile.ts';
+import { ENTRIES, TILE_WIDTH, tilePath, type Tile } from './tile.ts';
 
 /** MAX_ENTRY_SIZE is the largest entry an entry bundle can hold. */
 export const MAX_ENTRY_SIZE = 0xffff;
@@ -52,4 +52,21 @@ export function decodeBundle(data: Uint8Array, width?: number): Uint8Array[] {
     throw badRequest(`tiles: entry bundle has ${out.length} entries, want ${width}`);
   }
   return out;
+}
+
+/**
+ * narrowTile cuts a stored tile or bundle of tile t down to its first width hashes or entries:
+ * tiles only grow at their end, so the tile of an older tree size is a prefix of the current one
+ * (tlog-tiles: clients fall back to the full tile when a partial one is gone). Data of the wrong
+ * length is a corrupt LogError.
+ */
+export function narrowTile(t: Tile, data: Uint8Array, width: number): Uint8Array {
+  if (t.level === ENTRIES) {
+    const entries = decodeBundle(data, t.width);
+    let end = 0;
+    for (const e of entries.slice(0, width)) end += 2 + e.length;
+    return data.subarray(0, end);
+  }
+  if (data.length !== t.width * 32) throw new LogError('corrupt', `tiles: ${tilePath(t)} is ${data.length} bytes`);
+  return data.subarray(0, width * 32);
 }

@@ -11,7 +11,7 @@ export {
   tileWidth,
 } from './tile.ts';
 export type { Tile } from './tile.ts';
-export { MAX_ENTRY_SIZE, checkEntry, decodeBundle, encodeBundle } from './bundle.ts';
+export { MAX_ENTRY_SIZE, checkEntry, decodeBundle, encodeBundle, narrowTile } from './bundle.ts';
 export { TileHashes, locateSubtree } from './hashes.ts';
 export { EMPTY_EDGE, appendToEdge, edgeRoot, edgeTiles } from './edge.ts';
 export type { Edge, TileWrite } from './edge.ts';

@@ -5,11 +5,10 @@
  * that agrees with the bundle's signature, digest (or artifact) and key. Certificate chains and
  * timestamps are out of scope. No Node imports: this module runs in browsers.
  */
-import { equal, fromBase64Lenient } from '../bytes.ts';
-import { digest as hashWith, ed25519Verifier, sha256 } from '../crypto.ts';
+import { concat, equal, fromBase64Lenient } from '../bytes.ts';
+import { digest as hashWith, ed25519SpkiDer, ed25519Verifier, sha256 } from '../crypto.ts';
 import { checkInclusion, leafHash } from '../merkle/index.ts';
 import { ALG_ED25519, keyId, openNote, parseCheckpoint, type NoteVerifier } from '../note/index.ts';
-import { concat } from '../bytes.ts';
 import { certificateSpki } from './der.ts';
 
 /** BundleVerification is the outcome: valid or not, the reason, and what was checked. */
@@ -37,16 +36,14 @@ function b64(v: unknown, what: string): Uint8Array {
   return out;
 }
 
-const ED25519_SPKI_PREFIX = '302a300506032b6570032100';
-
 /** logVerifiers builds note verifiers for the trusted root's Ed25519 logs, named by their origin. */
 function trustedLogs(root: J): { verifier: NoteVerifier; origin: string; logId: Uint8Array }[] {
   const out = [];
   for (const t of (root.tlogs ?? []) as J[]) {
     if (t.publicKey?.keyDetails !== 'PKIX_ED25519') continue; // v1 ECDSA logs have no checkpoints of this kind
     const spki = fromBase64Lenient(String(t.publicKey.rawBytes ?? ''));
-    if (!spki || spki.length !== 44 || [...spki.subarray(0, 12)].map((x) => x.toString(16).padStart(2, '0')).join('') !== ED25519_SPKI_PREFIX) continue;
-    const pub = spki.subarray(12);
+    const pub = spki?.subarray(12);
+    if (!spki || !pub || spki.length !== 44 || !equal(ed25519SpkiDer(pub), spki)) continue;
     const origin = String(t.baseUrl ?? '').replace(/^https?:\/\//, '').replace(/\/+$/, '');
     const id = keyId(origin, concat(Uint8Array.of(ALG_ED25519), pub));
     const hash = ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;

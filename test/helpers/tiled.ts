@@ -4,6 +4,7 @@ import {
   EMPTY_EDGE,
   TileHashes,
   appendToEdge,
+  narrowTile,
   tilePath,
   type Edge,
   type Tile,
@@ -28,7 +29,8 @@ export class TiledTree {
       // A tile of an older size is a prefix of the current one (full, or the widest partial).
       let data = this.objects.get(tilePath(t));
       for (let w = 256; !data && w > t.width; w--) {
-        data = this.objects.get(tilePath({ ...t, width: w }))?.subarray(0, t.width * 32);
+        const wider = this.objects.get(tilePath({ ...t, width: w }));
+        if (wider) data = narrowTile({ ...t, width: w }, wider, t.width);
       }
       if (!data) throw new Error(`missing ${tilePath(t)}`);
       return new TileHashes(data);

@@ -4,7 +4,7 @@
 // nothing it acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../src/bytes.ts';
+import { utf8 } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log, fsck } from '../../src/sequencer/index.ts';
@@ -88,7 +88,6 @@ describe('S3 write faults', () => {
           const cp = parseCheckpoint(openNote(n, [verifier]).text);
           if (cp.size < latest.size) checkConsistency(cp.size, latest.size, cp.root, latest.root, await reopened.reader.proveConsistency(cp.size, latest.size));
         }
-        expect(toHex(latest.root)).toHaveLength(64);
         await reopened.close();
         await fresh.close();
       }, 60_000);

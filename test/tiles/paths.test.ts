@@ -135,3 +135,17 @@ describe('entry bundles', () => {
     );
   });
 });
+
+describe('narrowTile', () => {
+  it('cuts bundles and hash tiles to a prefix, and refuses a hash tile of the wrong length', async () => {
+    const { narrowTile } = await import('../../src/tiles/index.ts');
+    const entries = [Uint8Array.of(1), Uint8Array.of(2, 3), new Uint8Array(0), Uint8Array.of(4)];
+    const bundle = encodeBundle(entries);
+    for (let w = 1; w <= 4; w++) {
+      expect(narrowTile({ level: ENTRIES, n: 0, width: 4 }, bundle, w)).toEqual(encodeBundle(entries.slice(0, w)));
+    }
+    const tile = new Uint8Array(96).map((_, i) => i);
+    expect(narrowTile({ level: 0, n: 0, width: 3 }, tile, 2)).toEqual(tile.subarray(0, 64));
+    expect(() => narrowTile({ level: 1, n: 0, width: 4 }, tile, 2)).toThrow(LogError);
+  });
+});
