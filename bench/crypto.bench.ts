@@ -1,12 +1,21 @@
 // Chooses the crypto backend (src/crypto.ts): node:crypto against @noble/* for SHA-256 leaf and
 // node hashes and Ed25519, and tree hashing (leaf + node hashes per entry, via the real edge code)
 // against the raw SHA-256 rate of the chosen hash.
-import { createHash, createPrivateKey, createPublicKey, hash as nodeHash, sign, verify } from 'node:crypto';
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  hash as nodeHash,
+  sign,
+  verify,
+} from 'node:crypto';
+
 import * as ed from '@noble/ed25519';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { sha512 } from '@noble/hashes/sha2.js';
+
 import { leafHash } from '../src/merkle/index.ts';
-import { EMPTY_EDGE, appendToEdge, edgeRoot } from '../src/tiles/index.ts';
+import { appendToEdge, edgeRoot, EMPTY_EDGE } from '../src/tiles/index.ts';
 import { machine, rate, report } from './util.ts';
 
 ed.hashes.sha512 = (m: Uint8Array) => sha512(m);

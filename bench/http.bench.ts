@@ -1,12 +1,14 @@
 // HTTP throughput with autocannon, the load generator on the same 2-core machine as the server:
 // POST add (unique 1 KiB-ish entries, default batching, LevelDB sync writes) and GET tile,
 // against a trivial hono route measured in the same run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+
 import autocannon from 'autocannon';
+
 import { machine, report } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -28,7 +30,9 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-console.log(`# HTTP (autocannon, ${DURATION}s each, load generator on the same machine); ${machine()}`);
+console.log(
+  `# HTTP (autocannon, ${DURATION}s each, load generator on the same machine); ${machine()}`,
+);
 const trivial = await start(['.bench-out/bench/trivial-server.js']);
 const base = await run({ url: trivial.url + '/', connections: 64, duration: DURATION });
 trivial.proc.kill('SIGTERM');
@@ -41,12 +45,14 @@ const add = await run({
   url: log.url,
   connections: 512,
   duration: DURATION,
-  requests: [{
-    method: 'POST',
-    path: new URL(log.url).pathname + '/add',
-    headers: { 'content-type': 'application/octet-stream' },
-    setupRequest: (req) => ({ ...req, body: `entry ${n++} ${pad}` }),
-  }],
+  requests: [
+    {
+      method: 'POST',
+      path: new URL(log.url).pathname + '/add',
+      headers: { 'content-type': 'application/octet-stream' },
+      setupRequest: (req) => ({ ...req, body: `entry ${n++} ${pad}` }),
+    },
+  ],
 });
 const tiles = await run({ url: log.url + '/tile/0/000', connections: 64, duration: DURATION });
 // autocannon's response parser is slow on random binary bodies (a trivial hono route serving 8 KiB
@@ -66,9 +72,35 @@ const trivial2 = await start(['.bench-out/bench/trivial-server.js']);
 const wrkBase = wrkTile === null ? null : wrk(trivial2.url + '/');
 trivial2.proc.kill('SIGTERM');
 
-report('POST add (req/s)', add.requests.average, 'req/s', base.requests.average, 'trivial hono route', '≥ 10,000');
-console.log(`POST add latency: p50 ${add.latency.p50} ms, p99 ${add.latency.p99} ms (target p99 ≤ 500), non-2xx ${add.non2xx}, errors ${add.errors}`);
-report('GET tile/0/000 (req/s)', tiles.requests.average, 'req/s', base.requests.average, 'trivial hono route', '≥ 30,000');
-console.log(`GET tile latency: p50 ${tiles.latency.p50} ms, p99 ${tiles.latency.p99} ms, non-2xx ${tiles.non2xx}`);
-if (wrkTile !== null && wrkBase) report('GET tile/0/000 with wrk (req/s)', wrkTile, 'req/s', wrkBase, 'trivial route, wrk', '≥ 30,000');
+report(
+  'POST add (req/s)',
+  add.requests.average,
+  'req/s',
+  base.requests.average,
+  'trivial hono route',
+  '≥ 10,000',
+);
+console.log(
+  `POST add latency: p50 ${add.latency.p50} ms, p99 ${add.latency.p99} ms (target p99 ≤ 500), non-2xx ${add.non2xx}, errors ${add.errors}`,
+);
+report(
+  'GET tile/0/000 (req/s)',
+  tiles.requests.average,
+  'req/s',
+  base.requests.average,
+  'trivial hono route',
+  '≥ 30,000',
+);
+console.log(
+  `GET tile latency: p50 ${tiles.latency.p50} ms, p99 ${tiles.latency.p99} ms, non-2xx ${tiles.non2xx}`,
+);
+if (wrkTile !== null && wrkBase)
+  report(
+    'GET tile/0/000 with wrk (req/s)',
+    wrkTile,
+    'req/s',
+    wrkBase,
+    'trivial route, wrk',
+    '≥ 30,000',
+  );
 else console.log('wrk not installed: no wrk measurement of GET tile');

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { u64be } from '../src/bytes.ts';
 import { checkInclusion, leafHash } from '../src/merkle/index.ts';
 import { generateSignerKey, parseSignerKey } from '../src/note/index.ts';
@@ -27,7 +28,13 @@ console.log(`# inclusion proofs on a ${SIZE.toLocaleString()}-entry log; ${machi
 const dir = mkdtempSync(join(tmpdir(), 'bench-proof-'));
 const store = await LevelStore.open(dir, { sync: false });
 const signer = parseSignerKey(generateSignerKey('bench.example/proofs'));
-const log = await Log.open(store, { origin: 'bench.example/proofs', signer, maxBatch: BATCH, maxAgeMs: 1, maxPending: 4 * BATCH });
+const log = await Log.open(store, {
+  origin: 'bench.example/proofs',
+  signer,
+  maxBatch: BATCH,
+  maxAgeMs: 1,
+  maxPending: 4 * BATCH,
+});
 const rss: Record<string, number> = {};
 const t0 = performance.now();
 for (let i = 0; i < SIZE; i += BATCH) {
@@ -38,12 +45,15 @@ for (let i = 0; i < SIZE; i += BATCH) {
     rss['1M'] = rssMiB();
     rss['heap1M'] = heapMiB();
   }
-  if (size % (BATCH * 16) === 0) console.log(`  ${size.toLocaleString()} entries, RSS ${rssMiB().toFixed(0)} MiB`);
+  if (size % (BATCH * 16) === 0)
+    console.log(`  ${size.toLocaleString()} entries, RSS ${rssMiB().toFixed(0)} MiB`);
 }
 rss['end'] = rssMiB();
 rss['heapEnd'] = heapMiB();
 const buildS = (performance.now() - t0) / 1000;
-console.log(`built in ${buildS.toFixed(0)} s (${Math.round(SIZE / buildS).toLocaleString()} entries/s unsynced); RSS at 1M ${rss['1M']!.toFixed(0)} MiB, at ${SIZE.toLocaleString()} ${rss['end']!.toFixed(0)} MiB`);
+console.log(
+  `built in ${buildS.toFixed(0)} s (${Math.round(SIZE / buildS).toLocaleString()} entries/s unsynced); RSS at 1M ${rss['1M']!.toFixed(0)} MiB, at ${SIZE.toLocaleString()} ${rss['end']!.toFixed(0)} MiB`,
+);
 
 const cp = log.state.checkpoint;
 async function measure(count: number): Promise<number[]> {
@@ -61,9 +71,13 @@ const pct = (t: number[], p: number) => t[Math.min(t.length - 1, Math.floor(t.le
 const cold = await measure(2000);
 const warm = await measure(2000);
 report('inclusion proof p50, random leaf (ms)', pct(cold, 0.5), 'ms', 1, '1 ms target', '≤ 1');
-console.log(`inclusion proof latency: p50 ${pct(cold, 0.5).toFixed(3)} ms, p99 ${pct(cold, 0.99).toFixed(3)} ms (first 2,000); p50 ${pct(warm, 0.5).toFixed(3)} ms, p99 ${pct(warm, 0.99).toFixed(3)} ms (next 2,000)`);
+console.log(
+  `inclusion proof latency: p50 ${pct(cold, 0.5).toFixed(3)} ms, p99 ${pct(cold, 0.99).toFixed(3)} ms (first 2,000); p50 ${pct(warm, 0.5).toFixed(3)} ms, p99 ${pct(warm, 0.99).toFixed(3)} ms (next 2,000)`,
+);
 report('RSS growth 1M → end (MiB)', rss['end']! - rss['1M']!, 'MiB', rss['1M']!, 'RSS at 1M');
-console.log(`JS heap in use: ${rss['heap1M']!.toFixed(1)} MiB at 1M, ${rss['heapEnd']!.toFixed(1)} MiB at the end (the rest of RSS is LevelDB's native memory)`);
+console.log(
+  `JS heap in use: ${rss['heap1M']!.toFixed(1)} MiB at 1M, ${rss['heapEnd']!.toFixed(1)} MiB at the end (the rest of RSS is LevelDB's native memory)`,
+);
 await log.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -8,8 +8,10 @@ import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { p256 } from '@noble/curves/nist.js';
 import autocannon from 'autocannon';
+
 import { verifyEcdsaDigest } from '../src/entries/ecdsa.ts';
 import { machine, rate, report } from './util.ts';
 
@@ -19,15 +21,31 @@ const N = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 const jwk = publicKey.export({ format: 'jwk' });
-const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+const point = Buffer.concat([
+  Buffer.from([4]),
+  Buffer.from(jwk.x!, 'base64url'),
+  Buffer.from(jwk.y!, 'base64url'),
+]);
 
-console.log(`# Rekor v2 write API, ${N.toLocaleString()} unique P-256 requests prepared; ${machine()}`);
+console.log(
+  `# Rekor v2 write API, ${N.toLocaleString()} unique P-256 requests prepared; ${machine()}`,
+);
 const bodies: string[] = [];
 for (let i = 0; i < N; i++) {
   const artifact = Buffer.from(`artifact ${i} ${Math.random()}`);
   const digest = createHash('sha256').update(artifact).digest().toString('base64');
   const content = sign('sha256', artifact, privateKey).toString('base64');
-  bodies.push(JSON.stringify({ hashedRekordRequestV002: { digest, signature: { content, verifier: { publicKey: { rawBytes: spki }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } } }));
+  bodies.push(
+    JSON.stringify({
+      hashedRekordRequestV002: {
+        digest,
+        signature: {
+          content,
+          verifier: { publicKey: { rawBytes: spki }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+        },
+      },
+    }),
+  );
 }
 const msg = Buffer.from('x');
 const sig = sign('sha256', msg, privateKey);
@@ -36,14 +54,19 @@ let t = performance.now();
 for (let i = 0; i < 5000; i++) verify('sha256', msg, publicKey, sig);
 const nodeRate = rate(5000, performance.now() - t);
 t = performance.now();
-for (let i = 0; i < 1000; i++) p256.verify(sig, digest, point, { prehash: false, lowS: false, format: 'der' });
+for (let i = 0; i < 1000; i++)
+  p256.verify(sig, digest, point, { prehash: false, lowS: false, format: 'der' });
 const nobleRate = rate(1000, performance.now() - t);
 t = performance.now();
 for (let i = 0; i < 2000; i++) verifyEcdsaDigest('prime256v1', point, digest, sig);
 const assistedRate = rate(2000, performance.now() - t);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-rekor-'));
-const proc = spawn(process.execPath, ['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const proc = spawn(
+  process.execPath,
+  ['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 let out = '';
 proc.stdout!.on('data', (d) => (out += d));
 while (!/serving (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20));
@@ -55,13 +78,35 @@ const result = await new Promise<autocannon.Result>((resolve, reject) =>
       url,
       connections: 256,
       duration: DURATION,
-      requests: [{ method: 'POST', path: new URL(url).pathname + '/log/entries', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[next++ % N] }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: new URL(url).pathname + '/log/entries',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: bodies[next++ % N] }),
+        },
+      ],
     },
     (err, res) => (err ? reject(err) : resolve(res)),
   ),
 );
 proc.kill('SIGTERM');
-report('POST /api/v2/log/entries (req/s)', result.requests.average, 'req/s', nodeRate, 'node P-256 verify/core', '≥ 5,000');
+report(
+  'POST /api/v2/log/entries (req/s)',
+  result.requests.average,
+  'req/s',
+  nodeRate,
+  'node P-256 verify/core',
+  '≥ 5,000',
+);
 report('  the same', result.requests.average, 'req/s', nobleRate, 'noble P-256 digest verify/core');
-report('  the same', result.requests.average, 'req/s', assistedRate, 'our digest verify (ECDH-assisted)/core');
-console.log(`latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (target ≤ 1,000); 2xx ${result['2xx']}, non-2xx ${result.non2xx} (409s once the prepared requests repeat)`);
+report(
+  '  the same',
+  result.requests.average,
+  'req/s',
+  assistedRate,
+  'our digest verify (ECDH-assisted)/core',
+);
+console.log(
+  `latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (target ≤ 1,000); 2xx ${result['2xx']}, non-2xx ${result.non2xx} (409s once the prepared requests repeat)`,
+);

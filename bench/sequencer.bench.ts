@@ -4,7 +4,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { Level } from 'level';
+
 import { randomBytes } from '../src/crypto.ts';
 import { generateSignerKey, parseSignerKey } from '../src/note/index.ts';
 import { Log } from '../src/sequencer/index.ts';
@@ -35,9 +37,19 @@ async function plainLevel(es: Uint8Array[]): Promise<number> {
     const chunk = es.slice(i, i + BATCH);
     const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
     for (let j = 0; j < chunk.length; j += 256) {
-      ops.push({ type: 'put', key: `tile/entries/${i + j}`, value: encodeBundle(chunk.slice(j, j + 256)) });
+      ops.push({
+        type: 'put',
+        key: `tile/entries/${i + j}`,
+        value: encodeBundle(chunk.slice(j, j + 256)),
+      });
     }
-    chunk.forEach((_, j) => ops.push({ type: 'put', key: `index/${(i + j).toString(16).padStart(64, '0')}`, value: new Uint8Array(8) }));
+    chunk.forEach((_, j) =>
+      ops.push({
+        type: 'put',
+        key: `index/${(i + j).toString(16).padStart(64, '0')}`,
+        value: new Uint8Array(8),
+      }),
+    );
     await db.batch(ops, { sync: true } as object);
   }
   const ms = performance.now() - t0;
@@ -50,7 +62,13 @@ async function sequenced(es: Uint8Array[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-seq-'));
   const store = await LevelStore.open(dir, { sync: true });
   const signer = parseSignerKey(generateSignerKey('bench.example/log'));
-  const log = await Log.open(store, { origin: 'bench.example/log', signer, maxBatch: BATCH, maxAgeMs: 10, maxPending: 4 * BATCH });
+  const log = await Log.open(store, {
+    origin: 'bench.example/log',
+    signer,
+    maxBatch: BATCH,
+    maxAgeMs: 10,
+    maxPending: 4 * BATCH,
+  });
   const t0 = performance.now();
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < es.length; i += BATCH) {
@@ -59,14 +77,17 @@ async function sequenced(es: Uint8Array[]): Promise<number> {
   }
   await Promise.all(inflight);
   const ms = performance.now() - t0;
-  if (log.state.checkpoint.size !== es.length) throw new Error('bench: not everything was sequenced');
+  if (log.state.checkpoint.size !== es.length)
+    throw new Error('bench: not everything was sequenced');
   await log.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   return rate(es.length, ms);
 }
 
-console.log(`# sequencer: ${N.toLocaleString()} × 1 KiB entries, dedup on, LevelDB sync writes; ${machine()}`);
+console.log(
+  `# sequencer: ${N.toLocaleString()} × 1 KiB entries, dedup on, LevelDB sync writes; ${machine()}`,
+);
 const es = entries(N);
 const base = await plainLevel(es);
 const seq = await sequenced(es);

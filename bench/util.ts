@@ -7,10 +7,19 @@ export function machine(): string {
   return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
-export function report(name: string, value: number, unit: string, limit: number, limitName: string, target?: string): void {
+export function report(
+  name: string,
+  value: number,
+  unit: string,
+  limit: number,
+  limitName: string,
+  target?: string,
+): void {
   const ratio = value / limit;
   const t = target ? `  target ${target}` : '';
-  console.log(`${name.padEnd(44)} ${fmt(value)} ${unit}  vs ${limitName} ${fmt(limit)} ${unit}  ratio ${ratio.toFixed(2)}${t}`);
+  console.log(
+    `${name.padEnd(44)} ${fmt(value)} ${unit}  vs ${limitName} ${fmt(limit)} ${unit}  ratio ${ratio.toFixed(2)}${t}`,
+  );
 }
 
 export function fmt(n: number): string {

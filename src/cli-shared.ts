@@ -12,7 +12,8 @@ export function env(name: string): string | undefined {
 
 export function intFlag(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(Number(v))) fail(`--${name} must be a positive integer`);
+  if (!/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(Number(v)))
+    fail(`--${name} must be a positive integer`);
   return Number(v);
 }
 
@@ -36,4 +37,3 @@ export function progressBar(label: string): (done: number, total: number) => voi
     else if (done >= total || pct % 10 === 0) process.stderr.write(line + '\n');
   };
 }
-

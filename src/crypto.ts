@@ -4,8 +4,12 @@
  * hashes, and native Ed25519 signing/verification at about 10x @noble/ed25519. Elsewhere (a
  * browser), the same functions fall back to @noble/*, so merkle/, tiles/ and note/ stay portable.
  */
-import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import * as ed from '@noble/ed25519';
+import {
+  sha256 as nobleSha256,
+  sha384 as nobleSha384,
+  sha512 as nobleSha512,
+} from '@noble/hashes/sha2.js';
 import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 
 type NodeCrypto = typeof import('node:crypto');
@@ -28,7 +32,10 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 /** digest returns the SHA-2 hash of data named as sigstore's HashAlgorithm enum does. */
-export function digest(algorithm: 'SHA2_256' | 'SHA2_384' | 'SHA2_512', data: Uint8Array): Uint8Array {
+export function digest(
+  algorithm: 'SHA2_256' | 'SHA2_384' | 'SHA2_512',
+  data: Uint8Array,
+): Uint8Array {
   if (algorithm === 'SHA2_256') return sha256(data);
   const name = algorithm === 'SHA2_384' ? 'sha384' : 'sha512';
   if (nodeHash) return new Uint8Array(nodeHash(name, data, 'buffer') as unknown as Buffer);
@@ -119,7 +126,8 @@ export function ecdsaP256Verifier(spki: Uint8Array): Ed25519Verifier | null {
   if (!node) return null;
   try {
     const key = node.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return null;
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+      return null;
     return (m, sig) => {
       try {
         return node.verify('sha256', m, key, sig);
@@ -147,7 +155,8 @@ export function mlDsa44Signer(seed: Uint8Array): MlDsaSigner {
 
 /** mlDsa44Verifier returns a verifier for a 1312-byte ML-DSA-44 public key. */
 export function mlDsa44Verifier(publicKey: Uint8Array): Ed25519Verifier {
-  if (publicKey.length !== 1312) throw new RangeError('crypto: ML-DSA-44 public key must be 1312 bytes');
+  if (publicKey.length !== 1312)
+    throw new RangeError('crypto: ML-DSA-44 public key must be 1312 bytes');
   const pub = Uint8Array.from(publicKey);
   return (m, sig) => {
     try {

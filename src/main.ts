@@ -2,18 +2,37 @@
  * The composition root: configuration → storage → log (recovery) → API → listen. The only module
  * that knows about files, ports and process lifetime.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { serve, type ServerType } from '@hono/node-server';
 import { pino } from 'pino';
-import { createApp, createMetrics, createWitnessApp, normalizePrefix, setErrorLogger } from './api/index.ts';
+
+import {
+  createApp,
+  createMetrics,
+  createWitnessApp,
+  normalizePrefix,
+  setErrorLogger,
+} from './api/index.ts';
 import type { KeyDetails } from './entries/index.ts';
-import { generateSignerKey, parseCosignerSecret, parseSignerKey, type NoteSigner } from './note/index.ts';
-import { Witness, Witnessing, parsePolicy, parseWitnessConfig } from './witness/index.ts';
-import { Log } from './sequencer/index.ts';
 import { LogError } from './errors.ts';
-import { IndexedStore, LevelStore, openLocalMap, openS3Store, type LogStore } from './storage/index.ts';
+import {
+  generateSignerKey,
+  type NoteSigner,
+  parseCosignerSecret,
+  parseSignerKey,
+} from './note/index.ts';
+import { Log } from './sequencer/index.ts';
+import {
+  IndexedStore,
+  LevelStore,
+  type LogStore,
+  openLocalMap,
+  openS3Store,
+} from './storage/index.ts';
+import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs. */
 export interface ServeConfig {
@@ -55,7 +74,12 @@ export interface Running {
 }
 
 /** listen starts an HTTP server and returns it with its URL (the real port when port is 0). */
-async function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, prefix: string): Promise<{ server: ServerType; url: string }> {
+async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  prefix: string,
+): Promise<{ server: ServerType; url: string }> {
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch, hostname: host, port }, () => resolve(s));
   });
@@ -65,7 +89,10 @@ async function listen(fetch: (req: Request) => Response | Promise<Response>, hos
 }
 
 /** loadOrCreateDevKey reads dataDir/log.key, creating it (with log.pub) for origin when missing. */
-export async function loadOrCreateDevKey(dataDir: string, origin: string): Promise<{ signer: NoteSigner; created: boolean }> {
+export async function loadOrCreateDevKey(
+  dataDir: string,
+  origin: string,
+): Promise<{ signer: NoteSigner; created: boolean }> {
   const keyFile = join(dataDir, 'log.key');
   if (existsSync(keyFile)) return { signer: await readSignerKey(keyFile), created: false };
   await mkdir(dataDir, { recursive: true });
@@ -89,7 +116,9 @@ export function parseStorageUrl(url: string): { bucket: string; prefix: string }
 }
 
 /** openStore opens the configured store: S3 for s3:// URLs, LevelDB in dataDir otherwise. */
-export async function openStore(cfg: Pick<ServeConfig, 'dataDir' | 'storage' | 's3Endpoint' | 's3PathStyle' | 'sync'>): Promise<LogStore> {
+export async function openStore(
+  cfg: Pick<ServeConfig, 'dataDir' | 'storage' | 's3Endpoint' | 's3PathStyle' | 'sync'>,
+): Promise<LogStore> {
   if (!cfg.storage) return LevelStore.open(join(cfg.dataDir, 'db'), { sync: cfg.sync ?? true });
   const { bucket, prefix } = parseStorageUrl(cfg.storage);
   const objects = await openS3Store({
@@ -104,7 +133,11 @@ export async function openStore(cfg: Pick<ServeConfig, 'dataDir' | 'storage' | '
 }
 
 // A mirror: the store holds a copy of another log (tilelog mirror); serve it read-only.
-async function startMirrorServer(cfg: ServeConfig, prefix: string, say: (l: string) => void): Promise<Running> {
+async function startMirrorServer(
+  cfg: ServeConfig,
+  prefix: string,
+  say: (l: string) => void,
+): Promise<Running> {
   const store = await openStore(cfg);
   const origin = cfg.origin ?? cfg.mirrorOf!.slice(0, cfg.mirrorOf!.indexOf('+'));
   const log = await Log.openReadOnly(store, { origin, verifierKey: cfg.mirrorOf! });
@@ -125,7 +158,12 @@ async function startMirrorServer(cfg: ServeConfig, prefix: string, say: (l: stri
 }
 
 /** freezeLog commits the final frozen checkpoint of the log in dataDir and returns it. */
-export async function freezeLog(dataDir: string, keyFile?: string, origin?: string, storage?: Partial<ServeConfig>): Promise<string> {
+export async function freezeLog(
+  dataDir: string,
+  keyFile?: string,
+  origin?: string,
+  storage?: Partial<ServeConfig>,
+): Promise<string> {
   const signer = await readSignerKey(keyFile ?? join(dataDir, 'log.key'));
   const store = await openStore({ dataDir, ...storage });
   try {
@@ -151,7 +189,8 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
   else {
     // Rekor v2 names a log by its host (its TrustedRoot baseUrl without the scheme), and sigstore
     // clients require the key name to appear in that baseUrl, so the dev key is named host:port.
-    const devOrigin = cfg.origin ?? `${cfg.host === '0.0.0.0' ? 'localhost' : cfg.host}:${cfg.port}`;
+    const devOrigin =
+      cfg.origin ?? `${cfg.host === '0.0.0.0' ? 'localhost' : cfg.host}:${cfg.port}`;
     const dev = await loadOrCreateDevKey(cfg.dataDir, devOrigin);
     signer = dev.signer;
     say(`${dev.created ? 'generated' : 'using'} dev key ${join(cfg.dataDir, 'log.key')}`);
@@ -168,27 +207,52 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
     // A bucket is served as it is, so it must hold the partial tiles of every published size
     // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
     keepPartials: cfg.storage !== undefined,
-    cosigners: cfg.mldsaKeyFile ? [parseCosignerSecret((await readFile(cfg.mldsaKeyFile, 'utf8')).trim())] : [],
+    cosigners: cfg.mldsaKeyFile
+      ? [parseCosignerSecret((await readFile(cfg.mldsaKeyFile, 'utf8')).trim())]
+      : [],
     witnessing: cfg.witnessPolicyFile
-      ? new Witnessing({ policy: parsePolicy(await readFile(cfg.witnessPolicyFile, 'utf8')), timeoutMs: cfg.witnessTimeoutMs })
+      ? new Witnessing({
+          policy: parsePolicy(await readFile(cfg.witnessPolicyFile, 'utf8')),
+          timeoutMs: cfg.witnessTimeoutMs,
+        })
       : undefined,
     failOpen: cfg.witnessFailOpen,
     events: {
       ...metrics.events,
       failed(code) {
         metrics.events.failed?.(code);
-        logger.warn({ code }, 'commit failed; the batch was refused and the state will be reloaded');
+        logger.warn(
+          { code },
+          'commit failed; the batch was refused and the state will be reloaded',
+        );
       },
     },
   });
   metrics.watch(log);
   // With S3 several writers may share the log: pick up their commits for reads now and then.
-  const refresh = cfg.storage ? setInterval(() => void log.refresh().catch(() => undefined), 1000) : undefined;
-  const app = createApp(log, { prefix, allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, metrics });
+  const refresh = cfg.storage
+    ? setInterval(() => void log.refresh().catch(() => undefined), 1000)
+    : undefined;
+  const app = createApp(log, {
+    prefix,
+    allowedKeyDetails: cfg.allowedKeyDetails,
+    acceptDsse: cfg.acceptDsse,
+    metrics,
+  });
   const { server, url } = await listen(app.fetch, cfg.host, cfg.port, prefix);
   say(`verifier key: ${signer.verifierKey}`);
-  logger.info({ origin: log.state.checkpoint.origin, size: log.state.checkpoint.size, url, storage: cfg.storage ?? 'leveldb' }, 'serving');
-  say(`log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${url}`);
+  logger.info(
+    {
+      origin: log.state.checkpoint.origin,
+      size: log.state.checkpoint.size,
+      url,
+      storage: cfg.storage ?? 'leveldb',
+    },
+    'serving',
+  );
+  say(
+    `log ${log.state.checkpoint.origin} at size ${log.state.checkpoint.size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${url}`,
+  );
   return {
     url,
     log,
@@ -200,7 +264,7 @@ export async function startServer(cfg: ServeConfig): Promise<Running> {
       await closed;
       clearInterval(refresh);
       await log.close();
-      logger.info({ size: log.state.checkpoint.size }, "stopped after draining pending entries");
+      logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
       await store.close();
     },
   };
@@ -217,7 +281,9 @@ export interface WitnessConfig {
 }
 
 /** startWitness loads the witness config and keys, opens its state and starts listening. */
-export async function startWitness(cfg: WitnessConfig): Promise<{ url: string; close(): Promise<void> }> {
+export async function startWitness(
+  cfg: WitnessConfig,
+): Promise<{ url: string; close(): Promise<void> }> {
   const logs = parseWitnessConfig(await readFile(cfg.configFile, 'utf8'));
   const cosigners = (await readFile(cfg.keyFile, 'utf8'))
     .split('\n')

@@ -1,6 +1,7 @@
 // Meta-tests for the layout rules in the style guide: import boundaries and file sizes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 function files(dir: string): string[] {
@@ -11,12 +12,14 @@ function files(dir: string): string[] {
 }
 
 const SRC = files('src');
-const imports = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+const imports = (f: string) =>
+  [...readFileSync(f, 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 const folder = (f: string) => relative('src', f).split('/')[0]!;
 
 describe('layout rules', () => {
   it('keeps every source file under 400 lines', () => {
-    for (const f of SRC) expect(readFileSync(f, 'utf8').split('\n').length, f).toBeLessThanOrEqual(400);
+    for (const f of SRC)
+      expect(readFileSync(f, 'utf8').split('\n').length, f).toBeLessThanOrEqual(400);
   });
 
   it('keeps merkle/, tiles/, note/ and verify/ free of Node and third-party imports (crypto.ts is the door)', () => {
@@ -29,7 +32,8 @@ describe('layout rules', () => {
     for (const f of SRC) {
       for (const i of imports(f)) {
         if (i === 'level') expect(f).toBe(join('src', 'storage', 'leveldb.ts'));
-        if (i.startsWith('hono') || i.startsWith('@hono')) expect(['api', 'main.ts']).toContain(folder(f));
+        if (i.startsWith('hono') || i.startsWith('@hono'))
+          expect(['api', 'main.ts']).toContain(folder(f));
       }
     }
   });
@@ -38,14 +42,18 @@ describe('layout rules', () => {
     for (const f of SRC) {
       for (const i of imports(f).filter((i) => i.startsWith('../'))) {
         const target = join(f, '..', i);
-        if (relative('src', target).includes('/')) expect(target.endsWith('index.ts'), `${f} imports ${i}`).toBe(true);
+        if (relative('src', target).includes('/'))
+          expect(target.endsWith('index.ts'), `${f} imports ${i}`).toBe(true);
       }
     }
   });
 
   it('lets nothing import api/ or main.ts but the CLI', () => {
-    for (const f of SRC.filter((f) => !['api', 'main.ts', 'cli.ts', 'cli-tools.ts'].includes(folder(f)))) {
-      for (const i of imports(f)) expect(/\/(api\/|main\.ts)/.test(i), `${f} imports ${i}`).toBe(false);
+    for (const f of SRC.filter(
+      (f) => !['api', 'main.ts', 'cli.ts', 'cli-tools.ts'].includes(folder(f)),
+    )) {
+      for (const i of imports(f))
+        expect(/\/(api\/|main\.ts)/.test(i), `${f} imports ${i}`).toBe(false);
     }
   });
 });

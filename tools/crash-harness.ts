@@ -5,32 +5,57 @@
 // and bundle verifies). Usage:
 //   npm run crash -- [--rounds N] [--storage s3://BUCKET/PREFIX --s3-endpoint URL]
 // It prints one line per round and a summary: rounds, entries acknowledged, lost, forks.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { toHex, utf8 } from '../src/bytes.ts';
 import { TlogClient } from '../src/client/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey, type Checkpoint } from '../src/note/index.ts';
-import { EMPTY_EDGE, type Edge } from '../src/tiles/index.ts';
+import { type Checkpoint, openNote, parseCheckpoint, parseVerifierKey } from '../src/note/index.ts';
+import { type Edge, EMPTY_EDGE } from '../src/tiles/index.ts';
 import { writeLoad } from './load.ts';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string' }, storage: { type: 'string' }, 's3-endpoint': { type: 'string' }, quiet: { type: 'boolean' } },
+  options: {
+    rounds: { type: 'string' },
+    storage: { type: 'string' },
+    's3-endpoint': { type: 'string' },
+    quiet: { type: 'boolean' },
+  },
 });
 const rounds = Number(values.rounds ?? 20);
 const dir = mkdtempSync(join(tmpdir(), 'tilelog-harness-'));
-const extra = values.storage ? ['--storage', values.storage, '--s3-endpoint', values['s3-endpoint'] ?? '', '--s3-path-style'] : [];
+const extra = values.storage
+  ? ['--storage', values.storage, '--s3-endpoint', values['s3-endpoint'] ?? '', '--s3-path-style']
+  : [];
 
 async function start(): Promise<{ proc: ChildProcess; url: string; vkey: string }> {
-  const proc = spawn(process.execPath, ['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--origin', 'harness.test/log', '--max-age-ms', '3', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      'bin/tilelog.js',
+      'serve',
+      '--data',
+      dir,
+      '--listen',
+      '127.0.0.1:0',
+      '--origin',
+      'harness.test/log',
+      '--max-age-ms',
+      '3',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const deadline = Date.now() + 30_000;
   while (!/serving (\S+)/.test(out)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
+    if (proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`server did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return { proc, url: /serving (\S+)/.exec(out)![1]!, vkey: /verifier key: (\S+)/.exec(out)![1]! };
@@ -81,7 +106,9 @@ for (let round = 1; round <= rounds; round++) {
   for (const [entry, index] of acked) if (at.get(toHex(utf8(entry))) !== index) lost++;
   totalAcked += acked.size;
   if (!values.quiet || round % 50 === 0 || round === rounds) {
-    console.log(`round ${round}: size ${checkpoint.size}, acknowledged ${acked.size}, lost ${lost}, forks ${forks}`);
+    console.log(
+      `round ${round}: size ${checkpoint.size}, acknowledged ${acked.size}, lost ${lost}, forks ${forks}`,
+    );
   }
 }
 server.proc.kill('SIGKILL');

@@ -3,13 +3,14 @@
  * format; errors go through the one table in errors.ts.
  */
 import { Hono } from 'hono';
-import type { Log } from '../sequencer/index.ts';
+
 import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
+import type { Log } from '../sequencer/index.ts';
 import { errorResponse } from './errors.ts';
 import type { Metrics } from './metrics.ts';
-import { postEntry } from './rekor.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
+import { postEntry } from './rekor.ts';
 import { postAdd } from './write.ts';
 
 /** ApiOptions configures the HTTP API. */
@@ -41,22 +42,37 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   app.get('/healthz', (c) => {
     const stuck = log.stuckForMs;
     const ok = stuck < stuckAfter;
-    return c.json({ status: ok ? 'ok' : 'stale', size: log.state.checkpoint.size, pending: log.pending, stuckForMs: stuck }, ok ? 200 : 503);
+    return c.json(
+      {
+        status: ok ? 'ok' : 'stale',
+        size: log.state.checkpoint.size,
+        pending: log.pending,
+        stuckForMs: stuck,
+      },
+      ok ? 200 : 503,
+    );
   });
   if (opts.metrics) {
     const registry = opts.metrics.registry;
-    app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }));
+    app.get('/metrics', async (c) =>
+      c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }),
+    );
   }
   app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
   app.post(`${prefix}/add`, (c) => postAdd(c, log));
-  const admit = { allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS, acceptDsse: opts.acceptDsse ?? false };
+  const admit = {
+    allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS,
+    acceptDsse: opts.acceptDsse ?? false,
+  };
   app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 
-  app.notFound((c) => c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404));
+  app.notFound((c) =>
+    c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
+  );
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

@@ -3,8 +3,10 @@
  * IncomingMessage that @hono/node-server passes as c.env.incoming: going through the Fetch
  * Request (undici) costs more CPU per POST than the rest of the write path together.
  */
-import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
+
+import type { Context } from 'hono';
+
 import { concat } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 

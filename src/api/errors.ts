@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+
 import { LogError, type LogErrorCode } from '../errors.ts';
 import { GRPC_CODE } from './rekor.ts';
 
@@ -35,7 +36,10 @@ export function errorResponse(c: Context, err: unknown): Response {
     // The Rekor write API answers as grpc-gateway does: a JSON status object; except a frozen
     // log, which rekor-tiles answers with a plain-text 405.
     if (c.req.path.endsWith('/log/entries') && err.code !== 'frozen') {
-      return c.json({ code: GRPC_CODE[err.code], message: oneLine(err.message), details: [] }, status);
+      return c.json(
+        { code: GRPC_CODE[err.code], message: oneLine(err.message), details: [] },
+        status,
+      );
     }
     return c.text(oneLine(err.message) + '\n', status);
   }

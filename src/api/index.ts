@@ -1,8 +1,8 @@
 /** The thin hono HTTP layer. */
-export { createApp, normalizePrefix } from './app.ts';
 export type { ApiOptions } from './app.ts';
-export { STATUS, setErrorLogger } from './errors.ts';
+export { createApp, normalizePrefix } from './app.ts';
 export { readBody } from './body.ts';
-export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';
-export { createMetrics } from './metrics.ts';
+export { setErrorLogger, STATUS } from './errors.ts';
 export type { Metrics } from './metrics.ts';
+export { createMetrics } from './metrics.ts';
+export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

@@ -2,7 +2,8 @@
  * Prometheus metrics (prom-client), declared in one table: entries, dedup hits, batch sizes,
  * commit latency, pushback, commit failures by class, checkpoint size and age.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 import type { Log, LogEvents } from '../sequencer/index.ts';
 
 /** Metrics is a registry and the log events that feed it. */
@@ -18,12 +19,39 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
-  const entries = new Counter({ name: 'tilelog_entries_total', help: 'Entries committed to the log.', registers: r });
-  const dedup = new Counter({ name: 'tilelog_dedup_hits_total', help: 'Submissions answered with an existing index.', registers: r });
-  const batch = new Histogram({ name: 'tilelog_batch_size', help: 'Entries per commit.', buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384], registers: r });
-  const latency = new Histogram({ name: 'tilelog_commit_seconds', help: 'Time from sequencing a batch to its durable commit.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r });
-  const pushback = new Counter({ name: 'tilelog_pushback_total', help: 'Submissions refused with 503 because too many were pending.', registers: r });
-  const failures = new Counter({ name: 'tilelog_commit_failures_total', help: 'Commits that failed, by error class (storage errors are "unavailable").', labelNames: ['code'], registers: r });
+  const entries = new Counter({
+    name: 'tilelog_entries_total',
+    help: 'Entries committed to the log.',
+    registers: r,
+  });
+  const dedup = new Counter({
+    name: 'tilelog_dedup_hits_total',
+    help: 'Submissions answered with an existing index.',
+    registers: r,
+  });
+  const batch = new Histogram({
+    name: 'tilelog_batch_size',
+    help: 'Entries per commit.',
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384],
+    registers: r,
+  });
+  const latency = new Histogram({
+    name: 'tilelog_commit_seconds',
+    help: 'Time from sequencing a batch to its durable commit.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: r,
+  });
+  const pushback = new Counter({
+    name: 'tilelog_pushback_total',
+    help: 'Submissions refused with 503 because too many were pending.',
+    registers: r,
+  });
+  const failures = new Counter({
+    name: 'tilelog_commit_failures_total',
+    help: 'Commits that failed, by error class (storage errors are "unavailable").',
+    labelNames: ['code'],
+    registers: r,
+  });
   let lastCommit = Date.now();
   const events: LogEvents = {
     committed({ entries: n, fresh, ms }) {
@@ -40,9 +68,30 @@ export function createMetrics(): Metrics {
     registry,
     events,
     watch(log) {
-      new Gauge({ name: 'tilelog_checkpoint_size', help: 'Tree size of the published checkpoint.', registers: r, collect() { this.set(log.state.checkpoint.size); } });
-      new Gauge({ name: 'tilelog_checkpoint_age_seconds', help: 'Seconds since the last commit.', registers: r, collect() { this.set((Date.now() - lastCommit) / 1000); } });
-      new Gauge({ name: 'tilelog_pending_entries', help: 'Entries accepted but not yet committed.', registers: r, collect() { this.set(log.pending); } });
+      new Gauge({
+        name: 'tilelog_checkpoint_size',
+        help: 'Tree size of the published checkpoint.',
+        registers: r,
+        collect() {
+          this.set(log.state.checkpoint.size);
+        },
+      });
+      new Gauge({
+        name: 'tilelog_checkpoint_age_seconds',
+        help: 'Seconds since the last commit.',
+        registers: r,
+        collect() {
+          this.set((Date.now() - lastCommit) / 1000);
+        },
+      });
+      new Gauge({
+        name: 'tilelog_pending_entries',
+        help: 'Entries accepted but not yet committed.',
+        registers: r,
+        collect() {
+          this.set(log.pending);
+        },
+      });
     },
   };
 }

@@ -3,12 +3,13 @@
  * two sizes, both for sizes up to the published checkpoint.
  */
 import type { Context } from 'hono';
+
 import { fromBase64, readU64be, toBase64, toHex } from '../bytes.ts';
-import { LogError, badRequest } from '../errors.ts';
+import { badRequest, LogError } from '../errors.ts';
+import type { Hash } from '../merkle/index.ts';
 import { parseDecimalSize } from '../note/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import { indexKey } from '../storage/index.ts';
-import type { Hash } from '../merkle/index.ts';
 
 function param(c: Context, name: string): string {
   const v = c.req.query(name);
@@ -31,7 +32,8 @@ export async function getInclusionProof(c: Context, log: Log): Promise<Response>
   const treeSize = sizeParam(c, 'treeSize', published);
   const leaf = c.req.query('leafHash');
   const hasIndex = c.req.query('index') !== undefined;
-  if ((leaf === undefined) === !hasIndex) throw badRequest('give exactly one of index and leafHash');
+  if ((leaf === undefined) === !hasIndex)
+    throw badRequest('give exactly one of index and leafHash');
   let index: number;
   if (leaf !== undefined) {
     const hash = fromBase64(leaf);
@@ -45,7 +47,12 @@ export async function getInclusionProof(c: Context, log: Log): Promise<Response>
   if (index >= treeSize) throw badRequest(`index ${index} is not below treeSize ${treeSize}`);
   const hashes = await log.reader.proveInclusion(index, treeSize);
   const root = treeSize === published ? checkpoint.root : await log.reader.treeHash(treeSize);
-  return c.json({ logIndex: String(index), treeSize: String(treeSize), rootHash: toBase64(root), hashes: b64(hashes) });
+  return c.json({
+    logIndex: String(index),
+    treeSize: String(treeSize),
+    rootHash: toBase64(root),
+    hashes: b64(hashes),
+  });
 }
 
 /** getConsistencyProof answers ?firstSize=M&lastSize=N (empty when M = N or M = 0). */
@@ -53,7 +60,8 @@ export async function getConsistencyProof(c: Context, log: Log): Promise<Respons
   const published = log.state.checkpoint.size;
   const lastSize = sizeParam(c, 'lastSize', published);
   const firstSize = sizeParam(c, 'firstSize', published);
-  if (firstSize > lastSize) throw badRequest(`firstSize ${firstSize} is above lastSize ${lastSize}`);
+  if (firstSize > lastSize)
+    throw badRequest(`firstSize ${firstSize} is above lastSize ${lastSize}`);
   const hashes = await log.reader.proveConsistency(firstSize, lastSize);
   return c.json({ firstSize: String(firstSize), lastSize: String(lastSize), hashes: b64(hashes) });
 }

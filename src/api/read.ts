@@ -3,7 +3,9 @@
  * entry bundles, with the content types and caching headers the spec asks for.
  */
 import { gzipSync } from 'node:zlib';
+
 import type { Context } from 'hono';
+
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { ENTRIES, parseTilePath } from '../tiles/index.ts';
@@ -34,7 +36,11 @@ export function getCheckpoint(c: Context, log: Log): Response {
 export async function getTile(c: Context, log: Log, path: string): Promise<Response> {
   const tile = parseTilePath(path);
   const data = await log.reader.readTile(tile);
-  if (!data) throw new LogError('not_found', `${path} is beyond the tree of size ${log.state.checkpoint.size}`);
+  if (!data)
+    throw new LogError(
+      'not_found',
+      `${path} is beyond the tree of size ${log.state.checkpoint.size}`,
+    );
   c.header('Content-Type', 'application/octet-stream');
   c.header('Cache-Control', 'public, max-age=31536000, immutable');
   if (tile.level === ENTRIES) {

@@ -5,9 +5,10 @@
  * does. Errors are grpc-gateway status objects with a message that names the problem.
  */
 import type { Context } from 'hono';
+
 import { toBase64 } from '../bytes.ts';
-import { LogError, badRequest } from '../errors.ts';
 import { admitCreateEntry, type AdmitOptions } from '../entries/index.ts';
+import { badRequest, LogError } from '../errors.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
@@ -27,12 +28,22 @@ export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promi
   }
   const admitted = admitCreateEntry(json, opts);
   if (admitted.body.length > MAX_ENTRY_SIZE) {
-    throw new LogError('too_large', `canonical entry of ${admitted.body.length} bytes is over ${MAX_ENTRY_SIZE}`);
+    throw new LogError(
+      'too_large',
+      `canonical entry of ${admitted.body.length} bytes is over ${MAX_ENTRY_SIZE}`,
+    );
   }
   const r = await log.add(admitted.body);
   if (r.duplicate) {
     c.header('x-log-index', String(r.index));
-    return c.json({ code: 6, message: `an equivalent entry already exists in the transparency log with index ${r.index}`, details: [] }, 409);
+    return c.json(
+      {
+        code: 6,
+        message: `an equivalent entry already exists in the transparency log with index ${r.index}`,
+        details: [],
+      },
+      409,
+    );
   }
   const hashes = await log.reader.proveInclusion(r.index, r.size);
   const root = rootLine(r.note);

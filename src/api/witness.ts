@@ -1,7 +1,8 @@
 /** The witness HTTP API: POST <prefix>/add-checkpoint (tlog-witness). */
 import { Hono } from 'hono';
-import { readBody } from './body.ts';
+
 import type { Witness } from '../witness/index.ts';
+import { readBody } from './body.ts';
 
 /** MAX_REQUEST is the largest add-checkpoint body accepted: 63 proof lines and a note with many signatures. */
 export const MAX_REQUEST = 64 * 1024;
@@ -16,7 +17,9 @@ export function createWitnessApp(witness: Witness, prefix = ''): Hono {
     c.header('Content-Type', r.contentType);
     return c.body(r.body, r.status);
   });
-  app.notFound((c) => c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404));
+  app.notFound((c) =>
+    c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
+  );
   app.onError((err, c) => {
     const tooLarge = err instanceof Error && /over \d+ bytes/.test(err.message);
     if (!tooLarge) console.error('tilelog witness:', err);

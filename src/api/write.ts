@@ -3,6 +3,7 @@
  * containing it is committed, with the inclusion proof against that checkpoint.
  */
 import type { Context } from 'hono';
+
 import { toBase64 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';

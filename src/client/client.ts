@@ -6,25 +6,25 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { checkConsistency, leafHash, type Hash } from '../merkle/index.ts';
-import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '../note/index.ts';
+import { checkConsistency, type Hash, leafHash } from '../merkle/index.ts';
+import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
 import {
-  ENTRIES,
-  EMPTY_EDGE,
-  TILE_WIDTH,
-  TileHashes,
   appendToEdge,
   decodeBundle,
+  type Edge,
   edgeRoot,
   edgeTiles,
+  EMPTY_EDGE,
+  ENTRIES,
   narrowTile,
   proveConsistency,
   proveInclusion,
-  tileAt,
-  tilePath,
-  type Edge,
   type Tile,
+  TILE_WIDTH,
+  tileAt,
   type TileFetcher,
+  TileHashes,
+  tilePath,
 } from '../tiles/index.ts';
 
 /** Verified is a checkpoint whose signature was verified, with its note text. */
@@ -83,7 +83,8 @@ export class TlogClient {
   }
 
   /** fetcher is a TileFetcher over HTTP, for proofs from tiles. */
-  readonly fetcher: TileFetcher = async (tiles) => Promise.all(tiles.map(async (t) => new TileHashes(await this.tile(t))));
+  readonly fetcher: TileFetcher = async (tiles) =>
+    Promise.all(tiles.map(async (t) => new TileHashes(await this.tile(t))));
 
   /** proveInclusion computes the inclusion proof of index in the tree of size from tiles. */
   proveInclusion(index: number, size: number): Promise<Hash[]> {
@@ -92,13 +93,24 @@ export class TlogClient {
 
   /** checkConsistent proves from tiles that newer extends older, or throws 'corrupt' (a split view). */
   async checkConsistent(older: Checkpoint, newer: Checkpoint): Promise<void> {
-    if (older.origin !== newer.origin) throw new LogError('corrupt', 'client: checkpoints of different origins');
-    if (newer.size < older.size) throw new LogError('corrupt', `client: the log shrank from ${older.size} to ${newer.size}`);
+    if (older.origin !== newer.origin)
+      throw new LogError('corrupt', 'client: checkpoints of different origins');
+    if (newer.size < older.size)
+      throw new LogError('corrupt', `client: the log shrank from ${older.size} to ${newer.size}`);
     if (older.size === 0) return;
     try {
-      checkConsistency(older.size, newer.size, older.root, newer.root, await proveConsistency(this.fetcher, older.size, newer.size));
+      checkConsistency(
+        older.size,
+        newer.size,
+        older.root,
+        newer.root,
+        await proveConsistency(this.fetcher, older.size, newer.size),
+      );
     } catch (err) {
-      throw new LogError('corrupt', `client: checkpoint ${newer.size} is not consistent with ${older.size}: ${err instanceof Error ? err.message : err}`);
+      throw new LogError(
+        'corrupt',
+        `client: checkpoint ${newer.size} is not consistent with ${older.size}: ${err instanceof Error ? err.message : err}`,
+      );
     }
   }
 
@@ -114,7 +126,11 @@ export class TlogClient {
     }
     for (let l = 0; TILE_WIDTH ** l <= cp.size; l++) levels[l] ??= [];
     const edge: Edge = { size: cp.size, levels, bundle: [] };
-    if (!equal(edgeRoot(edge), cp.root)) throw new LogError('corrupt', `client: right-edge tiles do not hash to checkpoint ${cp.size}`);
+    if (!equal(edgeRoot(edge), cp.root))
+      throw new LogError(
+        'corrupt',
+        `client: right-edge tiles do not hash to checkpoint ${cp.size}`,
+      );
     return edge;
   }
 
@@ -123,7 +139,10 @@ export class TlogClient {
    * extend edge to exactly cp's root; it yields each entry with its index. The caller keeps the
    * returned edge as its verified position.
    */
-  async *follow(edge: Edge, cp: Checkpoint): AsyncGenerator<{ index: number; entry: Uint8Array }, Edge> {
+  async *follow(
+    edge: Edge,
+    cp: Checkpoint,
+  ): AsyncGenerator<{ index: number; entry: Uint8Array }, Edge> {
     let e = edge;
     while (e.size < cp.size) {
       const n = Math.floor(e.size / TILE_WIDTH);
@@ -134,7 +153,10 @@ export class TlogClient {
       for (let i = 0; i < entries.length; i++) yield { index: before + i, entry: entries[i]! };
     }
     if (!equal(edgeRoot(e), cp.root)) {
-      throw new LogError('corrupt', `client: the entries do not hash to the root of checkpoint ${cp.size}: split view or bad bundle`);
+      throw new LogError(
+        'corrupt',
+        `client: the entries do not hash to the root of checkpoint ${cp.size}: split view or bad bundle`,
+      );
     }
     return e;
   }
@@ -149,7 +171,11 @@ export class TlogClient {
       throw new LogError('unavailable', `client: GET ${path} failed`, { cause });
     }
     if (res.status === 404 && !required) return null;
-    if (!res.ok) throw new LogError(res.status === 404 ? 'not_found' : 'unavailable', `client: GET ${path}: ${res.status}`);
+    if (!res.ok)
+      throw new LogError(
+        res.status === 404 ? 'not_found' : 'unavailable',
+        `client: GET ${path}: ${res.status}`,
+      );
     return new Uint8Array(await res.arrayBuffer());
   }
 

@@ -1,4 +1,4 @@
 /** A verifying tlog-tiles client over HTTP that runs anywhere (no Node imports). */
-export { TlogClient } from './client.ts';
 export type { ClientOptions, Verified } from './client.ts';
+export { TlogClient } from './client.ts';
 export { HttpStore } from './store.ts';

@@ -3,10 +3,18 @@
  * rekor-tiles admits them): the key type, curve or size each keyDetails requires, its pre-hash,
  * and signature verification over a digest (the artifact itself is never sent).
  */
-import { X509Certificate, constants, createPublicKey, publicDecrypt, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  constants,
+  createPublicKey,
+  type KeyObject,
+  publicDecrypt,
+  X509Certificate,
+} from 'node:crypto';
+
 import { eddsa } from '@noble/curves/abstract/edwards.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
+
 import { concat, equal, fromHex, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
 import { verifyEcdsaDigest } from './ecdsa.ts';
@@ -52,8 +60,10 @@ const REFUSED: Record<string, string> = {
 export function parseKeyDetails(v: unknown, allowed: readonly KeyDetails[]): KeyDetails {
   if (typeof v !== 'string') throw badRequest('verifier.keyDetails must be a string');
   if (REFUSED[v]) throw badRequest(`keyDetails ${v}: ${REFUSED[v]}`);
-  if (!(v in ALGORITHMS)) throw badRequest(`keyDetails ${JSON.stringify(v.slice(0, 60))} is not supported`);
-  if (!allowed.includes(v as KeyDetails)) throw badRequest(`keyDetails ${v} is not allowed by this log`);
+  if (!(v in ALGORITHMS))
+    throw badRequest(`keyDetails ${JSON.stringify(v.slice(0, 60))} is not supported`);
+  if (!allowed.includes(v as KeyDetails))
+    throw badRequest(`keyDetails ${v} is not allowed by this log`);
   return v as KeyDetails;
 }
 
@@ -69,7 +79,8 @@ function isPem(der: Uint8Array): boolean {
 
 /** keyFromSpki loads a DER SubjectPublicKeyInfo; PEM and anything else are refused. */
 export function keyFromSpki(der: Uint8Array): KeyObject {
-  if (isPem(der)) throw badRequest('publicKey.rawBytes must be a DER SubjectPublicKeyInfo (PEM is not accepted)');
+  if (isPem(der))
+    throw badRequest('publicKey.rawBytes must be a DER SubjectPublicKeyInfo (PEM is not accepted)');
   try {
     return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   } catch {
@@ -79,7 +90,8 @@ export function keyFromSpki(der: Uint8Array): KeyObject {
 
 /** keyFromCertificate loads the public key of a DER X.509 certificate (no chain is checked). */
 export function keyFromCertificate(der: Uint8Array): KeyObject {
-  if (isPem(der)) throw badRequest('x509Certificate.rawBytes must be a DER certificate (PEM is not accepted)');
+  if (isPem(der))
+    throw badRequest('x509Certificate.rawBytes must be a DER certificate (PEM is not accepted)');
   try {
     return new X509Certificate(Buffer.from(der)).publicKey;
   } catch {
@@ -97,7 +109,12 @@ export function checkKeyFits(key: KeyObject, kd: KeyDetails): void {
     (want.bits === undefined || d.modulusLength === want.bits) &&
     (want.curve === undefined || d.namedCurve === want.curve);
   if (!ok) {
-    const got = type === 'rsa' ? `RSA-${d.modulusLength}` : type === 'ec' ? `EC ${d.namedCurve}` : String(type);
+    const got =
+      type === 'rsa'
+        ? `RSA-${d.modulusLength}`
+        : type === 'ec'
+          ? `EC ${d.namedCurve}`
+          : String(type);
     throw badRequest(`key (${got}) does not match keyDetails ${kd}`);
   }
 }
@@ -109,17 +126,31 @@ const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420')!;
 // digest used as PH(M) as it is.
 const ed25519phDigest = eddsa(ed25519.Point, sha512, {
   domain: (data: Uint8Array, ctx: Uint8Array, phflag: boolean) =>
-    concat(utf8('SigEd25519 no Ed25519 collisions'), Uint8Array.of(phflag ? 1 : 0, ctx.length), ctx, data),
+    concat(
+      utf8('SigEd25519 no Ed25519 collisions'),
+      Uint8Array.of(phflag ? 1 : 0, ctx.length),
+      ctx,
+      data,
+    ),
   prehash: (m: Uint8Array) => m,
 });
 
 function ecPoint(key: KeyObject): Uint8Array {
   const jwk = key.export({ format: 'jwk' });
-  return concat(Uint8Array.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url'));
+  return concat(
+    Uint8Array.of(4),
+    Buffer.from(jwk.x!, 'base64url'),
+    Buffer.from(jwk.y!, 'base64url'),
+  );
 }
 
 /** verifyDigest reports whether signature is valid over digest for key under keyDetails. */
-export function verifyDigest(key: KeyObject, kd: KeyDetails, digest: Uint8Array, signature: Uint8Array): boolean {
+export function verifyDigest(
+  key: KeyObject,
+  kd: KeyDetails,
+  digest: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   try {
     const want: Algorithm = ALGORITHMS[kd];
     if (want.key === 'rsa') {

@@ -7,13 +7,22 @@
  * stores SHA-256(payload) and the signatures with the verifier that verified each, sorted by
  * raw signature bytes.
  */
-import { verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { type KeyObject, verify as nodeVerify } from 'node:crypto';
+
 import { ed25519ph } from '@noble/curves/ed25519.js';
+
 import { concat, equal, toBase64, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
-import { ALGORITHMS, checkKeyFits, parseKeyDetails, type KeyDetails } from './algorithms.ts';
-import { parseVerifier, verifierJson, verifierKey, type Admitted, type AdmitOptions, type Verifier } from './hashedrekord.ts';
+import { ALGORITHMS, checkKeyFits, type KeyDetails, parseKeyDetails } from './algorithms.ts';
+import {
+  type AdmitOptions,
+  type Admitted,
+  parseVerifier,
+  type Verifier,
+  verifierJson,
+  verifierKey,
+} from './hashedrekord.ts';
 import { canonicalize } from './jcs.ts';
 import { bytesField, fields } from './protojson.ts';
 
@@ -48,15 +57,23 @@ function parseDetails(opts: AdmitOptions) {
 function loadVerifier(v: Verifier): KeyObject {
   const key = verifierKey(v);
   if (v.keyDetails === 'PKIX_ED25519') {
-    if (key.asymmetricKeyType !== 'ed25519') throw badRequest('key does not match keyDetails PKIX_ED25519');
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw badRequest('key does not match keyDetails PKIX_ED25519');
   } else checkKeyFits(key, v.keyDetails as KeyDetails);
   return key;
 }
 
 /** admitDsse validates a DSSERequestV002 and returns its canonical entry. */
 export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
-  const f = fields(req, 'dsseRequestV002', [['envelope', 'envelope'], ['verifiers', 'verifiers']]);
-  const env = fields(f.envelope ?? null, 'envelope', [['payload', 'payload'], ['payloadType', 'payload_type'], ['signatures', 'signatures']]);
+  const f = fields(req, 'dsseRequestV002', [
+    ['envelope', 'envelope'],
+    ['verifiers', 'verifiers'],
+  ]);
+  const env = fields(f.envelope ?? null, 'envelope', [
+    ['payload', 'payload'],
+    ['payloadType', 'payload_type'],
+    ['signatures', 'signatures'],
+  ]);
   const payload = bytesField(env.payload ?? '', 'envelope.payload');
   const payloadType = env.payloadType ?? '';
   if (typeof payloadType !== 'string') throw badRequest('envelope.payloadType must be a string');
@@ -65,9 +82,13 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
     throw badRequest(`dsseRequestV002 needs 1 to ${MAX} verifiers`);
   }
   const sigs = env.signatures;
-  if (!Array.isArray(sigs) || sigs.length < 1 || sigs.length > MAX) throw badRequest(`envelope needs 1 to ${MAX} signatures`);
+  if (!Array.isArray(sigs) || sigs.length < 1 || sigs.length > MAX)
+    throw badRequest(`envelope needs 1 to ${MAX} signatures`);
   const signatures = sigs.map((s, i) => {
-    const sf = fields(s, `envelope.signatures[${i}]`, [['sig', 'sig'], ['keyid', 'keyid']]);
+    const sf = fields(s, `envelope.signatures[${i}]`, [
+      ['sig', 'sig'],
+      ['keyid', 'keyid'],
+    ]);
     const sig = bytesField(sf.sig ?? '', `envelope.signatures[${i}].sig`);
     if (sig.length === 0) throw badRequest(`envelope.signatures[${i}].sig is empty`);
     return sig;
@@ -75,7 +96,8 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
   // Every verifier is parsed and its algorithm checked before any signature is verified.
   const verifiers = rawVerifiers.map((v) => parseVerifier(v, parseDetails(opts)));
   const encoded = verifiers.map((v) => canonicalize(verifierJson(v)));
-  if (new Set(encoded).size !== encoded.length) throw badRequest('dsseRequestV002 has duplicate verifiers');
+  if (new Set(encoded).size !== encoded.length)
+    throw badRequest('dsseRequestV002 has duplicate verifiers');
   const keys = verifiers.map(loadVerifier);
   const message = pae(payloadType, payload);
   const logged = signatures.map((sig) => {
@@ -85,7 +107,8 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
   });
   logged.sort((a, b) => compareBytes(a.sig, b.sig));
   for (let i = 1; i < logged.length; i++) {
-    if (equal(logged[i - 1]!.sig, logged[i]!.sig)) throw badRequest('envelope has duplicate signatures');
+    if (equal(logged[i - 1]!.sig, logged[i]!.sig))
+      throw badRequest('envelope has duplicate signatures');
   }
   const entry = {
     apiVersion: '0.0.2',
@@ -93,7 +116,10 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
     spec: {
       dsseV002: {
         payloadHash: { algorithm: 'SHA2_256', digest: toBase64(sha256(payload)) },
-        signatures: logged.map((l) => ({ content: toBase64(l.sig), verifier: verifierJson(l.verifier) })),
+        signatures: logged.map((l) => ({
+          content: toBase64(l.sig),
+          verifier: verifierJson(l.verifier),
+        })),
       },
     },
   };

@@ -9,6 +9,7 @@
  * tests compare it with @noble/curves on valid, high-S, tampered and negated-key signatures).
  */
 import { createECDH } from 'node:crypto';
+
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 
 /** EcCurve names a curve as Node's crypto does. */
@@ -50,7 +51,8 @@ export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } |
   for (const curve of Object.keys(SPKI_PREFIX) as EcCurve[]) {
     const prefix = Buffer.from(SPKI_PREFIX[curve], 'hex');
     const size = 1 + 2 * CURVES[curve].Point.Fp.BYTES;
-    if (der.length !== prefix.length + size || !prefix.equals(der.subarray(0, prefix.length))) continue;
+    if (der.length !== prefix.length + size || !prefix.equals(der.subarray(0, prefix.length)))
+      continue;
     const point = der.subarray(prefix.length);
     try {
       CURVES[curve].Point.fromBytes(point).assertValidity();
@@ -66,7 +68,12 @@ export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } |
 const ecdhFor = new Map<EcCurve, ReturnType<typeof createECDH>>();
 
 /** verifyEcdsaDigest checks a DER ECDSA signature over digest for an uncompressed public point. */
-export function verifyEcdsaDigest(curve: EcCurve, point: Uint8Array, digest: Uint8Array, der: Uint8Array): boolean {
+export function verifyEcdsaDigest(
+  curve: EcCurve,
+  point: Uint8Array,
+  digest: Uint8Array,
+  der: Uint8Array,
+): boolean {
   const c = CURVES[curve];
   const Fn = c.Point.Fn;
   const n = Fn.ORDER;

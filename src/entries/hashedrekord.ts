@@ -4,19 +4,20 @@
  * every rejection says which rule failed.
  */
 import type { KeyObject } from 'node:crypto';
+
 import { toBase64, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
-import { ecSpki, verifyEcdsaDigest } from './ecdsa.ts';
 import {
   ALGORITHMS,
   checkKeyFits,
   hashOf,
+  type KeyDetails,
   keyFromCertificate,
   keyFromSpki,
   parseKeyDetails,
   verifyDigest,
-  type KeyDetails,
 } from './algorithms.ts';
+import { ecSpki, verifyEcdsaDigest } from './ecdsa.ts';
 import { canonicalize, type JsonValue } from './jcs.ts';
 import { bytesField, fields } from './protojson.ts';
 
@@ -42,7 +43,10 @@ export interface Verifier {
 }
 
 /** parseVerifier parses a Verifier; parseDetails decides which keyDetails are admissible. */
-export function parseVerifier(v: unknown, parseDetails: (kd: unknown) => Verifier['keyDetails']): Verifier {
+export function parseVerifier(
+  v: unknown,
+  parseDetails: (kd: unknown) => Verifier['keyDetails'],
+): Verifier {
   const f = fields(v, 'verifier', [
     ['publicKey', 'public_key'],
     ['x509Certificate', 'x509_certificate'],
@@ -76,12 +80,17 @@ export function verifierKey(v: Verifier): KeyObject {
 }
 
 /** checkVerifierSignature loads the verifier's key and checks signature over digest. */
-function checkVerifierSignature(v: Verifier & { keyDetails: KeyDetails }, digest: Uint8Array, signature: Uint8Array): void {
+function checkVerifierSignature(
+  v: Verifier & { keyDetails: KeyDetails },
+  digest: Uint8Array,
+  signature: Uint8Array,
+): void {
   const ec = v.publicKey ? ecSpki(v.publicKey) : null;
   if (ec) {
     // Fast path for the common case, a named-curve EC SPKI: same checks, no OpenSSL key parse.
     const want = ALGORITHMS[v.keyDetails] as { curve?: string };
-    if (want.curve !== ec.curve) throw badRequest(`key (EC ${ec.curve}) does not match keyDetails ${v.keyDetails}`);
+    if (want.curve !== ec.curve)
+      throw badRequest(`key (EC ${ec.curve}) does not match keyDetails ${v.keyDetails}`);
     if (!verifyEcdsaDigest(ec.curve, ec.point, digest, signature)) {
       throw badRequest(`signature does not verify over the digest with the ${v.keyDetails} key`);
     }
@@ -96,11 +105,17 @@ function checkVerifierSignature(v: Verifier & { keyDetails: KeyDetails }, digest
 
 /** admitHashedRekord validates a HashedRekordRequestV002 and returns its canonical entry. */
 export function admitHashedRekord(req: unknown, opts: AdmitOptions): Admitted {
-  const f = fields(req, 'hashedRekordRequestV002', [['digest', 'digest'], ['signature', 'signature']]);
+  const f = fields(req, 'hashedRekordRequestV002', [
+    ['digest', 'digest'],
+    ['signature', 'signature'],
+  ]);
   if (f.digest === undefined) throw badRequest('hashedRekordRequestV002.digest is missing');
   if (f.signature === undefined) throw badRequest('hashedRekordRequestV002.signature is missing');
   const digest = bytesField(f.digest, 'digest');
-  const s = fields(f.signature, 'signature', [['content', 'content'], ['verifier', 'verifier']]);
+  const s = fields(f.signature, 'signature', [
+    ['content', 'content'],
+    ['verifier', 'verifier'],
+  ]);
   if (s.content === undefined) throw badRequest('signature.content is missing');
   if (s.verifier === undefined) throw badRequest('signature.verifier is missing');
   const content = bytesField(s.content, 'signature.content');

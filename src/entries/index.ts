@@ -1,15 +1,15 @@
 /** The Rekor v2 personality: what a valid submission is, and the leaf bytes it becomes. */
 import { badRequest } from '../errors.ts';
-import { admitHashedRekord, type Admitted, type AdmitOptions } from './hashedrekord.ts';
 import { admitDsse } from './dsse.ts';
+import { admitHashedRekord, type AdmitOptions, type Admitted } from './hashedrekord.ts';
 import { asObject } from './protojson.ts';
 
-export { ALGORITHMS, KEY_DETAILS, verifyDigest } from './algorithms.ts';
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
-export { canonicalize } from './jcs.ts';
+export { ALGORITHMS, KEY_DETAILS, verifyDigest } from './algorithms.ts';
 export { pae } from './dsse.ts';
+export type { AdmitOptions, Admitted } from './hashedrekord.ts';
 export type { JsonValue } from './jcs.ts';
-export type { Admitted, AdmitOptions } from './hashedrekord.ts';
+export { canonicalize } from './jcs.ts';
 
 /**
  * admitCreateEntry parses a CreateEntryRequest (protojson) and admits its one spec, dispatching
@@ -18,7 +18,8 @@ export type { Admitted, AdmitOptions } from './hashedrekord.ts';
 export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
   const o = asObject(json, 'request');
   const keys = Object.keys(o).filter((k) => o[k] !== null);
-  if (keys.length !== 1) throw badRequest('request needs exactly one of hashedRekordRequestV002 and dsseRequestV002');
+  if (keys.length !== 1)
+    throw badRequest('request needs exactly one of hashedRekordRequestV002 and dsseRequestV002');
   const [key] = keys as [string];
   switch (key) {
     case 'hashedRekordRequestV002':
@@ -27,7 +28,9 @@ export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
     case 'dsseRequestV002':
     case 'dsse_request_v002':
       if (opts.acceptDsse) return admitDsse(o[key], opts);
-      throw badRequest('dsse entries are not accepted by this log (log a DSSE envelope as hashedrekord of its PAE)');
+      throw badRequest(
+        'dsse entries are not accepted by this log (log a DSSE envelope as hashedrekord of its PAE)',
+      );
     default:
       throw badRequest(`request: unknown field ${JSON.stringify(key.slice(0, 60))}`);
   }

@@ -5,7 +5,8 @@
  */
 
 /** JsonValue is a JSON value tilelog can canonicalize. */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
 /** canonicalize returns the RFC 8785 serialization of v. */
 export function canonicalize(v: JsonValue): string {

@@ -11,7 +11,8 @@ export type Obj = Record<string, unknown>;
 
 /** asObject returns v as an object, or throws naming what. */
 export function asObject(v: unknown, what: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${what} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw badRequest(`${what} must be an object`);
   return v as Obj;
 }
 
@@ -19,7 +20,11 @@ export function asObject(v: unknown, what: string): Obj {
  * fields reads an object whose allowed fields are given as [jsonName, protoName] pairs. It
  * rejects unknown fields and a field given under both names, and returns values by JSON name.
  */
-export function fields(v: unknown, what: string, names: readonly (readonly [string, string])[]): Obj {
+export function fields(
+  v: unknown,
+  what: string,
+  names: readonly (readonly [string, string])[],
+): Obj {
   const o = asObject(v, what);
   const out: Obj = {};
   for (const key of Object.keys(o)) {
@@ -43,7 +48,9 @@ export function bytesField(v: unknown, what: string): Uint8Array {
 /** enumField reads an enum by its value name (numbers are refused: names are the wire form). */
 export function enumField<T extends string>(v: unknown, what: string, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw badRequest(`${what} ${JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v)} is not one of ${allowed.join(', ')}`);
+    throw badRequest(
+      `${what} ${JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v)} is not one of ${allowed.join(', ')}`,
+    );
   }
   return v as T;
 }

@@ -9,14 +9,22 @@ import { ed25519SpkiDer } from '../crypto.ts';
 import { ALG_ED25519, keyId, type NoteSigner } from '../note/index.ts';
 
 /** trustMaterial returns the tlogs[] and rekorTlogUrls[] entries for a log at baseUrl. */
-export function trustMaterial(baseUrl: string, signer: Pick<NoteSigner, 'name' | 'publicKey'>, start: Date) {
+export function trustMaterial(
+  baseUrl: string,
+  signer: Pick<NoteSigner, 'name' | 'publicKey'>,
+  start: Date,
+) {
   const id = toBase64(keyId(signer.name, concat(Uint8Array.of(ALG_ED25519), signer.publicKey)));
   const validFor = { start: start.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   return {
     tlog: {
       baseUrl,
       hashAlgorithm: 'SHA2_256',
-      publicKey: { rawBytes: toBase64(ed25519SpkiDer(signer.publicKey)), keyDetails: 'PKIX_ED25519', validFor },
+      publicKey: {
+        rawBytes: toBase64(ed25519SpkiDer(signer.publicKey)),
+        keyDetails: 'PKIX_ED25519',
+        validFor,
+      },
       logId: { keyId: id },
       checkpointKeyId: { keyId: id },
     },

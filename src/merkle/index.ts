@@ -1,13 +1,6 @@
 /** RFC 6962 Merkle tree math: pure and synchronous, no I/O. */
-export { EMPTY_ROOT, HASH_SIZE, balancedRoot, foldRight, leafHash, nodeHash } from './hash.ts';
 export type { Hash } from './hash.ts';
-export {
-  consistencyRanges,
-  inclusionRanges,
-  pathRanges,
-  rangeSubtrees,
-} from './subtree.ts';
-export type { Range, Subtree } from './subtree.ts';
+export { balancedRoot, EMPTY_ROOT, foldRight, HASH_SIZE, leafHash, nodeHash } from './hash.ts';
 export {
   buildProof,
   checkConsistency,
@@ -15,3 +8,5 @@ export {
   proofSubtrees,
   rootFromInclusion,
 } from './proof.ts';
+export type { Range, Subtree } from './subtree.ts';
+export { consistencyRanges, inclusionRanges, pathRanges, rangeSubtrees } from './subtree.ts';

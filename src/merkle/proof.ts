@@ -4,8 +4,8 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { foldRight, HASH_SIZE, nodeHash, type Hash } from './hash.ts';
-import { rangeSubtrees, type Range, type Subtree } from './subtree.ts';
+import { foldRight, type Hash, HASH_SIZE, nodeHash } from './hash.ts';
+import { type Range, rangeSubtrees, type Subtree } from './subtree.ts';
 
 /** ProofError reports a proof that does not verify; its message says which check failed. */
 function proofError(message: string): LogError {

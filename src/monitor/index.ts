@@ -1,3 +1,10 @@
 /** Following and checking a tlog-tiles log, and reporting Rekor entries that match watch rules. */
-export { loadMonitorState, matches, monitorStep, parseWatchRules, saveMonitorState, summarize } from './monitor.ts';
 export type { EntrySummary, MonitorEvents, MonitorState, WatchRule } from './monitor.ts';
+export {
+  loadMonitorState,
+  matches,
+  monitorStep,
+  parseWatchRules,
+  saveMonitorState,
+  summarize,
+} from './monitor.ts';

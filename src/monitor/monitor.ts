@@ -7,11 +7,12 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+
 import { fromBase64, toBase64 } from '../bytes.ts';
 import type { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
-import { openNote, parseCheckpoint, type NoteVerifier } from '../note/index.ts';
-import { EMPTY_EDGE, type Edge } from '../tiles/index.ts';
+import { type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
+import { type Edge, EMPTY_EDGE } from '../tiles/index.ts';
 
 /** WatchRule matches entries by key, certificate subject or SAN, or digest. */
 export interface WatchRule {
@@ -29,9 +30,13 @@ export function parseWatchRules(text: string): WatchRule[] {
     const kind = line.slice(0, sp);
     let value = line.slice(sp + 1).trim();
     if (sp < 0 || !['publicKey', 'subject', 'san', 'digest'].includes(kind) || value === '') {
-      throw new LogError('bad_request', `watch file line ${i + 1}: want "publicKey|subject|san|digest <value>"`);
+      throw new LogError(
+        'bad_request',
+        `watch file line ${i + 1}: want "publicKey|subject|san|digest <value>"`,
+      );
     }
-    if (kind === 'digest' && /^[0-9a-f]{64,128}$/i.test(value)) value = toBase64(Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16))));
+    if (kind === 'digest' && /^[0-9a-f]{64,128}$/i.test(value))
+      value = toBase64(Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16))));
     rules.push({ kind: kind as WatchRule['kind'], value });
   });
   return rules;
@@ -49,6 +54,8 @@ export interface EntrySummary {
 /** summarize parses a Rekor v2 entry body; other bodies yield kind "unknown". */
 export function summarize(entry: Uint8Array): EntrySummary {
   const out: EntrySummary = { kind: 'unknown', publicKeys: [], subjects: [], sans: [] };
+  // Untrusted JSON, walked with optional chaining and checked field by field.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let body: any;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry));
@@ -57,24 +64,35 @@ export function summarize(entry: Uint8Array): EntrySummary {
   }
   const kind = `${body?.kind} ${body?.apiVersion}`;
   let digest: string | undefined;
-  let verifiers: any[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let verifiers: any[];
   if (kind === 'hashedrekord 0.0.2') {
     digest = body.spec?.hashedRekordV002?.data?.digest;
     verifiers = [body.spec?.hashedRekordV002?.signature?.verifier];
   } else if (kind === 'dsse 0.0.2') {
     digest = body.spec?.dsseV002?.payloadHash?.digest;
-    verifiers = (body.spec?.dsseV002?.signatures ?? []).map((s: any) => s?.verifier);
-  } else return { ...out, kind: typeof body?.kind === 'string' ? `${body.kind} ${body.apiVersion}` : 'unknown' };
+    verifiers = (body.spec?.dsseV002?.signatures ?? []).map(
+      (s: { verifier?: unknown } | null) => s?.verifier,
+    );
+  } else
+    return {
+      ...out,
+      kind: typeof body?.kind === 'string' ? `${body.kind} ${body.apiVersion}` : 'unknown',
+    };
   const s: EntrySummary = { kind, digest, publicKeys: [], subjects: [], sans: [] };
   for (const v of verifiers) {
     if (typeof v?.publicKey?.rawBytes === 'string') s.publicKeys.push(v.publicKey.rawBytes);
-    const der = typeof v?.x509Certificate?.rawBytes === 'string' ? fromBase64(v.x509Certificate.rawBytes) : null;
+    const der =
+      typeof v?.x509Certificate?.rawBytes === 'string'
+        ? fromBase64(v.x509Certificate.rawBytes)
+        : null;
     if (!der) continue;
     try {
       const cert = new X509Certificate(Buffer.from(der));
       s.publicKeys.push(cert.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'));
       s.subjects.push(cert.subject);
-      for (const part of (cert.subjectAltName ?? '').split(', ')) if (part) s.sans.push(part.replace(/^[A-Za-z ]+:/, ''));
+      for (const part of (cert.subjectAltName ?? '').split(', '))
+        if (part) s.sans.push(part.replace(/^[A-Za-z ]+:/, ''));
     } catch {
       // Not a certificate we can read: the entry is still reported by its other fields.
     }
@@ -85,10 +103,14 @@ export function summarize(entry: Uint8Array): EntrySummary {
 /** matches returns the rules an entry matches. */
 export function matches(s: EntrySummary, rules: readonly WatchRule[]): WatchRule[] {
   return rules.filter((r) =>
-    r.kind === 'digest' ? s.digest === r.value
-      : r.kind === 'publicKey' ? s.publicKeys.includes(r.value)
-      : r.kind === 'subject' ? s.subjects.some((x) => x.includes(r.value))
-      : s.sans.includes(r.value));
+    r.kind === 'digest'
+      ? s.digest === r.value
+      : r.kind === 'publicKey'
+        ? s.publicKeys.includes(r.value)
+        : r.kind === 'subject'
+          ? s.subjects.some((x) => x.includes(r.value))
+          : s.sans.includes(r.value),
+  );
 }
 
 /** MonitorState is the monitor's verified position. */
@@ -98,7 +120,10 @@ export interface MonitorState {
 }
 
 /** loadState reads a saved position (null when there is none) and re-verifies its checkpoint. */
-export async function loadMonitorState(file: string, verifiers: readonly NoteVerifier[]): Promise<MonitorState | null> {
+export async function loadMonitorState(
+  file: string,
+  verifiers: readonly NoteVerifier[],
+): Promise<MonitorState | null> {
   let raw: string;
   try {
     raw = await readFile(file, 'utf8');
@@ -107,7 +132,10 @@ export async function loadMonitorState(file: string, verifiers: readonly NoteVer
   }
   const j = JSON.parse(raw) as { note: string; size: number; levels: string[][] };
   parseCheckpoint(openNote(j.note, verifiers).text);
-  return { note: j.note, edge: { size: j.size, levels: j.levels.map((l) => l.map((h) => fromBase64(h)!)), bundle: [] } };
+  return {
+    note: j.note,
+    edge: { size: j.size, levels: j.levels.map((l) => l.map((h) => fromBase64(h)!)), bundle: [] },
+  };
 }
 
 /** saveMonitorState writes the position atomically (write then rename). */
@@ -160,4 +188,3 @@ export async function monitorStep(
   events.progress?.(total, total);
   return { note: current.note, edge };
 }
-

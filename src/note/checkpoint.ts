@@ -23,7 +23,8 @@ export function formatCheckpoint(c: Checkpoint): string {
 
 /** parseDecimalSize parses a decimal tree size with no sign and no leading zeros. */
 export function parseDecimalSize(s: string, what = 'size'): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(s)) throw badRequest(`${what} ${JSON.stringify(s.slice(0, 40))} is not a decimal number`);
+  if (!/^(0|[1-9][0-9]*)$/.test(s))
+    throw badRequest(`${what} ${JSON.stringify(s.slice(0, 40))} is not a decimal number`);
   const n = Number(s);
   if (!Number.isSafeInteger(n)) throw badRequest(`${what} ${s.slice(0, 40)} is out of range`);
   return n;
@@ -37,11 +38,17 @@ export function parseCheckpoint(text: string): Checkpoint {
   if (!text.endsWith('\n')) throw badRequest('checkpoint: text does not end in a newline');
   const lines = text.slice(0, -1).split('\n');
   if (lines.length < 3) throw badRequest('checkpoint: fewer than three lines');
-  const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
+  const [origin, sizeLine, rootLine, ...extensions] = lines as [
+    string,
+    string,
+    string,
+    ...string[],
+  ];
   if (origin.length === 0) throw badRequest('checkpoint: empty origin');
   const size = parseDecimalSize(sizeLine, 'checkpoint: size');
   const root = fromBase64(rootLine);
-  if (!root || root.length !== 32) throw badRequest('checkpoint: root is not a base64 SHA-256 hash');
+  if (!root || root.length !== 32)
+    throw badRequest('checkpoint: root is not a base64 SHA-256 hash');
   if (extensions.some((e) => e.length === 0)) throw badRequest('checkpoint: empty extension line');
   return { origin, size, root, extensions };
 }

@@ -6,7 +6,13 @@
  * end=size ‖ root, which also commits to the cosigner's name.
  */
 import { concat, fromBase64, readU64be, toBase64, u64be, utf8 } from '../bytes.ts';
-import { ed25519Signer, ed25519Verifier, mlDsa44Signer, mlDsa44Verifier, randomBytes } from '../crypto.ts';
+import {
+  ed25519Signer,
+  ed25519Verifier,
+  mlDsa44Signer,
+  mlDsa44Verifier,
+  randomBytes,
+} from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 import { parseCheckpoint } from './checkpoint.ts';
 import { isValidKeyName, keyId, type NoteVerifier } from './keys.ts';
@@ -25,14 +31,28 @@ function hashOf(name: string, alg: number, pub: Uint8Array): number {
 }
 
 /** cosignedMessage returns the bytes a cosigner of type alg signs for a checkpoint note text. */
-export function cosignedMessage(alg: CosignAlg, name: string, text: string, timestamp: number): Uint8Array {
+export function cosignedMessage(
+  alg: CosignAlg,
+  name: string,
+  text: string,
+  timestamp: number,
+): Uint8Array {
   if (alg === ALG_COSIGNATURE_V1) return utf8(`cosignature/v1\ntime ${timestamp}\n${text}`);
   const cp = parseCheckpoint(text);
   const lp = (b: Uint8Array) => {
-    if (b.length < 1 || b.length > 255) throw badRequest('note: cosigned name or origin must be 1 to 255 bytes');
+    if (b.length < 1 || b.length > 255)
+      throw badRequest('note: cosigned name or origin must be 1 to 255 bytes');
     return concat(Uint8Array.of(b.length), b);
   };
-  return concat(utf8('subtree/v1\n\0'), lp(utf8(name)), u64be(timestamp), lp(utf8(cp.origin)), u64be(0), u64be(cp.size), cp.root);
+  return concat(
+    utf8('subtree/v1\n\0'),
+    lp(utf8(name)),
+    u64be(timestamp),
+    lp(utf8(cp.origin)),
+    u64be(0),
+    u64be(cp.size),
+    cp.root,
+  );
 }
 
 /** CosignatureVerifier verifies one cosigner's signatures and reports their timestamps. */
@@ -49,10 +69,16 @@ export function parseCosignerKey(vkey: string): CosignatureVerifier {
   const [, name, hex, b64] = parts as unknown as [string, string, string, string];
   const key = fromBase64(b64);
   const alg = key?.[0];
-  if (!key || (alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || key.length !== 1 + PUBLIC_SIZE[alg]) throw bad;
+  if (
+    !key ||
+    (alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) ||
+    key.length !== 1 + PUBLIC_SIZE[alg]
+  )
+    throw bad;
   const pub = key.slice(1);
   const keyHash = parseInt(hex, 16);
-  if (hashOf(name, alg, pub) !== keyHash) throw badRequest('note: cosigner key hash does not match');
+  if (hashOf(name, alg, pub) !== keyHash)
+    throw badRequest('note: cosigner key hash does not match');
   const check = alg === ALG_COSIGNATURE_V1 ? ed25519Verifier(pub) : mlDsa44Verifier(pub);
   return {
     name,
@@ -63,7 +89,10 @@ export function parseCosignerKey(vkey: string): CosignatureVerifier {
       const timestamp = readU64be(sig);
       if (timestamp === null || timestamp === 0) return false;
       try {
-        return check(cosignedMessage(alg, name, new TextDecoder().decode(text), timestamp), sig.subarray(8));
+        return check(
+          cosignedMessage(alg, name, new TextDecoder().decode(text), timestamp),
+          sig.subarray(8),
+        );
       } catch {
         return false;
       }
@@ -124,6 +153,7 @@ export function parseCosignerSecret(skey: string): Cosigner {
     throw badRequest('note: malformed cosigner secret key');
   }
   const c = cosignerFromSeed(m[1]!, alg, raw.slice(1));
-  if (c.verifierKey.split('+')[1] !== m[2]) throw badRequest('note: cosigner secret key hash does not match');
+  if (c.verifierKey.split('+')[1] !== m[2])
+    throw badRequest('note: cosigner secret key hash does not match');
   return c;
 }

@@ -1,20 +1,7 @@
 /** C2SP signed-note and tlog-checkpoint: keys, signing, strict opening, checkpoint bodies. */
-export {
-  ALG_ED25519,
-  formatSignerKey,
-  formatVerifierKey,
-  generateSignerKey,
-  isValidKeyName,
-  keyHashHex,
-  keyId,
-  parseSignerKey,
-  parseVerifierKey,
-} from './keys.ts';
-export type { NoteSigner, NoteVerifier } from './keys.ts';
-export { MAX_SIGNATURES, openNote, signNote, splitNote } from './note.ts';
-export type { Note, Signature } from './note.ts';
-export { formatCheckpoint, parseCheckpoint, parseDecimalSize } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';
+export { formatCheckpoint, parseCheckpoint, parseDecimalSize } from './checkpoint.ts';
+export type { CosignatureVerifier, Cosigner } from './cosignature.ts';
 export {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
@@ -26,4 +13,17 @@ export {
   parseCosignerKey,
   parseCosignerSecret,
 } from './cosignature.ts';
-export type { CosignatureVerifier, Cosigner } from './cosignature.ts';
+export type { NoteSigner, NoteVerifier } from './keys.ts';
+export {
+  ALG_ED25519,
+  formatSignerKey,
+  formatVerifierKey,
+  generateSignerKey,
+  isValidKeyName,
+  keyHashHex,
+  keyId,
+  parseSignerKey,
+  parseVerifierKey,
+} from './keys.ts';
+export type { Note, Signature } from './note.ts';
+export { MAX_SIGNATURES, openNote, signNote, splitNote } from './note.ts';

@@ -5,7 +5,13 @@
  * SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4] in lowercase hex.
  */
 import { concat, fromBase64, toBase64, utf8 } from '../bytes.ts';
-import { ecdsaP256Verifier, ed25519Signer, ed25519Verifier, randomBytes, sha256 } from '../crypto.ts';
+import {
+  ecdsaP256Verifier,
+  ed25519Signer,
+  ed25519Verifier,
+  randomBytes,
+  sha256,
+} from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 
 /** ALG_ED25519 is the signature type byte of Ed25519 note keys. */
@@ -38,6 +44,8 @@ export interface NoteSigner {
  * (signed-note: "MUST be non-empty, and MUST NOT contain any Unicode spaces nor plus (U+002B)").
  */
 export function isValidKeyName(name: string): boolean {
+  // signed-note: key names are non-empty, with no Unicode spaces, plus signs or control characters.
+  // eslint-disable-next-line no-control-regex
   return name.length > 0 && !/[\s+]/u.test(name) && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
@@ -134,5 +142,3 @@ export function parseSignerKey(skey: string): NoteSigner {
 export function keyHashHex(h: number): string {
   return formatHash(h);
 }
-
-

@@ -5,7 +5,7 @@
  * keys are ignored, and a bad signature by a known key rejects the whole note.
  */
 import { concat, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.ts';
-import { LogError, badRequest } from '../errors.ts';
+import { badRequest, LogError } from '../errors.ts';
 import { isValidKeyName, keyHashHex, type NoteSigner, type NoteVerifier } from './keys.ts';
 
 /** MAX_SIGNATURES is the most signature lines a note may carry (Go's limit; the spec asks for ≥ 16). */
@@ -45,7 +45,12 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
   const msg = utf8(text);
   let out = text + '\n';
   for (const s of signers) {
-    const hash = Uint8Array.of(s.keyHash >>> 24, (s.keyHash >>> 16) & 255, (s.keyHash >>> 8) & 255, s.keyHash & 255);
+    const hash = Uint8Array.of(
+      s.keyHash >>> 24,
+      (s.keyHash >>> 16) & 255,
+      (s.keyHash >>> 8) & 255,
+      s.keyHash & 255,
+    );
     out += `${SIG_PREFIX}${s.name} ${toBase64(concat(hash, s.sign(msg)))}\n`;
   }
   return out;

@@ -8,7 +8,7 @@ import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
-import { EMPTY_EDGE, ENTRIES, TILE_WIDTH, edgeRoot } from '../tiles/index.ts';
+import { edgeRoot, EMPTY_EDGE, ENTRIES, TILE_WIDTH } from '../tiles/index.ts';
 import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
@@ -43,6 +43,10 @@ export async function fsck(
     throw err instanceof LogError ? new LogError(err.code, `fsck: ${err.message}`) : err;
   }
   const bundleCount = Math.ceil(size / TILE_WIDTH);
-  if (!equal(edgeRoot(edge), checkpoint.root)) throw new LogError('corrupt', `fsck: the entries do not hash to the root of checkpoint ${size}`);
+  if (!equal(edgeRoot(edge), checkpoint.root))
+    throw new LogError(
+      'corrupt',
+      `fsck: the entries do not hash to the root of checkpoint ${size}`,
+    );
   return { origin: checkpoint.origin, size, bundles: bundleCount, tiles };
 }

@@ -7,15 +7,22 @@
  */
 import { concat, toHex, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
+import type { Hash } from '../merkle/index.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
 import type { Checkpoint, Cosigner, NoteSigner } from '../note/index.ts';
-import type { Hash } from '../merkle/index.ts';
-import { CHECKPOINT_KEY } from '../storage/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
+import { CHECKPOINT_KEY } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
 import { TileReader } from './reader.ts';
-import { FROZEN_PREFIX, commitBatch, freezeCommit, initialCommit, type CommitContext, type Pending } from './sequence.ts';
+import {
+  commitBatch,
+  type CommitContext,
+  freezeCommit,
+  FROZEN_PREFIX,
+  initialCommit,
+  type Pending,
+} from './sequence.ts';
 
 /** FROZEN_MESSAGE is rekor-tiles' answer to a write on a frozen log. */
 export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the latest log.';
@@ -52,7 +59,11 @@ export interface LogEvents {
 
 /** CheckpointWitnessing cosigns a committed checkpoint (src/witness Witnessing implements it). */
 export interface CheckpointWitnessing {
-  cosign(note: string, cp: Checkpoint, prove: (size1: number, size2: number) => Promise<Hash[]>): Promise<{ note: string; quorum: boolean }>;
+  cosign(
+    note: string,
+    cp: Checkpoint,
+    prove: (size1: number, size2: number) => Promise<Hash[]>,
+  ): Promise<{ note: string; quorum: boolean }>;
 }
 
 /** AddResult says where an entry is: its index and the signed checkpoint that contains it. */
@@ -82,7 +93,12 @@ const PIPELINE = 2;
 export class Log {
   readonly reader: TileReader;
   private readonly ctx: CommitContext;
-  private readonly opts: Required<Omit<LogOptions, 'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen' | 'events'>>;
+  private readonly opts: Required<
+    Omit<
+      LogOptions,
+      'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen' | 'events'
+    >
+  >;
   private readonly events: LogEvents;
   private oldestPending = 0;
   private lastCommitAt = Date.now();
@@ -126,7 +142,8 @@ export class Log {
       cosigners: opts.cosigners ?? [],
     };
     const verifier = parseVerifierKey(opts.signer.verifierKey);
-    const state = (await loadState(store, verifier, opts.origin)) ?? (await initialCommit(ctx, EMPTY_ROOT));
+    const state =
+      (await loadState(store, verifier, opts.origin)) ?? (await initialCommit(ctx, EMPTY_ROOT));
     return new Log(ctx, state, opts);
   }
 
@@ -135,7 +152,10 @@ export class Log {
    * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId.
    */
   get logKeyId(): Uint8Array {
-    return keyId(this.ctx.signer.name, concat(Uint8Array.of(ALG_ED25519), this.ctx.signer.publicKey));
+    return keyId(
+      this.ctx.signer.name,
+      concat(Uint8Array.of(ALG_ED25519), this.ctx.signer.publicKey),
+    );
   }
 
   /** signer is the log's checkpoint signer. */
@@ -150,14 +170,19 @@ export class Log {
 
   /** frozen reports whether the log is read-only: a mirror, or its checkpoint carries the freeze line. */
   get frozen(): boolean {
-    return this.readOnly || this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX));
+    return (
+      this.readOnly || this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX))
+    );
   }
 
   /**
    * openReadOnly opens a log whose signing key this process does not have (a mirror): it serves
    * reads and proofs, verifies the lock with the log's verifier key, and refuses writes.
    */
-  static async openReadOnly(store: LogStore, opts: { origin: string; verifierKey: string }): Promise<Log> {
+  static async openReadOnly(
+    store: LogStore,
+    opts: { origin: string; verifierKey: string },
+  ): Promise<Log> {
     const verifier = parseVerifierKey(opts.verifierKey);
     const state = await loadState(store, verifier, opts.origin);
     if (!state) throw new LogError('not_found', 'sequencer: the store holds no log to serve');
@@ -188,7 +213,9 @@ export class Log {
    * is pending): the health check fails when it grows past a few batching windows.
    */
   get stuckForMs(): number {
-    return this.pending === 0 || this.oldestPending === 0 ? 0 : Date.now() - Math.max(this.oldestPending, this.lastCommitAt);
+    return this.pending === 0 || this.oldestPending === 0
+      ? 0
+      : Date.now() - Math.max(this.oldestPending, this.lastCommitAt);
   }
 
   /** pending is the number of entries accepted but not yet committed. */
@@ -202,7 +229,8 @@ export class Log {
    */
   add(entry: Uint8Array): Promise<AddResult> {
     if (this.frozen) return Promise.reject(new LogError('frozen', FROZEN_MESSAGE));
-    if (this.closed) return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
+    if (this.closed)
+      return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
     checkEntry(entry);
     const hash = leafHash(entry);
     const hashHex = toHex(hash);
@@ -210,7 +238,9 @@ export class Log {
     if (same) return same;
     if (this.pending >= this.opts.maxPending) {
       this.events.pushback?.();
-      return Promise.reject(new LogError('pushback', 'sequencer: too many pending entries, retry later'));
+      return Promise.reject(
+        new LogError('pushback', 'sequencer: too many pending entries, retry later'),
+      );
     }
     if (this.pool.length === 0 && this.committing === 0) this.oldestPending = Date.now();
     const p = new Promise<AddResult>((resolve, reject) => {
@@ -272,7 +302,12 @@ export class Log {
       this.current = r.state;
       this.lastCommitAt = Date.now();
       this.oldestPending = this.pool.length > 0 ? Date.now() : 0;
-      this.events.committed?.({ entries: batch.length, fresh: r.existing.filter((e) => !e).length, size: r.state.checkpoint.size, ms: this.lastCommitAt - started });
+      this.events.committed?.({
+        entries: batch.length,
+        fresh: r.existing.filter((e) => !e).length,
+        size: r.state.checkpoint.size,
+        ms: this.lastCommitAt - started,
+      });
       this.reader.prime(r.writes);
       const note = r.writes.length > 0 ? await this.witness(r.state) : this.current.note;
       const { size } = r.state.checkpoint;
@@ -284,15 +319,21 @@ export class Log {
       // The commit may or may not have been applied: reload before trusting our state again.
       this.stale = true;
       this.events.failed?.(err instanceof LogError ? err.code : 'bug');
-      if (err instanceof LogError && err.code === 'conflict' && batch.every((w) => ++w.conflicts < MAX_CONFLICTS)) {
+      if (
+        err instanceof LogError &&
+        err.code === 'conflict' &&
+        batch.every((w) => ++w.conflicts < MAX_CONFLICTS)
+      ) {
         // Another writer (or a failed commit before ours in the pipeline) moved the lock: the
         // batch goes back to the front of the pool and is sequenced again after a reload. Entries
         // that did land are found by the dedup index and keep their index.
         this.pool.unshift(...batch);
         return;
       }
-      const e = err instanceof LogError && err.code !== 'conflict' ? err
-        : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
+      const e =
+        err instanceof LogError && err.code !== 'conflict'
+          ? err
+          : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
       for (const w of batch) {
         this.inflight.delete(w.hashHex);
         w.reject(e);
@@ -312,10 +353,20 @@ export class Log {
    */
   private async witness(state: LogState): Promise<string> {
     if (!this.witnessing) return state.note;
-    const c = await this.witnessing.cosign(state.note, state.checkpoint, (a, b) => this.reader.proveConsistency(a, b));
-    if (!c.quorum && !this.failOpen) throw new LogError('unavailable', 'sequencer: the witness quorum was not reached, retry later');
+    const c = await this.witnessing.cosign(state.note, state.checkpoint, (a, b) =>
+      this.reader.proveConsistency(a, b),
+    );
+    if (!c.quorum && !this.failOpen)
+      throw new LogError(
+        'unavailable',
+        'sequencer: the witness quorum was not reached, retry later',
+      );
     try {
-      await this.ctx.store.commit({ expected: state.lock, next: state.lock, objects: [{ key: CHECKPOINT_KEY, value: utf8(c.note) }] });
+      await this.ctx.store.commit({
+        expected: state.lock,
+        next: state.lock,
+        objects: [{ key: CHECKPOINT_KEY, value: utf8(c.note) }],
+      });
       if (this.current.lock === state.lock) this.current = { ...this.current, note: c.note };
     } catch (err) {
       if (!(err instanceof LogError && err.code === 'conflict')) throw err;

@@ -8,10 +8,17 @@
  */
 import { decodeUtf8, equal, toHex, u64be, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
+import { checkConsistency } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
-import { EMPTY_EDGE, TILE_WIDTH, TileHashes, edgeRoot, proveConsistency, tilePath, type TileFetcher } from '../tiles/index.ts';
-import { checkConsistency } from '../merkle/index.ts';
+import {
+  edgeRoot,
+  proveConsistency,
+  TILE_WIDTH,
+  type TileFetcher,
+  TileHashes,
+  tilePath,
+} from '../tiles/index.ts';
 import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
@@ -24,7 +31,13 @@ function marker(done: number, lock: Uint8Array): Uint8Array {
 // How far an interrupted migration of this source lock got, or 0 to start. A destination that
 // holds an older checkpoint of the same log (a mirror being brought up to date) resumes at its
 // size: the walk re-verifies everything below it against the new checkpoint anyway.
-function resumeFrom(destLock: Uint8Array | null, sourceLock: Uint8Array, verifier: NoteVerifier, origin: string, size: number): number | 'done' {
+function resumeFrom(
+  destLock: Uint8Array | null,
+  sourceLock: Uint8Array,
+  verifier: NoteVerifier,
+  origin: string,
+  size: number,
+): number | 'done' {
   if (destLock === null) return 0;
   if (equal(destLock, sourceLock)) return 'done';
   const m = new RegExp(`^${MARKER}(\\d+) of ([0-9a-f]+)\\n$`).exec(decodeUtf8(destLock) ?? '');
@@ -35,10 +48,18 @@ function resumeFrom(destLock: Uint8Array | null, sourceLock: Uint8Array, verifie
     } catch {
       throw new LogError('conflict', 'migrate: the destination already holds a log');
     }
-    if (older > size) throw new LogError('corrupt', `migrate: the destination is ahead of the source (${older} > ${size}): split view?`);
+    if (older > size)
+      throw new LogError(
+        'corrupt',
+        `migrate: the destination is ahead of the source (${older} > ${size}): split view?`,
+      );
     return Math.floor(older / TILE_WIDTH) * TILE_WIDTH; // a partial bundle is rewritten whole
   }
-  if (m[2] !== toHex(sourceLock)) throw new LogError('conflict', 'migrate: the destination holds a migration of another checkpoint');
+  if (m[2] !== toHex(sourceLock))
+    throw new LogError(
+      'conflict',
+      'migrate: the destination holds a migration of another checkpoint',
+    );
   return Number(m[1]);
 }
 
@@ -61,27 +82,38 @@ export async function migrate(
     // An older checkpoint in the destination must be one the source's tree extends.
     const older = openLock(destLock, verifier, origin).checkpoint;
     const fetch: TileFetcher = async (tiles) =>
-      Promise.all(tiles.map(async (t) => {
-        const d = await from.get(tilePath(t));
-        if (!d) throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
-        return new TileHashes(d);
-      }));
+      Promise.all(
+        tiles.map(async (t) => {
+          const d = await from.get(tilePath(t));
+          if (!d)
+            throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
+          return new TileHashes(d);
+        }),
+      );
     try {
-      checkConsistency(older.size, size, older.root, checkpoint.root, await proveConsistency(fetch, older.size, size));
+      checkConsistency(
+        older.size,
+        size,
+        older.root,
+        checkpoint.root,
+        await proveConsistency(fetch, older.size, size),
+      );
     } catch (err) {
-      throw new LogError('corrupt', `migrate: the destination's checkpoint ${older.size} is not consistent with the source's ${size}: ${err instanceof Error ? err.message : err}`);
+      throw new LogError(
+        'corrupt',
+        `migrate: the destination's checkpoint ${older.size} is not consistent with the source's ${size}: ${err instanceof Error ? err.message : err}`,
+      );
     }
   }
-  let edge = EMPTY_EDGE;
   for await (const chunk of rebuild(from, size)) {
-    edge = chunk.edge;
-    const { before, hashes, final } = chunk;
+    const { edge, before, hashes, final } = chunk;
     if (edge.size <= start) continue; // copied by an earlier run; rebuilt only to verify
     const objects: StoredObject[] = final.map((w) => ({ key: w.path, value: w.data }));
     hashes.forEach((h, i) => objects.push({ key: indexKey(toHex(h)), value: u64be(before + i) }));
     const last = edge.size === size;
     if (last) {
-      if (!equal(edgeRoot(edge), checkpoint.root)) throw new LogError('corrupt', 'migrate: the source entries do not hash to its checkpoint');
+      if (!equal(edgeRoot(edge), checkpoint.root))
+        throw new LogError('corrupt', 'migrate: the source entries do not hash to its checkpoint');
       objects.push({ key: CHECKPOINT_KEY, value: sourceLock });
     }
     const next = last ? sourceLock : marker(edge.size, sourceLock);
@@ -89,6 +121,11 @@ export async function migrate(
     destLock = next;
     progress(edge.size, size);
   }
-  if (size === 0) await to.commit({ expected: destLock, next: sourceLock, objects: [{ key: CHECKPOINT_KEY, value: sourceLock }] });
+  if (size === 0)
+    await to.commit({
+      expected: destLock,
+      next: sourceLock,
+      objects: [{ key: CHECKPOINT_KEY, value: sourceLock }],
+    });
   return size - start;
 }

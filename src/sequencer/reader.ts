@@ -8,15 +8,15 @@ import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import {
-  TileHashes,
   narrowTile,
   proveConsistency,
   proveInclusion,
   readTreeHash,
-  tilePath,
-  tileWidth,
   type Tile,
   type TileFetcher,
+  TileHashes,
+  tilePath,
+  tileWidth,
   type TileWrite,
 } from '../tiles/index.ts';
 
@@ -58,7 +58,8 @@ export class TileReader {
   readonly fetch: TileFetcher = async (tiles) => {
     const got = await Promise.all(tiles.map((t) => this.readCached(t)));
     return got.map((c, i) => {
-      if (!c) throw new LogError('not_found', `sequencer: ${tilePath(tiles[i]!)} is beyond the tree`);
+      if (!c)
+        throw new LogError('not_found', `sequencer: ${tilePath(tiles[i]!)} is beyond the tree`);
       return (c.hashes ??= new TileHashes(c.data));
     });
   };
@@ -130,4 +131,3 @@ function cost(c: Cached): number {
 function key(t: Tile): string {
   return `${t.level}/${t.n}/${t.width}`;
 }
-

@@ -5,17 +5,17 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { leafHash, type Hash } from '../merkle/index.ts';
+import { type Hash, leafHash } from '../merkle/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import {
+  appendToEdge,
+  decodeBundle,
+  type Edge,
   EMPTY_EDGE,
   ENTRIES,
   TILE_WIDTH,
-  appendToEdge,
-  decodeBundle,
   tileAt,
   tilePath,
-  type Edge,
   type TileWrite,
 } from '../tiles/index.ts';
 
@@ -37,7 +37,8 @@ export async function* rebuild(store: LogStore, size: number): AsyncGenerator<Re
   let edge = EMPTY_EDGE;
   for (let first = 0; first < bundles; first += CHUNK) {
     const wanted = [];
-    for (let n = first; n < Math.min(bundles, first + CHUNK); n++) wanted.push(tileAt(ENTRIES, n, size)!);
+    for (let n = first; n < Math.min(bundles, first + CHUNK); n++)
+      wanted.push(tileAt(ENTRIES, n, size)!);
     const data = await store.getMany(wanted.map(tilePath));
     const entries: Uint8Array[] = [];
     wanted.forEach((t, i) => {
@@ -48,11 +49,14 @@ export async function* rebuild(store: LogStore, size: number): AsyncGenerator<Re
     const hashes = entries.map(leafHash);
     const r = appendToEdge(edge, entries, hashes);
     edge = r.edge;
-    const final = r.writes.filter((w) => tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width);
+    const final = r.writes.filter(
+      (w) => tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width,
+    );
     const hashTiles = final.filter((w) => w.tile.level !== ENTRIES);
     const stored = await store.getMany(hashTiles.map((w) => w.path));
     hashTiles.forEach((w, i) => {
-      if (!stored[i] || !equal(stored[i]!, w.data)) throw new LogError('corrupt', `${w.path} does not match the entries`);
+      if (!stored[i] || !equal(stored[i]!, w.data))
+        throw new LogError('corrupt', `${w.path} does not match the entries`);
     });
     yield { before, edge, hashes, final };
   }

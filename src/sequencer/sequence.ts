@@ -5,7 +5,13 @@
 import { readU64be, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
-import { formatCheckpoint, signNote, type Checkpoint, type Cosigner, type NoteSigner } from '../note/index.ts';
+import {
+  type Checkpoint,
+  type Cosigner,
+  formatCheckpoint,
+  type NoteSigner,
+  signNote,
+} from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
 import { appendToEdge, edgeRoot, type TileWrite } from '../tiles/index.ts';
 import { lockBytes, type LogState } from './state.ts';
@@ -35,7 +41,9 @@ export interface CommitContext {
 export function signCheckpoint(ctx: CommitContext, checkpoint: Checkpoint): string {
   const text = formatCheckpoint(checkpoint);
   const now = Math.floor(Date.now() / 1000);
-  return signNote(text, [ctx.signer]) + (ctx.cosigners ?? []).map((c) => c.cosign(text, now)).join('');
+  return (
+    signNote(text, [ctx.signer]) + (ctx.cosigners ?? []).map((c) => c.cosign(text, now)).join('')
+  );
 }
 
 /** CommitResult is the new state, each entry's index, and the tiles written. */
@@ -100,7 +108,9 @@ export async function commitBatch(
   //    leaves the old checkpoint (nobody was acknowledged); dying after leaves all of it durable.
   const objects: StoredObject[] = writes.map((w) => ({ key: w.path, value: w.data }));
   if (!ctx.keepPartials) for (const key of superseded) objects.push({ key, value: null });
-  fresh.forEach((p, i) => objects.push({ key: indexKey(p.hashHex), value: u64be(state.edge.size + i) }));
+  fresh.forEach((p, i) =>
+    objects.push({ key: indexKey(p.hashHex), value: u64be(state.edge.size + i) }),
+  );
   objects.push({ key: CHECKPOINT_KEY, value: next });
   await ctx.store.commit({ expected: state.lock, next, objects });
 
@@ -135,10 +145,21 @@ export function unixDate(t: Date): string {
  * freezeCommit commits the final checkpoint of a frozen log: the same size and root, with the
  * extension line "Log frozen — <date>", after which the log accepts no entries.
  */
-export async function freezeCommit(ctx: CommitContext, state: LogState, now: Date): Promise<LogState> {
-  const checkpoint = { ...state.checkpoint, extensions: [...state.checkpoint.extensions, FROZEN_PREFIX + unixDate(now)] };
+export async function freezeCommit(
+  ctx: CommitContext,
+  state: LogState,
+  now: Date,
+): Promise<LogState> {
+  const checkpoint = {
+    ...state.checkpoint,
+    extensions: [...state.checkpoint.extensions, FROZEN_PREFIX + unixDate(now)],
+  };
   const note = signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
-  await ctx.store.commit({ expected: state.lock, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
+  await ctx.store.commit({
+    expected: state.lock,
+    next,
+    objects: [{ key: CHECKPOINT_KEY, value: next }],
+  });
   return { ...state, lock: next, note, checkpoint };
 }

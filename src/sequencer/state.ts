@@ -5,19 +5,19 @@
  */
 import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { parseCheckpoint, openNote, type Checkpoint, type NoteVerifier } from '../note/index.ts';
+import { type Hash, HASH_SIZE } from '../merkle/index.ts';
+import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
 import { CHECKPOINT_KEY, type LogStore } from '../storage/index.ts';
 import {
-  ENTRIES,
-  EMPTY_EDGE,
-  TILE_WIDTH,
   decodeBundle,
+  type Edge,
   edgeRoot,
   edgeTiles,
+  EMPTY_EDGE,
+  ENTRIES,
+  TILE_WIDTH,
   tilePath,
-  type Edge,
 } from '../tiles/index.ts';
-import { HASH_SIZE, type Hash } from '../merkle/index.ts';
 
 /** LogState is a committed log: its lock bytes, signed checkpoint, and right edge. */
 export interface LogState {
@@ -35,17 +35,25 @@ function corrupt(message: string): LogError {
  * openLock verifies the lock as a checkpoint signed by the log's own key for the log's origin;
  * anything else means the store belongs to another log or was tampered with.
  */
-export function openLock(lock: Uint8Array, verifier: NoteVerifier, origin: string): { note: string; checkpoint: Checkpoint } {
+export function openLock(
+  lock: Uint8Array,
+  verifier: NoteVerifier,
+  origin: string,
+): { note: string; checkpoint: Checkpoint } {
   const note = decodeUtf8(lock);
   if (note === null) throw corrupt('lock is not UTF-8');
   let checkpoint: Checkpoint;
   try {
     checkpoint = parseCheckpoint(openNote(note, [verifier]).text);
   } catch (cause) {
-    throw new LogError('corrupt', 'sequencer: lock is not a checkpoint signed by this log key', { cause });
+    throw new LogError('corrupt', 'sequencer: lock is not a checkpoint signed by this log key', {
+      cause,
+    });
   }
   if (checkpoint.origin !== origin) {
-    throw corrupt(`store holds origin ${JSON.stringify(checkpoint.origin)}, not ${JSON.stringify(origin)}`);
+    throw corrupt(
+      `store holds origin ${JSON.stringify(checkpoint.origin)}, not ${JSON.stringify(origin)}`,
+    );
   }
   return { note, checkpoint };
 }
@@ -73,7 +81,12 @@ export async function loadState(
   }
 }
 
-async function loadAt(store: LogStore, lock: Uint8Array, verifier: NoteVerifier, origin: string): Promise<LogState> {
+async function loadAt(
+  store: LogStore,
+  lock: Uint8Array,
+  verifier: NoteVerifier,
+  origin: string,
+): Promise<LogState> {
   const { note, checkpoint } = openLock(lock, verifier, origin);
   const size = checkpoint.size;
   const tiles = edgeTiles(size);
@@ -89,7 +102,8 @@ async function loadAt(store: LogStore, lock: Uint8Array, verifier: NoteVerifier,
       return;
     }
     if (d.length !== t.width * HASH_SIZE) throw corrupt(`tile ${tilePath(t)} has the wrong length`);
-    for (let j = 0; j < t.width; j++) levels[t.level]!.push(d.slice(j * HASH_SIZE, (j + 1) * HASH_SIZE));
+    for (let j = 0; j < t.width; j++)
+      levels[t.level]!.push(d.slice(j * HASH_SIZE, (j + 1) * HASH_SIZE));
   });
   const edge: Edge = size === 0 ? EMPTY_EDGE : { size, levels, bundle };
   if (!equal(edgeRoot(edge), checkpoint.root)) {
@@ -100,7 +114,11 @@ async function loadAt(store: LogStore, lock: Uint8Array, verifier: NoteVerifier,
 
 // The published checkpoint may carry witness cosignatures the lock does not: serve it if it is
 // the same checkpoint, signed by the log.
-async function publishedNote(store: LogStore, note: string, verifier: NoteVerifier): Promise<string> {
+async function publishedNote(
+  store: LogStore,
+  note: string,
+  verifier: NoteVerifier,
+): Promise<string> {
   const published = await store.get(CHECKPOINT_KEY);
   const text = published ? decodeUtf8(published) : null;
   if (!text || text === note) return note;

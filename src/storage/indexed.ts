@@ -10,8 +10,8 @@
  */
 import { decodeUtf8, readU64be, toHex, u64be } from '../bytes.ts';
 import { leafHash } from '../merkle/index.ts';
-import { ENTRIES, TILE_WIDTH, decodeBundle, tileAt, tilePath } from '../tiles/index.ts';
-import { openLocalMap, type LocalMap } from './leveldb.ts';
+import { decodeBundle, ENTRIES, TILE_WIDTH, tileAt, tilePath } from '../tiles/index.ts';
+import { type LocalMap, openLocalMap } from './leveldb.ts';
 import type { Commit, LogStore } from './storage.ts';
 
 const INDEX = 'index/';
@@ -45,10 +45,7 @@ export class IndexedStore implements LogStore {
   async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
     const local = keys.filter((k) => k.startsWith(INDEX));
     const remote = keys.filter((k) => !k.startsWith(INDEX));
-    const [l, r] = await Promise.all([
-      this.db.getMany(local),
-      this.objects.getMany(remote),
-    ]);
+    const [l, r] = await Promise.all([this.db.getMany(local), this.objects.getMany(remote)]);
     let i = 0;
     let j = 0;
     return keys.map((k) => (k.startsWith(INDEX) ? (l[i++] ?? null) : (r[j++] ?? null)));

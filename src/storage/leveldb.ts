@@ -6,6 +6,7 @@
  * checked against the lock cached in memory.
  */
 import { Level } from 'level';
+
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { Commit, LogStore } from './storage.ts';
@@ -110,7 +111,10 @@ export interface LocalMap {
   get(key: string): Promise<Uint8Array | null>;
   getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   /** put writes all entries in one atomic batch; fsynced only when sync is set. */
-  put(entries: readonly { key: string; value: Uint8Array }[], opts?: { sync?: boolean }): Promise<void>;
+  put(
+    entries: readonly { key: string; value: Uint8Array }[],
+    opts?: { sync?: boolean },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -126,7 +130,10 @@ export async function openLocalMap(path: string): Promise<LocalMap> {
     get: async (key) => view(await db.get(key)),
     getMany: async (keys) => (keys.length ? (await db.getMany(keys as string[])).map(view) : []),
     put: (entries, opts) =>
-      db.batch(entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value })), { sync: opts?.sync ?? false } as object),
+      db.batch(
+        entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value })),
+        { sync: opts?.sync ?? false } as object,
+      ),
     close: () => db.close(),
   };
 }

@@ -31,7 +31,8 @@ export class MemoryStore implements LogStore {
 
   async commit(c: Commit): Promise<void> {
     this.check();
-    const same = c.expected === null ? this.lock === null : this.lock !== null && equal(this.lock, c.expected);
+    const same =
+      c.expected === null ? this.lock === null : this.lock !== null && equal(this.lock, c.expected);
     if (!same) throw new LogError('conflict', 'storage: lock changed since it was read');
     for (const o of c.objects) {
       if (o.value === null) this.objects.delete(o.key);

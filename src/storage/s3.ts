@@ -12,10 +12,11 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
+  type PutObjectCommandInput,
   S3Client,
   S3ServiceException,
-  type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
+
 import { concat, equal, toHex, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
@@ -45,22 +46,42 @@ export function classify(err: unknown, what: string): LogError {
   if (err instanceof LogError) return err;
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
   const name = err instanceof S3ServiceException ? err.name : '';
-  if (status === 412) return new LogError('conflict', `storage: s3 ${what}: precondition failed`, { cause: err });
-  if (name === 'NoSuchBucket' || status === 301 || status === 400 || status === 401 || status === 403) {
+  if (status === 412)
+    return new LogError('conflict', `storage: s3 ${what}: precondition failed`, { cause: err });
+  if (
+    name === 'NoSuchBucket' ||
+    status === 301 ||
+    status === 400 ||
+    status === 401 ||
+    status === 403
+  ) {
     return new LogError('fatal', `storage: s3 ${what} refused: ${name || status}`, { cause: err });
   }
-  return new LogError('unavailable', `storage: s3 ${what} failed${status ? ` (${status})` : ''}`, { cause: err });
+  return new LogError('unavailable', `storage: s3 ${what} failed${status ? ` (${status})` : ''}`, {
+    cause: err,
+  });
 }
 
 function isNotFound(err: unknown): boolean {
   // A missing bucket is a 404 too, but it is a misconfiguration, not an absent object.
-  return err instanceof S3ServiceException && err.name !== 'NoSuchBucket' && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
+  return (
+    err instanceof S3ServiceException &&
+    err.name !== 'NoSuchBucket' &&
+    (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)
+  );
 }
 
 /** headersFor returns the Content-Type and Cache-Control a tlog-tiles reader expects for key. */
-export function headersFor(key: string): Pick<PutObjectCommandInput, 'ContentType' | 'CacheControl'> {
-  if (key === 'checkpoint') return { ContentType: 'text/plain; charset=utf-8', CacheControl: 'public, max-age=2' };
-  if (key.startsWith('tile/')) return { ContentType: 'application/octet-stream', CacheControl: 'public, max-age=31536000, immutable' };
+export function headersFor(
+  key: string,
+): Pick<PutObjectCommandInput, 'ContentType' | 'CacheControl'> {
+  if (key === 'checkpoint')
+    return { ContentType: 'text/plain; charset=utf-8', CacheControl: 'public, max-age=2' };
+  if (key.startsWith('tile/'))
+    return {
+      ContentType: 'application/octet-stream',
+      CacheControl: 'public, max-age=31536000, immutable',
+    };
   return { ContentType: 'application/octet-stream', CacheControl: 'no-store' };
 }
 
@@ -94,7 +115,8 @@ export function decodeStaging(b: Uint8Array): StoredObject[] {
     const kind = b[off]!;
     const vl = dv.getUint32(off + 1);
     off += 5;
-    if (off + vl > b.length || kind > 1) throw new LogError('corrupt', 'storage: truncated staging object');
+    if (off + vl > b.length || kind > 1)
+      throw new LogError('corrupt', 'storage: truncated staging object');
     out.push({ key, value: kind === 0 ? null : b.slice(off, off + vl) });
     off += vl;
   }
@@ -165,7 +187,8 @@ export class S3Store implements LogStore {
       this.lock = undefined;
       // Only a refused swap is known not to have happened; after any other failure the lock may
       // name this staging object, and readLock() will need it.
-      if (err instanceof LogError && err.code === 'conflict') await this.delete(stagingKey).catch(() => undefined);
+      if (err instanceof LogError && err.code === 'conflict')
+        await this.delete(stagingKey).catch(() => undefined);
       throw err;
     }
     // 3 and 4. Apply, then drop the staging object. Dying here is finished by readLock().
@@ -176,13 +199,15 @@ export class S3Store implements LogStore {
     if (expected === null) return this.put(LOCK, next, { IfNoneMatch: '*' });
     let current = this.lock;
     if (!current || !equal(current.bytes, expected)) current = await this.getWithEtag(LOCK);
-    if (!current || !equal(current.bytes, expected)) throw new LogError('conflict', 'storage: lock changed since it was read');
+    if (!current || !equal(current.bytes, expected))
+      throw new LogError('conflict', 'storage: lock changed since it was read');
     try {
       return await this.put(LOCK, next, { IfMatch: current.etag });
     } catch (err) {
       // Ceph RGW (Pacific) compares If-Match with the unquoted stored ETag (ecosystem.md).
       const unquoted = current.etag.replace(/^"|"$/g, '');
-      if (!(err instanceof LogError && err.code === 'conflict') || unquoted === current.etag) throw err;
+      if (!(err instanceof LogError && err.code === 'conflict') || unquoted === current.etag)
+        throw err;
       return await this.put(LOCK, next, { IfMatch: unquoted });
     }
   }
@@ -209,7 +234,9 @@ export class S3Store implements LogStore {
 
   private async getWithEtag(key: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       return { bytes: await r.Body!.transformToByteArray(), etag: r.ETag ?? '' };
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -217,10 +244,20 @@ export class S3Store implements LogStore {
     }
   }
 
-  private async put(key: string, value: Uint8Array, cond: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch'> = {}): Promise<string> {
+  private async put(
+    key: string,
+    value: Uint8Array,
+    cond: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch'> = {},
+  ): Promise<string> {
     try {
       const r = await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: value, ...headersFor(key), ...cond }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: value,
+          ...headersFor(key),
+          ...cond,
+        }),
       );
       return r.ETag ?? '';
     } catch (err) {
@@ -230,7 +267,9 @@ export class S3Store implements LogStore {
 
   private async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw classify(err, `delete ${key}`);
     }

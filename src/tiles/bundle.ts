@@ -2,8 +2,8 @@
  * Entry bundles (tlog-tiles "Log Entries"): each entry is a big-endian uint16 length followed by
  * that many bytes, so an entry holds at most 65,535 bytes.
  */
-import { LogError, badRequest } from '../errors.ts';
-import { ENTRIES, TILE_WIDTH, tilePath, type Tile } from './tile.ts';
+import { badRequest, LogError } from '../errors.ts';
+import { ENTRIES, type Tile, TILE_WIDTH, tilePath } from './tile.ts';
 
 /** MAX_ENTRY_SIZE is the largest entry an entry bundle can hold. */
 export const MAX_ENTRY_SIZE = 0xffff;
@@ -67,6 +67,7 @@ export function narrowTile(t: Tile, data: Uint8Array, width: number): Uint8Array
     for (const e of entries.slice(0, width)) end += 2 + e.length;
     return data.subarray(0, end);
   }
-  if (data.length !== t.width * 32) throw new LogError('corrupt', `tiles: ${tilePath(t)} is ${data.length} bytes`);
+  if (data.length !== t.width * 32)
+    throw new LogError('corrupt', `tiles: ${tilePath(t)} is ${data.length} bytes`);
   return data.subarray(0, width * 32);
 }

@@ -8,7 +8,7 @@ import { concat } from '../bytes.ts';
 import { assert } from '../errors.ts';
 import { balancedRoot, foldRight, type Hash } from '../merkle/index.ts';
 import { encodeBundle } from './bundle.ts';
-import { ENTRIES, TILE_WIDTH, tilePath, tileWidth, type Tile } from './tile.ts';
+import { ENTRIES, type Tile, TILE_WIDTH, tilePath, tileWidth } from './tile.ts';
 
 /** Edge is the right edge of a tree of size leaves. */
 export interface Edge {
@@ -88,7 +88,10 @@ export function appendToEdge(
   for (let i = 0; i < entries.length; i++) {
     bundle.push(entries[i]!);
     if (bundle.length === TILE_WIDTH) {
-      put({ level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: TILE_WIDTH }, encodeBundle(bundle));
+      put(
+        { level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: TILE_WIDTH },
+        encodeBundle(bundle),
+      );
       bundle = [];
     }
     push(0, hashes[i]!, size);
@@ -96,7 +99,10 @@ export function appendToEdge(
   }
 
   if (entries.length > 0 && bundle.length > 0) {
-    put({ level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: bundle.length }, encodeBundle(bundle));
+    put(
+      { level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: bundle.length },
+      encodeBundle(bundle),
+    );
   }
   for (const level of changed) {
     const hashesAt = levels[level]!;

@@ -4,8 +4,8 @@
  * one level-L tile, so any hash a proof needs comes from exactly one tile.
  */
 import { assert } from '../errors.ts';
-import { HASH_SIZE, nodeHash, type Hash, type Subtree } from '../merkle/index.ts';
-import { TILE_WIDTH, tileWidth, type Tile } from './tile.ts';
+import { type Hash, HASH_SIZE, nodeHash, type Subtree } from '../merkle/index.ts';
+import { type Tile, TILE_WIDTH, tileWidth } from './tile.ts';
 
 /** TileHashes is a hash tile's contents, with the perfect subtrees inside it computed on demand. */
 export class TileHashes {

@@ -1,20 +1,9 @@
 /** C2SP tlog-tiles: coordinates, paths, entry bundles, the right edge, and reads from tiles. */
-export {
-  ENTRIES,
-  MAX_LEVEL,
-  TILE_WIDTH,
-  bundleForIndex,
-  formatIndex,
-  parseTilePath,
-  tileAt,
-  tilePath,
-  tileWidth,
-} from './tile.ts';
-export type { Tile } from './tile.ts';
-export { MAX_ENTRY_SIZE, checkEntry, decodeBundle, encodeBundle, narrowTile } from './bundle.ts';
-export { TileHashes, locateSubtree } from './hashes.ts';
-export { EMPTY_EDGE, appendToEdge, edgeRoot, edgeTiles } from './edge.ts';
+export { checkEntry, decodeBundle, encodeBundle, MAX_ENTRY_SIZE, narrowTile } from './bundle.ts';
 export type { Edge, TileWrite } from './edge.ts';
+export { appendToEdge, edgeRoot, edgeTiles, EMPTY_EDGE } from './edge.ts';
+export { locateSubtree, TileHashes } from './hashes.ts';
+export type { TileFetcher } from './reader.ts';
 export {
   planTiles,
   proveConsistency,
@@ -22,4 +11,15 @@ export {
   readTreeHash,
   subtreeHashes,
 } from './reader.ts';
-export type { TileFetcher } from './reader.ts';
+export type { Tile } from './tile.ts';
+export {
+  bundleForIndex,
+  ENTRIES,
+  formatIndex,
+  MAX_LEVEL,
+  parseTilePath,
+  TILE_WIDTH,
+  tileAt,
+  tilePath,
+  tileWidth,
+} from './tile.ts';

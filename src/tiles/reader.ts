@@ -6,14 +6,14 @@ import { LogError } from '../errors.ts';
 import {
   buildProof,
   consistencyRanges,
+  type Hash,
   inclusionRanges,
   proofSubtrees,
-  type Hash,
   type Range,
   type Subtree,
 } from '../merkle/index.ts';
 import { locateSubtree, type TileHashes } from './hashes.ts';
-import { tilePath, type Tile } from './tile.ts';
+import { type Tile, tilePath } from './tile.ts';
 
 /**
  * TileFetcher returns the given hash tiles, in order, at exactly the widths asked for. It must
@@ -52,7 +52,8 @@ export async function subtreeHashes(
     throw new Error(`assertion failed: tiles: fetched ${got.length} tiles, want ${tiles.length}`);
   }
   tiles.forEach((t, i) => {
-    if (got[i]!.width !== t.width) throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
+    if (got[i]!.width !== t.width)
+      throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
   });
   return locs.map((l) => got[byKey.get(tileKey(l.tile))!]!.subtree(l.r, l.pos));
 }

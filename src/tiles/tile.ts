@@ -39,7 +39,8 @@ export function tilePath(t: Tile): string {
   return `tile/${level}/${formatIndex(t.n)}${partial}`;
 }
 
-const PATH_RE = /^tile\/(entries|0|[1-9][0-9]?)\/((?:x[0-9]{3}\/)*[0-9]{3})(?:\.p\/([1-9][0-9]{0,2}))?$/;
+const PATH_RE =
+  /^tile\/(entries|0|[1-9][0-9]?)\/((?:x[0-9]{3}\/)*[0-9]{3})(?:\.p\/([1-9][0-9]{0,2}))?$/;
 
 /**
  * parseTilePath parses a tlog-tiles path strictly: anything that tilePath would not produce
@@ -55,7 +56,8 @@ export function parseTilePath(path: string): Tile {
   const n = Number(digits);
   if (!Number.isSafeInteger(n)) throw badRequest('tiles: tile index is out of range');
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
-  if (m[3] !== undefined && width >= TILE_WIDTH) throw badRequest(`tiles: partial width ${width} is over 255`);
+  if (m[3] !== undefined && width >= TILE_WIDTH)
+    throw badRequest(`tiles: partial width ${width} is over 255`);
   const t = { level, n, width };
   // Round trip: rejects non-canonical index encodings such as x000/001 for 1.
   if (tilePath(t) !== path) throw badRequest(`tiles: non-canonical tile path`);

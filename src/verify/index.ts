@@ -1,4 +1,4 @@
 /** Verification that runs anywhere (no Node imports): Sigstore bundles against a trusted root. */
-export { NOT_CHECKED, verifyBundle } from './bundle.ts';
 export type { BundleVerification } from './bundle.ts';
+export { NOT_CHECKED, verifyBundle } from './bundle.ts';
 export { certificateSpki } from './der.ts';

@@ -6,8 +6,8 @@
  */
 import { toBase64 } from '../bytes.ts';
 import type { Hash } from '../merkle/index.ts';
-import { openNote, type Checkpoint } from '../note/index.ts';
-import { quorumMet, type Policy, type PolicyWitness } from './policy.ts';
+import { type Checkpoint, openNote } from '../note/index.ts';
+import { type Policy, type PolicyWitness, quorumMet } from './policy.ts';
 
 /** Prover returns the consistency proof between two sizes of the log. */
 export type Prover = (size1: number, size2: number) => Promise<Hash[]>;
@@ -69,18 +69,35 @@ export class Witnessing {
     });
     abort.abort();
     const names = witnesses.map((w) => w.name).filter((n) => got.has(n));
-    return { note: note + names.map((n) => got.get(n)!).join(''), quorum: quorumMet(this.policy, new Set(names)), witnesses: names };
+    return {
+      note: note + names.map((n) => got.get(n)!).join(''),
+      quorum: quorumMet(this.policy, new Set(names)),
+      witnesses: names,
+    };
   }
 
-  private async ask(w: PolicyWitness, note: string, cp: Checkpoint, prove: Prover, signal: AbortSignal): Promise<string | null> {
+  private async ask(
+    w: PolicyWitness,
+    note: string,
+    cp: Checkpoint,
+    prove: Prover,
+    signal: AbortSignal,
+  ): Promise<string | null> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const old = this.last.get(w.name) ?? 0;
       if (old > cp.size) return null; // it has seen a later checkpoint of ours already
       const proof = old > 0 && old < cp.size ? await prove(old, cp.size) : [];
       const body = `old ${old}\n${proof.map((h) => toBase64(h) + '\n').join('')}\n${note}`;
-      const res = await this.fetch(`${w.url!.replace(/\/+$/, '')}/add-checkpoint`, { method: 'POST', body, signal });
+      const res = await this.fetch(`${w.url!.replace(/\/+$/, '')}/add-checkpoint`, {
+        method: 'POST',
+        body,
+        signal,
+      });
       const text = await res.text();
-      if (res.status === 409 && (res.headers.get('content-type') ?? '').startsWith('text/x.tlog.size')) {
+      if (
+        res.status === 409 &&
+        (res.headers.get('content-type') ?? '').startsWith('text/x.tlog.size')
+      ) {
         const size = /^(0|[1-9][0-9]*)\n$/.exec(text);
         if (!size) return null;
         this.last.set(w.name, Number(size[1]));
@@ -90,7 +107,9 @@ export class Witnessing {
       // Keep only the lines that verify as this witness's cosignatures of this checkpoint.
       const opened = openNote(note + text, [w.verifier]);
       const mine = new Set(opened.sigs.map((s) => s.base64));
-      const lines = text.split('\n').filter((l) => l.startsWith('\u2014 ') && mine.has(l.slice(l.lastIndexOf(' ') + 1)));
+      const lines = text
+        .split('\n')
+        .filter((l) => l.startsWith('\u2014 ') && mine.has(l.slice(l.lastIndexOf(' ') + 1)));
       this.last.set(w.name, cp.size);
       return lines.length ? lines.join('\n') + '\n' : null;
     }

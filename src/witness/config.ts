@@ -14,8 +14,10 @@ export function parseWitnessConfig(text: string): WitnessedLog[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const [word, origin, ...keys] = line.split(/\s+/);
-    if (word !== 'log' || !origin || keys.length === 0) throw badRequest(`witness config line ${i + 1}: want "log <origin> <vkey>…"`);
-    if (logs.some((l) => l.origin === origin)) throw badRequest(`witness config line ${i + 1}: origin ${origin} listed twice`);
+    if (word !== 'log' || !origin || keys.length === 0)
+      throw badRequest(`witness config line ${i + 1}: want "log <origin> <vkey>…"`);
+    if (logs.some((l) => l.origin === origin))
+      throw badRequest(`witness config line ${i + 1}: origin ${origin} listed twice`);
     try {
       logs.push({ origin, verifiers: keys.map(parseVerifierKey) });
     } catch (err) {

@@ -4,7 +4,7 @@
  * which witnesses to ask and when their cosignatures are enough.
  */
 import { badRequest } from '../errors.ts';
-import { parseCosignerKey, type CosignatureVerifier } from '../note/index.ts';
+import { type CosignatureVerifier, parseCosignerKey } from '../note/index.ts';
 
 /** PolicyWitness is a witness a log asks for cosignatures. */
 export interface PolicyWitness {
@@ -54,15 +54,18 @@ export function parsePolicy(text: string): Policy {
       witnesses.push({ name: args[0]!, verifier, url: args[2] });
     } else if (word === 'group') {
       const [name, k, ...members] = args;
-      if (!name || !k || members.length === 0) throw bad('want "group <name> <k|any|all> <member>…"');
+      if (!name || !k || members.length === 0)
+        throw bad('want "group <name> <k|any|all> <member>…"');
       if (names.has(name)) throw bad(`name ${name} is already defined`);
       for (const m of members) if (!names.has(m) || m === 'none') throw bad(`unknown member ${m}`);
-      const threshold = k === 'any' ? 1 : k === 'all' ? members.length : /^[1-9][0-9]*$/.test(k) ? Number(k) : NaN;
+      const threshold =
+        k === 'any' ? 1 : k === 'all' ? members.length : /^[1-9][0-9]*$/.test(k) ? Number(k) : NaN;
       if (!(threshold >= 1 && threshold <= members.length)) throw bad(`bad threshold ${k}`);
       names.add(name);
       groups.set(name, { threshold, members });
     } else if (word === 'quorum') {
-      if (args.length !== 1 || quorum !== undefined) throw bad('want exactly one "quorum <name|none>"');
+      if (args.length !== 1 || quorum !== undefined)
+        throw bad('want exactly one "quorum <name|none>"');
       if (!names.has(args[0]!)) throw bad(`unknown quorum ${args[0]}`);
       quorum = args[0]!;
     } else {

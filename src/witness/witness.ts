@@ -6,15 +6,15 @@
  */
 import { equal, fromBase64, toBase64, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { EMPTY_ROOT, checkConsistency, type Hash } from '../merkle/index.ts';
+import { checkConsistency, EMPTY_ROOT, type Hash } from '../merkle/index.ts';
 import {
+  type Checkpoint,
+  type Cosigner,
   formatCheckpoint,
+  type NoteVerifier,
   openNote,
   parseCheckpoint,
   parseDecimalSize,
-  type Checkpoint,
-  type Cosigner,
-  type NoteVerifier,
 } from '../note/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 
@@ -32,7 +32,11 @@ export interface WitnessedLog {
 }
 
 const MAX_PROOF_LINES = 63;
-const text = (status: WitnessAnswer['status'], body: string): WitnessAnswer => ({ status, body: body + '\n', contentType: 'text/plain; charset=utf-8' });
+const text = (status: WitnessAnswer['status'], body: string): WitnessAnswer => ({
+  status,
+  body: body + '\n',
+  contentType: 'text/plain; charset=utf-8',
+});
 
 interface Recorded {
   readonly size: number;
@@ -47,7 +51,12 @@ export class Witness {
   private readonly now: () => number;
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(logs: readonly WitnessedLog[], cosigners: readonly Cosigner[], state: LocalMap, now = () => Math.floor(Date.now() / 1000)) {
+  constructor(
+    logs: readonly WitnessedLog[],
+    cosigners: readonly Cosigner[],
+    state: LocalMap,
+    now = () => Math.floor(Date.now() / 1000),
+  ) {
     this.logs = new Map(logs.map((l) => [l.origin, l]));
     this.cosigners = cosigners;
     this.state = state;
@@ -69,15 +78,24 @@ export class Witness {
       // A note with no trusted signature, or a bad one by a trusted key, is 403; the rest is 400.
       return text(/verifiable signatures|invalid signature/.test(msg) ? 403 : 400, msg);
     }
-    if (req.old > cp.size) return text(400, `old size ${req.old} is above the checkpoint size ${cp.size}`);
+    if (req.old > cp.size)
+      return text(400, `old size ${req.old} is above the checkpoint size ${cp.size}`);
     return this.serialized(origin, () => this.check(origin, req.old, req.proof, cp));
   }
 
-  private async check(origin: string, old: number, proof: Hash[], cp: Checkpoint): Promise<WitnessAnswer> {
+  private async check(
+    origin: string,
+    old: number,
+    proof: Hash[],
+    cp: Checkpoint,
+  ): Promise<WitnessAnswer> {
     const recorded = await this.recorded(origin);
-    if (old !== recorded.size) return { status: 409, body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
-    if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT)) return text(422, 'a checkpoint of size 0 must have the empty tree root');
-    if (old === 0 && proof.length > 0) return text(422, 'a consistency proof from size 0 must be empty');
+    if (old !== recorded.size)
+      return { status: 409, body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
+    if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT))
+      return text(422, 'a checkpoint of size 0 must have the empty tree root');
+    if (old === 0 && proof.length > 0)
+      return text(422, 'a consistency proof from size 0 must be empty');
     if (old > 0) {
       try {
         checkConsistency(old, cp.size, recorded.root, cp.root, proof);
@@ -86,10 +104,17 @@ export class Witness {
       }
     }
     // Durable before answering: a cosignature is a promise never to sign a fork of it.
-    await this.state.put([{ key: `log/${origin}`, value: utf8(`${cp.size}\n${toBase64(cp.root)}\n`) }], { sync: true });
+    await this.state.put(
+      [{ key: `log/${origin}`, value: utf8(`${cp.size}\n${toBase64(cp.root)}\n`) }],
+      { sync: true },
+    );
     const body = formatCheckpoint(cp);
     const timestamp = this.now();
-    return { status: 200, body: this.cosigners.map((c) => c.cosign(body, timestamp)).join(''), contentType: 'text/plain; charset=utf-8' };
+    return {
+      status: 200,
+      body: this.cosigners.map((c) => c.cosign(body, timestamp)).join(''),
+      contentType: 'text/plain; charset=utf-8',
+    };
   }
 
   private async recorded(origin: string): Promise<Recorded> {
@@ -97,13 +122,17 @@ export class Witness {
     if (!v) return { size: 0, root: EMPTY_ROOT };
     const [size, root] = new TextDecoder().decode(v).split('\n');
     const r = fromBase64(root ?? '');
-    if (!r || r.length !== 32) throw new LogError('corrupt', `witness: stored state for ${origin} is malformed`);
+    if (!r || r.length !== 32)
+      throw new LogError('corrupt', `witness: stored state for ${origin} is malformed`);
     return { size: Number(size), root: r };
   }
 
   private serialized<T>(origin: string, f: () => Promise<T>): Promise<T> {
     const run = (this.locks.get(origin) ?? Promise.resolve()).then(f);
-    this.locks.set(origin, run.catch(() => undefined));
+    this.locks.set(
+      origin,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }

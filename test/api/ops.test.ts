@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../../src/bytes.ts';
+
 import { createApp, createMetrics } from '../../src/api/index.ts';
+import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore, type Commit } from '../../src/storage/index.ts';
+import { type Commit, MemoryStore } from '../../src/storage/index.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 
 const ORIGIN = 'log.example.test/ops';
@@ -13,7 +14,13 @@ describe('operations', () => {
   it('exports Prometheus metrics for entries, dedup, batches, pushback and failures', async () => {
     const metrics = createMetrics();
     const store = new FaultyStore(new MemoryStore());
-    const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 2, maxPending: 40, events: metrics.events });
+    const log = await Log.open(store, {
+      origin: ORIGIN,
+      signer,
+      maxAgeMs: 2,
+      maxPending: 40,
+      events: metrics.events,
+    });
     metrics.watch(log);
     const app = createApp(log, { metrics });
     await Promise.all(Array.from({ length: 30 }, (_, i) => log.add(utf8(`m${i}`))));

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it, vi } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { rotateCmd } from '../../src/cli-tools.ts';
 import { loadOrCreateDevKey } from '../../src/main.ts';
@@ -20,7 +22,16 @@ describe('tilelog rotate', () => {
     await store.close();
     const out: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
-    await rotateCmd(['--data', old, '--old-url', 'https://log2026-1.example.test', '--new-origin', 'log2026-2.example.test', '--new-data', join(base, 'new')]);
+    await rotateCmd([
+      '--data',
+      old,
+      '--old-url',
+      'https://log2026-1.example.test',
+      '--new-origin',
+      'log2026-2.example.test',
+      '--new-data',
+      join(base, 'new'),
+    ]);
     spy.mockRestore();
     const r = JSON.parse(out.join('\n'));
     expect(r.frozenCheckpoint).toMatch(/^log2026-1\.example\.test\n3\n.*\nLog frozen \u2014 /);

@@ -1,20 +1,36 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64 } from '../../src/bytes.ts';
-import { KEY_DETAILS, admitCreateEntry, pae } from '../../src/entries/index.ts';
+import { admitCreateEntry, KEY_DETAILS, pae } from '../../src/entries/index.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 
 const opts = { allowedKeyDetails: KEY_DETAILS, acceptDsse: true };
-const DSSE = JSON.parse(readFileSync('spec-vectors/sigstore-sigstore-js/prod-log2025-1_dsse-0.0.2_bundle.sigstore.json', 'utf8'));
+const DSSE = JSON.parse(
+  readFileSync(
+    'spec-vectors/sigstore-sigstore-js/prod-log2025-1_dsse-0.0.2_bundle.sigstore.json',
+    'utf8',
+  ),
+);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const b64 = (b: Uint8Array | Buffer) => Buffer.from(b).toString('base64');
 
 function prodRequest() {
-  const body = JSON.parse(text(fromBase64(DSSE.verificationMaterial.tlogEntries[0].canonicalizedBody)!));
+  const body = JSON.parse(
+    text(fromBase64(DSSE.verificationMaterial.tlogEntries[0].canonicalizedBody)!),
+  );
   return {
     dsseRequestV002: {
-      envelope: { payload: DSSE.dsseEnvelope.payload, payloadType: DSSE.dsseEnvelope.payloadType, signatures: DSSE.dsseEnvelope.signatures.map((s: { sig: string }) => ({ sig: s.sig, keyid: '' })) },
+      envelope: {
+        payload: DSSE.dsseEnvelope.payload,
+        payloadType: DSSE.dsseEnvelope.payloadType,
+        signatures: DSSE.dsseEnvelope.signatures.map((s: { sig: string }) => ({
+          sig: s.sig,
+          keyid: '',
+        })),
+      },
       verifiers: [body.spec.dsseV002.signatures[0].verifier],
     },
   };
@@ -22,12 +38,16 @@ function prodRequest() {
 
 describe('dsse 0.0.2 admission (opt-in)', () => {
   it('is refused by default', () => {
-    expect(() => admitCreateEntry(prodRequest(), { allowedKeyDetails: KEY_DETAILS })).toThrow(/dsse entries are not accepted/);
+    expect(() => admitCreateEntry(prodRequest(), { allowedKeyDetails: KEY_DETAILS })).toThrow(
+      /dsse entries are not accepted/,
+    );
   });
 
   it('reproduces a production log2025-1 dsse body byte for byte', () => {
     const got = admitCreateEntry(prodRequest(), opts);
-    expect(text(got.body)).toBe(text(fromBase64(DSSE.verificationMaterial.tlogEntries[0].canonicalizedBody)!));
+    expect(text(got.body)).toBe(
+      text(fromBase64(DSSE.verificationMaterial.tlogEntries[0].canonicalizedBody)!),
+    );
     expect([got.kind, got.version]).toEqual(['dsse', '0.0.2']);
   });
 
@@ -41,7 +61,11 @@ describe('dsse 0.0.2 admission (opt-in)', () => {
     const spki = (k: typeof ed.publicKey) => b64(k.export({ format: 'der', type: 'spki' }));
     const req = {
       dsseRequestV002: {
-        envelope: { payload: b64(payload), payloadType: type, signatures: sigs.map((s) => ({ sig: b64(s), keyid: '' })) },
+        envelope: {
+          payload: b64(payload),
+          payloadType: type,
+          signatures: sigs.map((s) => ({ sig: b64(s), keyid: '' })),
+        },
         verifiers: [
           { publicKey: { rawBytes: spki(ec.publicKey) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
           { publicKey: { rawBytes: spki(ed.publicKey) }, keyDetails: 'PKIX_ED25519' },
@@ -62,7 +86,9 @@ describe('dsse 0.0.2 admission (opt-in)', () => {
     expect(() => admitCreateEntry(dup, opts)).toThrow(/duplicate verifiers/);
     const unverified = JSON.parse(JSON.stringify(req));
     unverified.dsseRequestV002.verifiers.pop();
-    expect(() => admitCreateEntry(unverified, opts)).toThrow(/all signatures must have a key that verifies it/);
+    expect(() => admitCreateEntry(unverified, opts)).toThrow(
+      /all signatures must have a key that verifies it/,
+    );
     const empty = JSON.parse(JSON.stringify(req));
     empty.dsseRequestV002.envelope.signatures = [];
     expect(() => admitCreateEntry(empty, opts)).toThrow(/1 to 10 signatures/);
@@ -72,6 +98,16 @@ describe('dsse 0.0.2 admission (opt-in)', () => {
   });
 
   it('still verifies as a bundle (the body agrees with the production envelope)', () => {
-    expect(verifyBundle(DSSE, JSON.parse(readFileSync('spec-vectors/sigstore-trust-roots/tuf-repo-cdn.sigstore.dev/trusted_root.json', 'utf8'))).valid).toBe(true);
+    expect(
+      verifyBundle(
+        DSSE,
+        JSON.parse(
+          readFileSync(
+            'spec-vectors/sigstore-trust-roots/tuf-repo-cdn.sigstore.dev/trusted_root.json',
+            'utf8',
+          ),
+        ),
+      ).valid,
+    ).toBe(true);
   });
 });

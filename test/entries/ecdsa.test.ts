@@ -1,10 +1,12 @@
 // The native-assisted ECDSA digest verifier must accept exactly what textbook ECDSA accepts:
 // differential tests against @noble/curves on valid, high-S, tampered and negated-key signatures.
 import { createHash } from 'node:crypto';
+
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { verifyEcdsaDigest, type EcCurve } from '../../src/entries/ecdsa.ts';
+
+import { type EcCurve, verifyEcdsaDigest } from '../../src/entries/ecdsa.ts';
 
 const CASES: [EcCurve, typeof p256, string][] = [
   ['prime256v1', p256, 'sha256'],
@@ -73,7 +75,13 @@ describe('ecSpki', () => {
       const jwk = publicKey.export({ format: 'jwk' });
       const got = ecSpki(der);
       expect(got?.curve).toBe(name);
-      expect(Buffer.from(got!.point)).toEqual(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
+      expect(Buffer.from(got!.point)).toEqual(
+        Buffer.concat([
+          Buffer.of(4),
+          Buffer.from(jwk.x!, 'base64url'),
+          Buffer.from(jwk.y!, 'base64url'),
+        ]),
+      );
       const offCurve = der.slice();
       offCurve[offCurve.length - 1]! ^= 1;
       expect(ecSpki(offCurve)).toBeNull();

@@ -1,36 +1,76 @@
 import { readFileSync } from 'node:fs';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64 } from '../../src/bytes.ts';
+import { admitCreateEntry, canonicalize, KEY_DETAILS } from '../../src/entries/index.ts';
 import { LogError } from '../../src/errors.ts';
-import { KEY_DETAILS, admitCreateEntry, canonicalize } from '../../src/entries/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const opts = { allowedKeyDetails: KEY_DETAILS };
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const PROD = JSON.parse(readFileSync('spec-vectors/sigstore-sigstore-js/prod-log2025-1_hashedrekord-0.0.2_bundle.sigstore.json', 'utf8'));
+const PROD = JSON.parse(
+  readFileSync(
+    'spec-vectors/sigstore-sigstore-js/prod-log2025-1_hashedrekord-0.0.2_bundle.sigstore.json',
+    'utf8',
+  ),
+);
 const entry = PROD.verificationMaterial.tlogEntries[0];
 const prodBody = JSON.parse(text(fromBase64(entry.canonicalizedBody)!));
 const prodSpec = prodBody.spec.hashedRekordV002;
 
 describe('hashedrekord 0.0.2 admission', () => {
   it('reproduces a production log2025-1 canonical body byte for byte (real P-256 signature)', () => {
-    const req = { hashedRekordRequestV002: { digest: prodSpec.data.digest, signature: prodSpec.signature } };
+    const req = {
+      hashedRekordRequestV002: { digest: prodSpec.data.digest, signature: prodSpec.signature },
+    };
     const got = admitCreateEntry(req, opts);
     expect(text(got.body)).toBe(text(fromBase64(entry.canonicalizedBody)!));
     expect([got.kind, got.version]).toEqual(['hashedrekord', '0.0.2']);
   });
 
   it('admits the certificate form (the production certificate carries the same key)', () => {
-    const sig = { ...prodSpec.signature, verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', x509Certificate: { rawBytes: PROD.verificationMaterial.certificate.rawBytes } } };
-    const got = JSON.parse(text(admitCreateEntry({ hashedRekordRequestV002: { digest: prodSpec.data.digest, signature: sig } }, opts).body));
-    expect(got.spec.hashedRekordV002.signature.verifier.x509Certificate.rawBytes).toBe(PROD.verificationMaterial.certificate.rawBytes);
+    const sig = {
+      ...prodSpec.signature,
+      verifier: {
+        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        x509Certificate: { rawBytes: PROD.verificationMaterial.certificate.rawBytes },
+      },
+    };
+    const got = JSON.parse(
+      text(
+        admitCreateEntry(
+          { hashedRekordRequestV002: { digest: prodSpec.data.digest, signature: sig } },
+          opts,
+        ).body,
+      ),
+    );
+    expect(got.spec.hashedRekordV002.signature.verifier.x509Certificate.rawBytes).toBe(
+      PROD.verificationMaterial.certificate.rawBytes,
+    );
   });
 
   it('builds the CLIENTS.md example body (which uses the legacy hashedRekordV0_0_2 key)', () => {
-    const req = JSON.parse(readFileSync('spec-vectors/sigstore-rekor-tiles/clients-md_example_create-entry_request.derived.json', 'utf8'));
-    const legacy = text(fromBase64(JSON.parse(readFileSync('spec-vectors/sigstore-rekor-tiles/clients-md_example_create-entry_response.json', 'utf8')).canonicalizedBody)!);
-    expect(text(admitCreateEntry(req, opts).body)).toBe(legacy.replace('hashedRekordV0_0_2', 'hashedRekordV002'));
+    const req = JSON.parse(
+      readFileSync(
+        'spec-vectors/sigstore-rekor-tiles/clients-md_example_create-entry_request.derived.json',
+        'utf8',
+      ),
+    );
+    const legacy = text(
+      fromBase64(
+        JSON.parse(
+          readFileSync(
+            'spec-vectors/sigstore-rekor-tiles/clients-md_example_create-entry_response.json',
+            'utf8',
+          ),
+        ).canonicalizedBody,
+      )!,
+    );
+    expect(text(admitCreateEntry(req, opts).body)).toBe(
+      legacy.replace('hashedRekordV0_0_2', 'hashedRekordV002'),
+    );
   });
 
   for (const kd of KEY_DETAILS) {
@@ -40,13 +80,19 @@ describe('hashedrekord 0.0.2 admission', () => {
       const body = JSON.parse(text(admitCreateEntry(request(s, artifact), opts).body));
       expect(body.spec.hashedRekordV002.signature.verifier.keyDetails).toBe(kd);
       const other = new TextEncoder().encode('another artifact');
-      const wrong = request(s, artifact, { digest: Buffer.from(s.digest(other)).toString('base64') });
+      const wrong = request(s, artifact, {
+        digest: Buffer.from(s.digest(other)).toString('base64'),
+      });
       expect(() => admitCreateEntry(wrong, opts)).toThrow(/does not verify/);
-      const short = request(s, artifact, { digest: Buffer.from(s.digest(artifact).subarray(1)).toString('base64') });
+      const short = request(s, artifact, {
+        digest: Buffer.from(s.digest(artifact).subarray(1)).toString('base64'),
+      });
       expect(() => admitCreateEntry(short, opts)).toThrow(/digest length \d+ does not match/);
       const mismatched = { ...request(s, artifact) };
-      const kd2 = kd === 'PKIX_ECDSA_P256_SHA_256' ? 'PKIX_ECDSA_P384_SHA_384' : 'PKIX_ECDSA_P256_SHA_256';
-      (mismatched.hashedRekordRequestV002.signature.verifier as { keyDetails: string }).keyDetails = kd2;
+      const kd2 =
+        kd === 'PKIX_ECDSA_P256_SHA_256' ? 'PKIX_ECDSA_P384_SHA_384' : 'PKIX_ECDSA_P256_SHA_256';
+      (mismatched.hashedRekordRequestV002.signature.verifier as { keyDetails: string }).keyDetails =
+        kd2;
       expect(() => admitCreateEntry(mismatched, opts)).toThrow(LogError);
     });
   }
@@ -59,10 +105,18 @@ describe('hashedrekord 0.0.2 admission', () => {
     const snake = {
       hashed_rekord_request_v002: {
         digest: url(r.digest),
-        signature: { content: url(r.signature.content), verifier: { key_details: 'PKIX_ECDSA_P256_SHA_256', public_key: { raw_bytes: url(r.signature.verifier.publicKey.rawBytes) } } },
+        signature: {
+          content: url(r.signature.content),
+          verifier: {
+            key_details: 'PKIX_ECDSA_P256_SHA_256',
+            public_key: { raw_bytes: url(r.signature.verifier.publicKey.rawBytes) },
+          },
+        },
       },
     };
-    expect(admitCreateEntry(snake, opts).body).toEqual(admitCreateEntry({ hashedRekordRequestV002: r }, opts).body);
+    expect(admitCreateEntry(snake, opts).body).toEqual(
+      admitCreateEntry({ hashedRekordRequestV002: r }, opts).body,
+    );
   });
 
   it('refuses pure Ed25519, RSA-PSS, PEM keys, unknown fields, both key forms, and disallowed algorithms', () => {
@@ -70,24 +124,66 @@ describe('hashedrekord 0.0.2 admission', () => {
     const a = new TextEncoder().encode('refusals');
     const base = () => JSON.parse(JSON.stringify(request(s, a)));
     const cases: [string, (r: any) => void, RegExp][] = [
-      ['pure ed25519', (r) => (r.hashedRekordRequestV002.signature.verifier.keyDetails = 'PKIX_ED25519'), /PKIX_ED25519_PH/],
-      ['rsa-pss', (r) => (r.hashedRekordRequestV002.signature.verifier.keyDetails = 'PKIX_RSA_PSS_2048_SHA256'), /RSA-PSS/],
-      ['pem', (r) => (r.hashedRekordRequestV002.signature.verifier.publicKey.rawBytes = Buffer.from(s.publicKey!.export({ format: 'pem', type: 'spki' })).toString('base64')), /PEM/],
+      [
+        'pure ed25519',
+        (r) => (r.hashedRekordRequestV002.signature.verifier.keyDetails = 'PKIX_ED25519'),
+        /PKIX_ED25519_PH/,
+      ],
+      [
+        'rsa-pss',
+        (r) =>
+          (r.hashedRekordRequestV002.signature.verifier.keyDetails = 'PKIX_RSA_PSS_2048_SHA256'),
+        /RSA-PSS/,
+      ],
+      [
+        'pem',
+        (r) =>
+          (r.hashedRekordRequestV002.signature.verifier.publicKey.rawBytes = Buffer.from(
+            s.publicKey!.export({ format: 'pem', type: 'spki' }),
+          ).toString('base64')),
+        /PEM/,
+      ],
       ['unknown top', (r) => (r.extra = 1), /exactly one|unknown/],
-      ['unknown nested', (r) => (r.hashedRekordRequestV002.signature.verifier.publicKey.extra = 'x'), /unknown field/],
-      ['both forms', (r) => (r.hashedRekordRequestV002.signature.verifier.x509Certificate = { rawBytes: 'AA==' }), /exactly one/],
-      ['no verifier', (r) => delete r.hashedRekordRequestV002.signature.verifier, /verifier is missing/],
+      [
+        'unknown nested',
+        (r) => (r.hashedRekordRequestV002.signature.verifier.publicKey.extra = 'x'),
+        /unknown field/,
+      ],
+      [
+        'both forms',
+        (r) =>
+          (r.hashedRekordRequestV002.signature.verifier.x509Certificate = { rawBytes: 'AA==' }),
+        /exactly one/,
+      ],
+      [
+        'no verifier',
+        (r) => delete r.hashedRekordRequestV002.signature.verifier,
+        /verifier is missing/,
+      ],
       ['bad base64', (r) => (r.hashedRekordRequestV002.digest = 'not base64!'), /not base64/],
       ['wrong type', (r) => (r.hashedRekordRequestV002.digest = 12), /base64 string/],
-      ['dsse', (r) => { r.dsseRequestV002 = {}; delete r.hashedRekordRequestV002; }, /dsse/],
-      ['not a key', (r) => (r.hashedRekordRequestV002.signature.verifier.publicKey.rawBytes = 'MAA='), /SubjectPublicKeyInfo/],
+      [
+        'dsse',
+        (r) => {
+          r.dsseRequestV002 = {};
+          delete r.hashedRekordRequestV002;
+        },
+        /dsse/,
+      ],
+      [
+        'not a key',
+        (r) => (r.hashedRekordRequestV002.signature.verifier.publicKey.rawBytes = 'MAA='),
+        /SubjectPublicKeyInfo/,
+      ],
     ];
     for (const [name, mutate, want] of cases) {
       const r = base();
       mutate(r);
       expect(() => admitCreateEntry(r, opts), name).toThrow(want);
     }
-    expect(() => admitCreateEntry(request(s, a), { allowedKeyDetails: ['PKIX_ED25519_PH'] })).toThrow(/not allowed/);
+    expect(() =>
+      admitCreateEntry(request(s, a), { allowedKeyDetails: ['PKIX_ED25519_PH'] }),
+    ).toThrow(/not allowed/);
   });
 
   it('never crashes on arbitrary JSON: every rejection is a LogError', () => {
@@ -104,6 +200,8 @@ describe('hashedrekord 0.0.2 admission', () => {
   });
 
   it('canonicalizes as RFC 8785 (sorted keys, no white space)', () => {
-    expect(canonicalize({ b: [1, 'x', null, true], a: { d: '\u2028"', c: {} } })).toBe('{"a":{"c":{},"d":"\u2028\\""},"b":[1,"x",null,true]}');
+    expect(canonicalize({ b: [1, 'x', null, true], a: { d: '\u2028"', c: {} } })).toBe(
+      '{"a":{"c":{},"d":"\u2028\\""},"b":[1,"x",null,true]}',
+    );
   });
 });

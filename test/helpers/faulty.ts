@@ -32,7 +32,8 @@ export class FaultyStore implements LogStore {
   }
   async commit(c: Commit) {
     const mode = this.commitFault;
-    if (mode === 'fail-before') throw new LogError('unavailable', 'injected fault before persisting');
+    if (mode === 'fail-before')
+      throw new LogError('unavailable', 'injected fault before persisting');
     await this.inner.commit(c);
     this.commits++;
     if (mode === 'fail-after') throw new LogError('unavailable', 'injected fault after persisting');

@@ -1,7 +1,9 @@
 // Artifact signers for every admissible keyDetails, built with node:crypto (and noble for
 // Ed25519ph), as a sigstore client would sign: over the artifact, with the algorithm's pre-hash.
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+
 import { ed25519ph } from '@noble/curves/ed25519.js';
+
 import type { KeyDetails } from '../../src/entries/index.ts';
 
 export interface TestSigner {
@@ -15,7 +17,11 @@ export interface TestSigner {
 const der = (k: KeyObject) => new Uint8Array(k.export({ format: 'der', type: 'spki' }));
 const hash = (alg: string) => (a: Uint8Array) => new Uint8Array(createHash(alg).update(a).digest());
 
-function nodeSigner(keyDetails: KeyDetails, alg: string, pair: { publicKey: KeyObject; privateKey: KeyObject }): TestSigner {
+function nodeSigner(
+  keyDetails: KeyDetails,
+  alg: string,
+  pair: { publicKey: KeyObject; privateKey: KeyObject },
+): TestSigner {
   return {
     keyDetails,
     spki: der(pair.publicKey),
@@ -53,13 +59,20 @@ export function makeSigner(kd: KeyDetails): TestSigner {
   }
 }
 
-export function request(s: TestSigner, artifact: Uint8Array, override: Record<string, unknown> = {}) {
+export function request(
+  s: TestSigner,
+  artifact: Uint8Array,
+  override: Record<string, unknown> = {},
+) {
   return {
     hashedRekordRequestV002: {
       digest: Buffer.from(s.digest(artifact)).toString('base64'),
       signature: {
         content: Buffer.from(s.sign(artifact)).toString('base64'),
-        verifier: { publicKey: { rawBytes: Buffer.from(s.spki).toString('base64') }, keyDetails: s.keyDetails },
+        verifier: {
+          publicKey: { rawBytes: Buffer.from(s.spki).toString('base64') },
+          keyDetails: s.keyDetails,
+        },
       },
       ...override,
     },

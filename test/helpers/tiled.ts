@@ -1,16 +1,16 @@
 // An in-memory tiled tree for tests: entries appended through the real edge code in batches,
 // every written tile kept by path, and a TileFetcher over them that counts its calls.
+import { leafHash } from '../../src/merkle/index.ts';
 import {
-  EMPTY_EDGE,
-  TileHashes,
   appendToEdge,
-  narrowTile,
-  tilePath,
   type Edge,
+  EMPTY_EDGE,
+  narrowTile,
   type Tile,
   type TileFetcher,
+  TileHashes,
+  tilePath,
 } from '../../src/tiles/index.ts';
-import { leafHash } from '../../src/merkle/index.ts';
 
 export class TiledTree {
   edge: Edge = EMPTY_EDGE;

@@ -1,16 +1,31 @@
 // Independent checks of a whole log, used after crashes and faults: rebuild every tile from the
 // entry bundles and compare byte for byte, and check the root against the checkpoint.
 import { expect } from 'vitest';
+
 import { equal } from '../../src/bytes.ts';
 import { leafHash } from '../../src/merkle/index.ts';
-import { parseCheckpoint, openNote, type NoteVerifier } from '../../src/note/index.ts';
-import { ENTRIES, TILE_WIDTH, appendToEdge, decodeBundle, edgeRoot, EMPTY_EDGE, tileAt, tilePath } from '../../src/tiles/index.ts';
+import { type NoteVerifier, openNote, parseCheckpoint } from '../../src/note/index.ts';
+import {
+  appendToEdge,
+  decodeBundle,
+  edgeRoot,
+  EMPTY_EDGE,
+  ENTRIES,
+  TILE_WIDTH,
+  tileAt,
+  tilePath,
+} from '../../src/tiles/index.ts';
 import { mth } from '../reference/rfc6962.ts';
 
 export type ReadTile = (path: string) => Promise<Uint8Array | null>;
 
 /** verifyLog checks the log behind a checkpoint note and returns its entries in order. */
-export async function verifyLog(note: string, verifier: NoteVerifier, read: ReadTile, naive = false): Promise<Uint8Array[]> {
+export async function verifyLog(
+  note: string,
+  verifier: NoteVerifier,
+  read: ReadTile,
+  naive = false,
+): Promise<Uint8Array[]> {
   const cp = parseCheckpoint(openNote(note, [verifier]).text);
   const entries: Uint8Array[] = [];
   for (let n = 0; n * TILE_WIDTH < cp.size; n++) {

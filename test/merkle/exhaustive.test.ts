@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkConsistency,
-  checkInclusion,
-  leafHash,
-} from '../../src/merkle/index.ts';
+
+import { checkConsistency, checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import { proveConsistency, proveInclusion, readTreeHash } from '../../src/tiles/index.ts';
+import { entry, TiledTree } from '../helpers/tiled.ts';
 import { mth, path, proof, refLeaf } from '../reference/rfc6962.ts';
-import { TiledTree, entry } from '../helpers/tiled.ts';
 
 const MAX = 130;
 const leaves = Array.from({ length: MAX }, (_, i) => entry(i));

@@ -1,11 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64, fromHex, toHex } from '../../src/bytes.ts';
 import {
-  EMPTY_ROOT,
   checkConsistency,
   checkInclusion,
+  EMPTY_ROOT,
   leafHash,
   nodeHash,
 } from '../../src/merkle/index.ts';
@@ -37,7 +39,13 @@ describe('transparency-dev/merkle probe vectors', () => {
     for (const f of inclusion) {
       const v = JSON.parse(readFileSync(f, 'utf8'));
       const run = () =>
-        checkInclusion(Number(v.leafIdx), Number(v.treeSize), b64(v.leafHash), list(v.proof), b64(v.root));
+        checkInclusion(
+          Number(v.leafIdx),
+          Number(v.treeSize),
+          b64(v.leafHash),
+          list(v.proof),
+          b64(v.root),
+        );
       if (v.wantErr) expect(run, f).toThrow();
       else expect(run, f).not.toThrow();
     }
@@ -47,7 +55,13 @@ describe('transparency-dev/merkle probe vectors', () => {
     for (const f of consistency) {
       const v = JSON.parse(readFileSync(f, 'utf8'));
       const run = () =>
-        checkConsistency(Number(v.size1), Number(v.size2), b64(v.root1), b64(v.root2), list(v.proof));
+        checkConsistency(
+          Number(v.size1),
+          Number(v.size2),
+          b64(v.root1),
+          b64(v.root2),
+          list(v.proof),
+        );
       if (v.wantErr) expect(run, f).toThrow();
       else expect(run, f).not.toThrow();
     }
@@ -68,7 +82,9 @@ describe('RFC 6962 reference tree (transparency-dev/merkle testonly)', () => {
         expect(toHex(nodeHash(fromHex(v.leftHex)!, fromHex(v.rightHex)!))).toBe(v.want);
       else expect(toHex(EMPTY_ROOT)).toBe(v.want);
     }
-    ref.nodeHashesByLevel[0].forEach((h: string, i: number) => expect(toHex(leafHash(leaves[i]!))).toBe(h));
+    ref.nodeHashesByLevel[0].forEach((h: string, i: number) =>
+      expect(toHex(leafHash(leaves[i]!))).toBe(h),
+    );
   });
 
   it('has the root of every size', async () => {

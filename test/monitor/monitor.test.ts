@@ -1,12 +1,21 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { fromBase64, utf8 } from '../../src/bytes.ts';
+
 import { createApp } from '../../src/api/index.ts';
+import { fromBase64, utf8 } from '../../src/bytes.ts';
 import { HttpStore, TlogClient } from '../../src/client/index.ts';
+import {
+  type EntrySummary,
+  loadMonitorState,
+  monitorStep,
+  parseWatchRules,
+  saveMonitorState,
+  summarize,
+} from '../../src/monitor/index.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
-import { loadMonitorState, monitorStep, parseWatchRules, saveMonitorState, summarize, type EntrySummary } from '../../src/monitor/index.ts';
 import { Log, migrate } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
@@ -16,7 +25,12 @@ const signer = parseSignerKey(generateSignerKey(ORIGIN));
 const verifiers = [parseVerifierKey(signer.verifierKey)];
 
 async function served() {
-  const log = await Log.open(new MemoryStore(), { origin: ORIGIN, signer, maxAgeMs: 1, maxBatch: 2048 });
+  const log = await Log.open(new MemoryStore(), {
+    origin: ORIGIN,
+    signer,
+    maxAgeMs: 1,
+    maxBatch: 2048,
+  });
   const app = createApp(log);
   const client = (tamper?: (path: string, body: Uint8Array) => Uint8Array) =>
     new TlogClient({
@@ -25,7 +39,13 @@ async function served() {
       fetch: (async (input: string) => {
         const res = await app.request(input);
         if (!tamper || res.status !== 200) return res;
-        return new Response(tamper(new URL(input).pathname, new Uint8Array(await res.arrayBuffer())) as Uint8Array<ArrayBuffer>, { status: 200 });
+        return new Response(
+          tamper(
+            new URL(input).pathname,
+            new Uint8Array(await res.arrayBuffer()),
+          ) as Uint8Array<ArrayBuffer>,
+          { status: 200 },
+        );
       }) as typeof fetch,
     });
   return { log, app, client };
@@ -33,7 +53,10 @@ async function served() {
 
 function collector() {
   const found: { index: number; summary: EntrySummary }[] = [];
-  return { found, events: { match: (index: number, summary: EntrySummary) => found.push({ index, summary }) } };
+  return {
+    found,
+    events: { match: (index: number, summary: EntrySummary) => found.push({ index, summary }) },
+  };
 }
 
 describe('monitor', () => {
@@ -42,10 +65,15 @@ describe('monitor', () => {
     const watched = makeSigner('PKIX_ECDSA_P256_SHA_256');
     const other = makeSigner('PKIX_ECDSA_P256_SHA_256');
     const post = (s: typeof watched, i: number) =>
-      app.request('/api/v2/log/entries', { method: 'POST', body: JSON.stringify(request(s, utf8(`artifact ${i}`))) });
+      app.request('/api/v2/log/entries', {
+        method: 'POST',
+        body: JSON.stringify(request(s, utf8(`artifact ${i}`))),
+      });
     for (let i = 0; i < 5; i++) await post(i % 2 ? watched : other, i);
     await Promise.all(Array.from({ length: 600 }, (_, i) => log.add(utf8(`filler ${i}`))));
-    const rules = parseWatchRules(`# watch\npublicKey ${Buffer.from(watched.spki).toString('base64')}\n`);
+    const rules = parseWatchRules(
+      `# watch\npublicKey ${Buffer.from(watched.spki).toString('base64')}\n`,
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'tilelog-mon-')), 'state.json');
     const a = collector();
     let state = await monitorStep(client(), null, rules, a.events, 'start');
@@ -63,7 +91,13 @@ describe('monitor', () => {
     const { log, client } = await served();
     await Promise.all(Array.from({ length: 300 }, (_, i) => log.add(utf8(`x ${i}`))));
     const c = collector();
-    const state = await monitorStep(client(), null, parseWatchRules('digest ' + Buffer.alloc(32).toString('base64')), c.events, 'now');
+    const state = await monitorStep(
+      client(),
+      null,
+      parseWatchRules('digest ' + Buffer.alloc(32).toString('base64')),
+      c.events,
+      'now',
+    );
     expect(state.edge.size).toBe(300);
     expect(c.found).toEqual([]);
   });
@@ -75,9 +109,13 @@ describe('monitor', () => {
     // A fork: same key and origin, different entries.
     const fork = await served();
     await Promise.all(Array.from({ length: 50 }, (_, i) => fork.log.add(utf8(`fake ${i}`))));
-    await expect(monitorStep(fork.client(), state, [], collector().events)).rejects.toMatchObject({ code: 'corrupt' });
+    await expect(monitorStep(fork.client(), state, [], collector().events)).rejects.toMatchObject({
+      code: 'corrupt',
+    });
     await Promise.all(Array.from({ length: 30 }, (_, i) => fork.log.add(utf8(`more ${i}`))));
-    await expect(monitorStep(fork.client(), state, [], collector().events)).rejects.toThrow(/not consistent/);
+    await expect(monitorStep(fork.client(), state, [], collector().events)).rejects.toThrow(
+      /not consistent/,
+    );
     // A bad bundle on the honest log.
     await Promise.all(Array.from({ length: 10 }, (_, i) => log.add(utf8(`new ${i}`))));
     const bad = client((path, body) => {
@@ -88,11 +126,22 @@ describe('monitor', () => {
   });
 
   it('summarizes production Rekor entries: key, certificate subject and SAN, digest', () => {
-    const prod = (f: string) => JSON.parse(readFileSync(`spec-vectors/sigstore-sigstore-js/${f}`, 'utf8'));
-    const hr = summarize(fromBase64(prod('prod-log2025-1_hashedrekord-0.0.2_bundle.sigstore.json').verificationMaterial.tlogEntries[0].canonicalizedBody)!);
+    const prod = (f: string) =>
+      JSON.parse(readFileSync(`spec-vectors/sigstore-sigstore-js/${f}`, 'utf8'));
+    const hr = summarize(
+      fromBase64(
+        prod('prod-log2025-1_hashedrekord-0.0.2_bundle.sigstore.json').verificationMaterial
+          .tlogEntries[0].canonicalizedBody,
+      )!,
+    );
     expect(hr.kind).toBe('hashedrekord 0.0.2');
     expect(hr.publicKeys).toHaveLength(1);
-    const dsse = summarize(fromBase64(prod('prod-log2025-1_dsse-0.0.2_bundle.sigstore.json').verificationMaterial.tlogEntries[0].canonicalizedBody)!);
+    const dsse = summarize(
+      fromBase64(
+        prod('prod-log2025-1_dsse-0.0.2_bundle.sigstore.json').verificationMaterial.tlogEntries[0]
+          .canonicalizedBody,
+      )!,
+    );
     expect(dsse.kind).toBe('dsse 0.0.2');
     expect(dsse.sans.length).toBeGreaterThan(0);
     expect(parseWatchRules(`san ${dsse.sans[0]}`).length).toBe(1);
@@ -109,7 +158,10 @@ describe('mirror', () => {
     expect(await migrate(new HttpStore(client()), copy, verifiers[0]!, ORIGIN)).toBe(700);
     await Promise.all(Array.from({ length: 100 }, (_, i) => log.add(utf8(`n ${i}`))));
     expect(await migrate(new HttpStore(client()), copy, verifiers[0]!, ORIGIN)).toBe(800 - 512);
-    const mirror = await Log.openReadOnly(copy, { origin: ORIGIN, verifierKey: signer.verifierKey });
+    const mirror = await Log.openReadOnly(copy, {
+      origin: ORIGIN,
+      verifierKey: signer.verifierKey,
+    });
     expect(mirror.state.note).toBe(log.state.note);
     const app = createApp(mirror);
     expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(405);
@@ -120,6 +172,8 @@ describe('mirror', () => {
       if (path.endsWith('/tile/entries/001')) body[10]! ^= 1;
       return body;
     });
-    await expect(migrate(new HttpStore(bad), new MemoryStore(), verifiers[0]!, ORIGIN)).rejects.toMatchObject({ code: 'corrupt' });
+    await expect(
+      migrate(new HttpStore(bad), new MemoryStore(), verifiers[0]!, ORIGIN),
+    ).rejects.toMatchObject({ code: 'corrupt' });
   });
 });

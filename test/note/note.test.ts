@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import {
@@ -16,7 +18,9 @@ import {
 } from '../../src/note/index.ts';
 
 const GO = JSON.parse(readFileSync('spec-vectors/golang-mod/sumdb_vectors.json', 'utf8'));
-const FMT = JSON.parse(readFileSync('spec-vectors/transparency-dev-formats/formats_vectors.json', 'utf8'));
+const FMT = JSON.parse(
+  readFileSync('spec-vectors/transparency-dev-formats/formats_vectors.json', 'utf8'),
+);
 const C2SP = JSON.parse(readFileSync('spec-vectors/c2sp-spec-examples.json', 'utf8'));
 
 const peter = parseVerifierKey(GO.keys.PeterNeumann.vkey);
@@ -48,12 +52,14 @@ describe('signed-note keys (golang.org/x/mod/sumdb/note vectors)', () => {
         if (i === 0 && j === vkey.length) continue;
         expect(() => parseVerifierKey(vkey.slice(i, j))).toThrow(LogError);
       }
-      const mangled = vkey.slice(0, i) + String.fromCharCode(vkey.charCodeAt(i) + 1) + vkey.slice(i + 1);
+      const mangled =
+        vkey.slice(0, i) + String.fromCharCode(vkey.charCodeAt(i) + 1) + vkey.slice(i + 1);
       expect(() => parseVerifierKey(mangled), mangled).toThrow(LogError);
     }
     const skey = GO.keys.PeterNeumann.skey as string;
     for (let i = 0; i < skey.length; i++) {
-      const mangled = skey.slice(0, i) + String.fromCharCode(skey.charCodeAt(i) + 1) + skey.slice(i + 1);
+      const mangled =
+        skey.slice(0, i) + String.fromCharCode(skey.charCodeAt(i) + 1) + skey.slice(i + 1);
       expect(() => parseSignerKey(mangled), mangled).toThrow(LogError);
     }
   });
@@ -92,7 +98,9 @@ describe('signed notes', () => {
   });
 
   it('rejects a note whose known key signature is invalid', () => {
-    expect(() => openNote(GO.invalidSignature.note, [peter])).toThrow(/invalid signature for key PeterNeumann\+c74f20a3/);
+    expect(() => openNote(GO.invalidSignature.note, [peter])).toThrow(
+      /invalid signature for key PeterNeumann\+c74f20a3/,
+    );
   });
 
   it('accepts 100 signatures and refuses 101', () => {
@@ -106,7 +114,9 @@ describe('signed notes', () => {
 
   it('verifies the C2SP signed-note example and real sum.golang.org checkpoints', () => {
     const ex = C2SP.signedNoteExample;
-    expect(openNote(ex.note, [parseVerifierKey(ex.vkey)]).text).toBe('This is an example message.\n');
+    expect(openNote(ex.note, [parseVerifierKey(ex.vkey)]).text).toBe(
+      'This is an example message.\n',
+    );
     for (const c of FMT.realCheckpoints) {
       const note = openNote(c.note, [parseVerifierKey(c.vkey)]);
       expect(parseCheckpoint(note.text).origin).toBe('go.sum database tree');
@@ -125,24 +135,40 @@ describe('signed notes', () => {
     const q = C2SP.signedNoteIntroExample;
     expect(() => openNote(q.note, [peter])).toThrow(/no verifiable signatures/);
     const signer = parseSignerKey(GO.keys.PeterNeumann.skey);
-    expect(openNote(signNote(q.parsedBody, [signer]) + q.note.slice(q.parsedBody.length + 1), [peter]).text).toBe(q.parsedBody);
+    expect(
+      openNote(signNote(q.parsedBody, [signer]) + q.note.slice(q.parsedBody.length + 1), [peter])
+        .text,
+    ).toBe(q.parsedBody);
   });
 
   it('never crashes on arbitrary input, and opens only text that was signed', () => {
     const signer = parseSignerKey(GO.keys.PeterNeumann.skey);
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.nat(300), fc.string({ maxLength: 5 }), (text, cut, junk) => {
-        const signed = text.endsWith('\n') ? (() => { try { return signNote(text, [signer]); } catch { return text; } })() : text;
-        const msg = signed.slice(0, cut) + junk + signed.slice(cut);
-        try {
-          const n = openNote(msg, [peter]);
-          // Only a correctly signed text opens: the signature line that verified is Peter's own.
-          expect(msg.startsWith(n.text + '\n')).toBe(true);
-          expect(msg).toContain(signNote(n.text, [signer]).slice(n.text.length + 1));
-        } catch (e) {
-          expect(e).toBeInstanceOf(LogError);
-        }
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.nat(300),
+        fc.string({ maxLength: 5 }),
+        (text, cut, junk) => {
+          const signed = text.endsWith('\n')
+            ? (() => {
+                try {
+                  return signNote(text, [signer]);
+                } catch {
+                  return text;
+                }
+              })()
+            : text;
+          const msg = signed.slice(0, cut) + junk + signed.slice(cut);
+          try {
+            const n = openNote(msg, [peter]);
+            // Only a correctly signed text opens: the signature line that verified is Peter's own.
+            expect(msg.startsWith(n.text + '\n')).toBe(true);
+            expect(msg).toContain(signNote(n.text, [signer]).slice(n.text.length + 1));
+          } catch (e) {
+            expect(e).toBeInstanceOf(LogError);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -151,7 +177,14 @@ describe('signed notes', () => {
 describe('checkpoints', () => {
   it('formats as transparency-dev/formats does', () => {
     for (const v of FMT.checkpointMarshal) {
-      expect(formatCheckpoint({ origin: v.origin, size: v.size, root: utf8(v.hashAscii), extensions: [] })).toBe(v.want);
+      expect(
+        formatCheckpoint({
+          origin: v.origin,
+          size: v.size,
+          root: utf8(v.hashAscii),
+          extensions: [],
+        }),
+      ).toBe(v.want);
     }
   });
 
@@ -162,13 +195,18 @@ describe('checkpoints', () => {
     expect(formatCheckpoint(cp)).toBe(real);
     const ext = real + 'extension line\n';
     expect(parseCheckpoint(ext).extensions).toEqual(['extension line']);
-    for (const v of FMT.checkpointUnmarshal.invalid) expect(() => parseCheckpoint(v.m), v.why).toThrow(LogError);
+    for (const v of FMT.checkpointUnmarshal.invalid)
+      expect(() => parseCheckpoint(v.m), v.why).toThrow(LogError);
     for (const v of FMT.checkpointUnmarshal.valid) {
       // formats accepts any root length and empty extension lines; C2SP wants a SHA-256 root
       // and non-empty extension lines, so a strict parser rejects these.
       expect(() => parseCheckpoint(v.m)).toThrow(LogError);
     }
-    for (const bad of ['o\n01\n' + real.split('\n')[2] + '\n', 'o\n+1\n' + real.split('\n')[2] + '\n', 'o\n1\n' + real.split('\n')[2] + '\n\n']) {
+    for (const bad of [
+      'o\n01\n' + real.split('\n')[2] + '\n',
+      'o\n+1\n' + real.split('\n')[2] + '\n',
+      'o\n1\n' + real.split('\n')[2] + '\n\n',
+    ]) {
       expect(() => parseCheckpoint(bad), bad).toThrow(LogError);
     }
   });

@@ -3,11 +3,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey } from '../../src/note/index.ts';
-import { kill9, startChild, writeLoad, type Child } from '../helpers/server.ts';
+import { type Child, kill9, startChild, writeLoad } from '../helpers/server.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3);
@@ -33,7 +35,10 @@ describe('crash recovery (kill -9 of a real server on LevelDB)', () => {
     const verifier = parseVerifierKey(child.vkey);
     for (let round = 0; round < ROUNDS; round++) {
       const stop = { done: false };
-      const running = Promise.all([writeLoad(child.url, `round ${round}`, 16, acked, served, stop), pollCheckpoints(child, served, stop)]);
+      const running = Promise.all([
+        writeLoad(child.url, `round ${round}`, 16, acked, served, stop),
+        pollCheckpoints(child, served, stop),
+      ]);
       await new Promise((r) => setTimeout(r, 150 + Math.random() * 400));
       await kill9(child);
       stop.done = true;
@@ -47,17 +52,22 @@ describe('crash recovery (kill -9 of a real server on LevelDB)', () => {
       };
       const entries = await verifyLog(note, verifier, read);
       const byEntry = new Map(entries.map((e, i) => [toHex(e), i]));
-      for (const [entry, index] of acked) expect(byEntry.get(toHex(utf8(entry))), entry).toBe(index);
+      for (const [entry, index] of acked)
+        expect(byEntry.get(toHex(utf8(entry))), entry).toBe(index);
       for (const s of served) {
         const old = parseCheckpoint(openNote(s, [verifier]).text);
         expect(old.size).toBeLessThanOrEqual(latest.size);
         if (old.size === 0) continue;
-        const r = await fetch(`${child.url}/proof/consistency?firstSize=${old.size}&lastSize=${latest.size}`);
+        const r = await fetch(
+          `${child.url}/proof/consistency?firstSize=${old.size}&lastSize=${latest.size}`,
+        );
         const proof = ((await r.json()) as { hashes: string[] }).hashes.map((h) => fromBase64(h)!);
         checkConsistency(old.size, latest.size, old.root, latest.root, proof);
       }
     }
-    console.log(`crash test: ${ROUNDS} rounds, ${acked.size} entries acknowledged, ${served.size} checkpoints served, 0 lost, 0 forks`);
+    console.log(
+      `crash test: ${ROUNDS} rounds, ${acked.size} entries acknowledged, ${served.size} checkpoints served, 0 lost, 0 forks`,
+    );
     expect(acked.size).toBeGreaterThan(0);
     await kill9(child);
   }, 120_000);

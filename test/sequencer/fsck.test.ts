@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
-import { Log, fsck } from '../../src/sequencer/index.ts';
+import { fsck, Log } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 
 const ORIGIN = 'log.example.test/fsck';

@@ -1,13 +1,22 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { checkConsistency, checkInclusion, leafHash } from '../../src/merkle/index.ts';
-import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey, type NoteSigner } from '../../src/note/index.ts';
+import {
+  generateSignerKey,
+  type NoteSigner,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+} from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { LevelStore, MemoryStore, type LogStore } from '../../src/storage/index.ts';
+import { LevelStore, type LogStore, MemoryStore } from '../../src/storage/index.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
@@ -43,7 +52,13 @@ describe('sequencer', () => {
       const c = cp(r.note);
       expect(c.size).toBe(r.size);
       expect(r.index).toBeLessThan(c.size);
-      checkInclusion(r.index, c.size, leafHash(e(i)), await log.reader.proveInclusion(r.index, c.size), c.root);
+      checkInclusion(
+        r.index,
+        c.size,
+        leafHash(e(i)),
+        await log.reader.proveInclusion(r.index, c.size),
+        c.root,
+      );
     }
     const entries = await verifyLog(log.state.note, verifier, reader(log), true);
     results.forEach((r, i) => expect(entries[r.index]).toEqual(e(i)));
@@ -86,7 +101,7 @@ describe('sequencer', () => {
   it('serves consistent proofs on a 70,000-entry log for every published size', async () => {
     const log = await open(new MemoryStore(), { maxBatch: 3000, maxAgeMs: 1 });
     const notes: string[] = [];
-    for (let start = 0; start < 70000; ) {
+    for (let start = 0; start < 70000;) {
       const n = Math.min(70000 - start, 1 + ((start * 7919) % 9000));
       const batch = await Promise.all(Array.from({ length: n }, (_, i) => log.add(e(start + i))));
       notes.push(batch[batch.length - 1]!.note);
@@ -98,10 +113,23 @@ describe('sequencer', () => {
     for (let k = 0; k < 200; k++) {
       const c = cps[(k * 31) % cps.length]!;
       const index = (k * 104729) % c.size;
-      checkInclusion(index, c.size, leafHash(e(index)), await log.reader.proveInclusion(index, c.size), c.root);
+      checkInclusion(
+        index,
+        c.size,
+        leafHash(e(index)),
+        await log.reader.proveInclusion(index, c.size),
+        c.root,
+      );
       const older = cps[(k * 17) % cps.length]!;
       const [a, b] = older.size <= c.size ? [older, c] : [c, older];
-      if (a.size > 0) checkConsistency(a.size, b.size, a.root, b.root, await log.reader.proveConsistency(a.size, b.size));
+      if (a.size > 0)
+        checkConsistency(
+          a.size,
+          b.size,
+          a.root,
+          b.root,
+          await log.reader.proveConsistency(a.size, b.size),
+        );
     }
   }, 120_000);
 
@@ -120,7 +148,13 @@ describe('sequencer', () => {
       expect(again.map((r) => r.index)).toEqual([3, 4, 5]);
       const after = cp(log.state.note);
       expect(after.size).toBe(6);
-      checkConsistency(before.size, after.size, before.root, after.root, await log.reader.proveConsistency(before.size, after.size));
+      checkConsistency(
+        before.size,
+        after.size,
+        before.root,
+        after.root,
+        await log.reader.proveConsistency(before.size, after.size),
+      );
       await verifyLog(log.state.note, verifier, reader(log), true);
     });
   }
@@ -140,7 +174,11 @@ describe('sequencer', () => {
     const log = await open(mem);
     await Promise.all([0, 1, 2].map((i) => log.add(e(i))));
     const lock = await mem.readLock();
-    await mem.commit({ expected: lock, next: lock!, objects: [{ key: 'tile/0/000.p/3', value: new Uint8Array(96) }] });
+    await mem.commit({
+      expected: lock,
+      next: lock!,
+      objects: [{ key: 'tile/0/000.p/3', value: new Uint8Array(96) }],
+    });
     await expect(open(mem)).rejects.toMatchObject({ code: 'corrupt' });
   });
 
@@ -148,9 +186,13 @@ describe('sequencer', () => {
     const mem = new MemoryStore();
     await open(mem);
     const other = parseSignerKey(generateSignerKey(ORIGIN));
-    await expect(Log.open(mem, { origin: ORIGIN, signer: other })).rejects.toMatchObject({ code: 'corrupt' });
+    await expect(Log.open(mem, { origin: ORIGIN, signer: other })).rejects.toMatchObject({
+      code: 'corrupt',
+    });
     const mem2 = new MemoryStore();
     await open(mem2);
-    await expect(Log.open(mem2, { origin: 'other.origin', signer })).rejects.toMatchObject({ code: 'corrupt' });
+    await expect(Log.open(mem2, { origin: 'other.origin', signer })).rejects.toMatchObject({
+      code: 'corrupt',
+    });
   });
 });

@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
-import { Log, fsck, migrate } from '../../src/sequencer/index.ts';
-import { LevelStore, MemoryStore, openS3Store, type LogStore } from '../../src/storage/index.ts';
+import { fsck, Log, migrate } from '../../src/sequencer/index.ts';
+import { LevelStore, type LogStore, MemoryStore, openS3Store } from '../../src/storage/index.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 
 const ORIGIN = 'log.example.test/migrate';
@@ -31,7 +33,9 @@ describe('migrate', () => {
       return inner(c);
     };
     await expect(migrate(from, to, verifier, ORIGIN)).rejects.toThrow('interrupted');
-    await expect(Log.open(to, { origin: ORIGIN, signer })).rejects.toMatchObject({ code: 'corrupt' });
+    await expect(Log.open(to, { origin: ORIGIN, signer })).rejects.toMatchObject({
+      code: 'corrupt',
+    });
     to.commit = inner;
     expect(await migrate(from, to, verifier, ORIGIN)).toBe(40_000 - 64 * 256);
     expect(await migrate(from, to, verifier, ORIGIN)).toBe(0);
@@ -44,10 +48,17 @@ describe('migrate', () => {
   it('moves a LevelDB log into S3 (Ceph RGW), verified on arrival', async () => {
     const level = await LevelStore.open(join(mkdtempSync(join(tmpdir(), 'tilelog-mig-')), 'db'));
     await fill(level, 1000);
-    const s3 = await openS3Store({ bucket: 'tilelog-test', prefix: `migrate-${process.pid}-${Date.now()}`, endpoint: process.env.TILELOG_TEST_S3_ENDPOINT!, forcePathStyle: true });
+    const s3 = await openS3Store({
+      bucket: 'tilelog-test',
+      prefix: `migrate-${process.pid}-${Date.now()}`,
+      endpoint: process.env.TILELOG_TEST_S3_ENDPOINT!,
+      forcePathStyle: true,
+    });
     expect(await migrate(level, s3, verifier, ORIGIN)).toBe(1000);
     expect(await fsck(s3, verifier, ORIGIN)).toMatchObject({ size: 1000 });
-    expect(new TextDecoder().decode((await s3.get('checkpoint'))!)).toBe(new TextDecoder().decode((await level.readLock())!));
+    expect(new TextDecoder().decode((await s3.get('checkpoint'))!)).toBe(
+      new TextDecoder().decode((await level.readLock())!),
+    );
     await level.close();
     await s3.close();
   }, 60_000);

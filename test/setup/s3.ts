@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 
 let started: string | null = null;
@@ -21,7 +22,11 @@ export async function setup(): Promise<void> {
     const base = 20000 + Math.floor(Math.random() * 20000);
     const env = { ...process.env, CEPH_RGW_PORT: String(base), CEPH_MON_PORT: String(base + 1) };
     try {
-      const out = execFileSync('bash', ['tools/ceph-rgw.sh', 'start', started], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = execFileSync('bash', ['tools/ceph-rgw.sh', 'start', started], {
+        encoding: 'utf8',
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       process.env.TILELOG_TEST_S3_ENDPOINT = out.trim().split('\n').at(-1);
     } catch (err) {
       execFileSync('bash', ['tools/ceph-rgw.sh', 'stop', started]);
@@ -29,7 +34,11 @@ export async function setup(): Promise<void> {
       console.error(`Ceph RGW did not start (attempt ${attempt}); trying again`);
     }
   }
-  const client = new S3Client({ endpoint: process.env.TILELOG_TEST_S3_ENDPOINT, forcePathStyle: true, region: 'us-east-1' });
+  const client = new S3Client({
+    endpoint: process.env.TILELOG_TEST_S3_ENDPOINT,
+    forcePathStyle: true,
+    region: 'us-east-1',
+  });
   try {
     await client.send(new CreateBucketCommand({ Bucket: 'tilelog-test' }));
   } catch (err) {

@@ -1,5 +1,6 @@
 // The storage contract suite (src/storage/storage.ts), run over every driver.
 import { describe, expect, it } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import type { LogStore } from '../../src/storage/index.ts';
@@ -26,11 +27,29 @@ export function storageContract(name: string, h: DriverHarness): void {
 
     it('commits objects and the lock together, readable right after', async () => {
       const s = await h.open();
-      await s.commit({ expected: null, next: b('L1'), objects: [{ key: 'tile/0/000.p/1', value: b('x') }, { key: 'checkpoint', value: b('c1') }] });
+      await s.commit({
+        expected: null,
+        next: b('L1'),
+        objects: [
+          { key: 'tile/0/000.p/1', value: b('x') },
+          { key: 'checkpoint', value: b('c1') },
+        ],
+      });
       expect(await s.readLock()).toEqual(b('L1'));
       expect(await s.get('tile/0/000.p/1')).toEqual(b('x'));
-      expect(await s.getMany(['checkpoint', 'nope', 'tile/0/000.p/1'])).toEqual([b('c1'), null, b('x')]);
-      await s.commit({ expected: b('L1'), next: b('L2'), objects: [{ key: 'tile/0/000.p/1', value: null }, { key: 'tile/0/000.p/2', value: b('xy') }] });
+      expect(await s.getMany(['checkpoint', 'nope', 'tile/0/000.p/1'])).toEqual([
+        b('c1'),
+        null,
+        b('x'),
+      ]);
+      await s.commit({
+        expected: b('L1'),
+        next: b('L2'),
+        objects: [
+          { key: 'tile/0/000.p/1', value: null },
+          { key: 'tile/0/000.p/2', value: b('xy') },
+        ],
+      });
       expect(await s.get('tile/0/000.p/1')).toBeNull();
       expect(await s.get('tile/0/000.p/2')).toEqual(b('xy'));
       await s.close();
@@ -40,7 +59,9 @@ export function storageContract(name: string, h: DriverHarness): void {
       const s = await h.open();
       await s.commit({ expected: null, next: b('L1'), objects: [] });
       for (const expected of [null, b('L0'), b('L1x')]) {
-        const err = await s.commit({ expected, next: b('L9'), objects: [{ key: 'k', value: b('v') }] }).catch((e) => e);
+        const err = await s
+          .commit({ expected, next: b('L9'), objects: [{ key: 'k', value: b('v') }] })
+          .catch((e) => e);
         expect(err).toBeInstanceOf(LogError);
         expect(err.code).toBe('conflict');
       }
@@ -64,7 +85,14 @@ export function storageContract(name: string, h: DriverHarness): void {
 
     it('is idempotent: rewriting the same bytes and deleting a missing key are harmless', async () => {
       const s = await h.open();
-      await s.commit({ expected: null, next: b('L1'), objects: [{ key: 'k', value: b('v') }, { key: 'gone', value: null }] });
+      await s.commit({
+        expected: null,
+        next: b('L1'),
+        objects: [
+          { key: 'k', value: b('v') },
+          { key: 'gone', value: null },
+        ],
+      });
       await s.commit({ expected: b('L1'), next: b('L2'), objects: [{ key: 'k', value: b('v') }] });
       expect(await s.get('k')).toEqual(b('v'));
       await s.close();
@@ -83,14 +111,19 @@ export function storageContract(name: string, h: DriverHarness): void {
     });
 
     // Only durable drivers have a reopen; the memory driver makes no durability promise.
-    if (h.reopen) it('keeps every committed object and the lock across a reopen', async () => {
-      let s = await h.open();
-      await s.commit({ expected: null, next: b('L1'), objects: [{ key: 'tile/entries/000', value: new Uint8Array(70000).fill(3) }] });
-      s = await h.reopen!(s);
-      expect(await s.readLock()).toEqual(b('L1'));
-      expect((await s.get('tile/entries/000'))!.length).toBe(70000);
-      await s.commit({ expected: b('L1'), next: b('L2'), objects: [] });
-      await s.close();
-    });
+    if (h.reopen)
+      it('keeps every committed object and the lock across a reopen', async () => {
+        let s = await h.open();
+        await s.commit({
+          expected: null,
+          next: b('L1'),
+          objects: [{ key: 'tile/entries/000', value: new Uint8Array(70000).fill(3) }],
+        });
+        s = await h.reopen!(s);
+        expect(await s.readLock()).toEqual(b('L1'));
+        expect((await s.get('tile/entries/000'))!.length).toBe(70000);
+        await s.commit({ expected: b('L1'), next: b('L2'), objects: [] });
+        await s.close();
+      });
   });
 }

@@ -1,7 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IndexedStore, LevelStore, MemoryStore, openS3Store, type LogStore } from '../../src/storage/index.ts';
+
+import {
+  IndexedStore,
+  LevelStore,
+  type LogStore,
+  MemoryStore,
+  openS3Store,
+} from '../../src/storage/index.ts';
 import { storageContract } from './contract.ts';
 
 storageContract('memory', { open: async () => new MemoryStore() });
@@ -25,11 +32,17 @@ storageContract('leveldb', {
 
 // S3: a real server (Ceph RGW started by tools/ceph-rgw.sh, see test/setup/s3.ts), never a mock.
 const s3Endpoint = process.env.TILELOG_TEST_S3_ENDPOINT;
-if (!s3Endpoint) throw new Error('TILELOG_TEST_S3_ENDPOINT is not set: the S3 global setup did not run');
+if (!s3Endpoint)
+  throw new Error('TILELOG_TEST_S3_ENDPOINT is not set: the S3 global setup did not run');
 let s3Count = 0;
 const s3Prefixes = new WeakMap<LogStore, string>();
 const s3Open = async (prefix: string) => {
-  const s = await openS3Store({ bucket: 'tilelog-test', prefix, endpoint: s3Endpoint, forcePathStyle: true });
+  const s = await openS3Store({
+    bucket: 'tilelog-test',
+    prefix,
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+  });
   s3Prefixes.set(s, prefix);
   return s;
 };
@@ -44,5 +57,9 @@ storageContract('s3 (Ceph RGW)', {
 
 // The S3 layout `serve --storage s3://…` uses: objects in S3, the dedup index on local disk.
 storageContract('s3 + local dedup index', {
-  open: async () => IndexedStore.open(await s3Open(`indexed-${process.pid}-${Date.now()}-${s3Count++}`), join(mkdtempSync(join(tmpdir(), 'tilelog-idx-')), 'dedup')),
+  open: async () =>
+    IndexedStore.open(
+      await s3Open(`indexed-${process.pid}-${Date.now()}-${s3Count++}`),
+      join(mkdtempSync(join(tmpdir(), 'tilelog-idx-')), 'dedup'),
+    ),
 });

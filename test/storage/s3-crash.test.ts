@@ -5,11 +5,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
-import { generateSignerKey, openNote, parseCheckpoint, parseVerifierKey } from '../../src/note/index.ts';
+import {
+  generateSignerKey,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+} from '../../src/note/index.ts';
 import { kill9, startChild, writeLoad } from '../helpers/server.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
@@ -23,9 +30,36 @@ describe('kill -9 of one of two S3 writers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tilelog-s3crash-'));
     const skey = generateSignerKey(origin);
     writeFileSync(join(dir, 'log.key'), skey + '\n');
-    const args = ['--key', join(dir, 'log.key'), '--origin', origin, '--storage', `s3://${bucket}/${prefix}`, '--s3-endpoint', endpoint, '--s3-path-style', '--max-age-ms', '5'];
+    const args = [
+      '--key',
+      join(dir, 'log.key'),
+      '--origin',
+      origin,
+      '--storage',
+      `s3://${bucket}/${prefix}`,
+      '--s3-endpoint',
+      endpoint,
+      '--s3-path-style',
+      '--max-age-ms',
+      '5',
+    ];
     const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
-    await raw.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] }] }) }));
+    await raw.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: '*',
+              Action: ['s3:GetObject'],
+              Resource: [`arn:aws:s3:::${bucket}/*`],
+            },
+          ],
+        }),
+      }),
+    );
     raw.destroy();
     const a = await startChild(join(dir, 'a'), args);
     let b = await startChild(join(dir, 'b'), args);
@@ -66,7 +100,9 @@ describe('kill -9 of one of two S3 writers', () => {
       const old = parseCheckpoint(openNote(s, [verifier]).text);
       expect(old.size).toBeLessThanOrEqual(latest.size);
       if (old.size === 0 || old.size === latest.size) continue;
-      const r = await fetch(`${c.url}/proof/consistency?firstSize=${old.size}&lastSize=${latest.size}`);
+      const r = await fetch(
+        `${c.url}/proof/consistency?firstSize=${old.size}&lastSize=${latest.size}`,
+      );
       if (r.status === 400) continue; // c's view may lag the final size by a refresh
       const proof = ((await r.json()) as { hashes: string[] }).hashes.map((h) => fromBase64(h)!);
       checkConsistency(old.size, latest.size, old.root, latest.root, proof);

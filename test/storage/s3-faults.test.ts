@@ -4,10 +4,17 @@
 // nothing it acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+
 import { utf8 } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
-import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
-import { Log, fsck } from '../../src/sequencer/index.ts';
+import {
+  generateSignerKey,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+} from '../../src/note/index.ts';
+import { fsck, Log } from '../../src/sequencer/index.ts';
 import { openS3Store } from '../../src/storage/index.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
@@ -54,8 +61,19 @@ describe('S3 write faults', () => {
       it(`recovers from a ${name} write failing ${when} it is stored`, async () => {
         const prefix = `faults-${name}-${when}-${process.pid}-${Date.now()}`;
         const fault = { match: null as RegExp | null, when, fired: 0 };
-        const store = await openS3Store({ bucket: 'tilelog-test', prefix, endpoint, forcePathStyle: true, configure: injector(fault) });
-        const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 2, keepPartials: true });
+        const store = await openS3Store({
+          bucket: 'tilelog-test',
+          prefix,
+          endpoint,
+          forcePathStyle: true,
+          configure: injector(fault),
+        });
+        const log = await Log.open(store, {
+          origin: ORIGIN,
+          signer,
+          maxAgeMs: 2,
+          keepPartials: true,
+        });
         const acked = new Map<string, number>();
         const notes: string[] = [];
         const add = async (e: string) => {
@@ -77,7 +95,12 @@ describe('S3 write faults', () => {
         await log.close();
         await store.close();
         // A fresh client finishes any staged commit, and the whole store verifies.
-        const fresh = await openS3Store({ bucket: 'tilelog-test', prefix, endpoint, forcePathStyle: true });
+        const fresh = await openS3Store({
+          bucket: 'tilelog-test',
+          prefix,
+          endpoint,
+          forcePathStyle: true,
+        });
         const report = await fsck(fresh, verifier, ORIGIN);
         expect(report.size).toBe(360);
         const reopened = await Log.open(fresh, { origin: ORIGIN, signer });
@@ -86,7 +109,14 @@ describe('S3 write faults', () => {
         [...acked.values()].forEach((index, i) => expect(again[i]!.index).toBe(index));
         for (const n of notes) {
           const cp = parseCheckpoint(openNote(n, [verifier]).text);
-          if (cp.size < latest.size) checkConsistency(cp.size, latest.size, cp.root, latest.root, await reopened.reader.proveConsistency(cp.size, latest.size));
+          if (cp.size < latest.size)
+            checkConsistency(
+              cp.size,
+              latest.size,
+              cp.root,
+              latest.root,
+              await reopened.reader.proveConsistency(cp.size, latest.size),
+            );
         }
         await reopened.close();
         await fresh.close();

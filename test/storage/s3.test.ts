@@ -1,19 +1,27 @@
 // S3-specific behaviour on a real server (Ceph RGW): compare-and-swap between two independent
 // clients, recovery of a commit that died after its lock swap, and a log sequenced into a bucket.
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../src/bytes.ts';
-import { sha256 } from '../../src/crypto.ts';
-import { checkConsistency } from '../../src/merkle/index.ts';
-import { generateSignerKey, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
-import { Log } from '../../src/sequencer/index.ts';
-import { IndexedStore, openS3Store } from '../../src/storage/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+
+import { toHex, utf8 } from '../../src/bytes.ts';
+import { sha256 } from '../../src/crypto.ts';
+import { checkConsistency } from '../../src/merkle/index.ts';
+import {
+  generateSignerKey,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+} from '../../src/note/index.ts';
+import { Log } from '../../src/sequencer/index.ts';
+import { IndexedStore, openS3Store } from '../../src/storage/index.ts';
 import { encodeStaging } from '../../src/storage/s3.ts';
-import { verifyLog } from '../helpers/verify.ts';
 import { parseTilePath } from '../../src/tiles/index.ts';
+import { verifyLog } from '../helpers/verify.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
 const bucket = 'tilelog-test';
@@ -27,8 +35,16 @@ describe('S3 driver on Ceph RGW', () => {
     await a.commit({ expected: null, next: utf8('L1'), objects: [] });
     expect(await b.readLock()).toEqual(utf8('L1'));
     const results = await Promise.allSettled([
-      a.commit({ expected: utf8('L1'), next: utf8('A'), objects: [{ key: 'who', value: utf8('A') }] }),
-      b.commit({ expected: utf8('L1'), next: utf8('B'), objects: [{ key: 'who', value: utf8('B') }] }),
+      a.commit({
+        expected: utf8('L1'),
+        next: utf8('A'),
+        objects: [{ key: 'who', value: utf8('A') }],
+      }),
+      b.commit({
+        expected: utf8('L1'),
+        next: utf8('B'),
+        objects: [{ key: 'who', value: utf8('B') }],
+      }),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -52,9 +68,20 @@ describe('S3 driver on Ceph RGW', () => {
     await s.commit({ expected: null, next: utf8('L1'), objects: [] });
     // Simulate the crash: the new lock and its staging object exist, the objects do not.
     const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
-    const objects = [{ key: 'tile/0/000.p/1', value: new Uint8Array(32).fill(5) }, { key: 'checkpoint', value: utf8('C2') }];
-    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/staging/${toHex(sha256(utf8('L2')))}`, Body: encodeStaging(objects) }));
-    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/lock`, Body: utf8('L2') }));
+    const objects = [
+      { key: 'tile/0/000.p/1', value: new Uint8Array(32).fill(5) },
+      { key: 'checkpoint', value: utf8('C2') },
+    ];
+    await raw.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${prefix}/staging/${toHex(sha256(utf8('L2')))}`,
+        Body: encodeStaging(objects),
+      }),
+    );
+    await raw.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/lock`, Body: utf8('L2') }),
+    );
     await raw.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${prefix}/checkpoint` }));
     const again = await open(prefix);
     expect(await again.readLock()).toEqual(utf8('L2'));
@@ -81,7 +108,12 @@ describe('S3 driver on Ceph RGW', () => {
     log = await Log.open(store, { origin, signer });
     expect(log.state.checkpoint.size).toBe(300);
     expect((await log.add(entries[7]!)).index).toBe(results[7]!.index);
-    const got = await verifyLog(log.state.note, parseVerifierKey(signer.verifierKey), (p) => log.reader.readTile(parseTilePath(p)), true);
+    const got = await verifyLog(
+      log.state.note,
+      parseVerifierKey(signer.verifierKey),
+      (p) => log.reader.readTile(parseTilePath(p)),
+      true,
+    );
     results.forEach((r, i) => expect(got[r.index]).toEqual(entries[i]));
     await log.close();
     await store.close();
@@ -97,7 +129,10 @@ describe('two writers on one bucket', () => {
     const stores = [await open(prefix), await open(prefix)];
     const logs = [] as Log[];
     // As `serve --storage s3://…` does: partial tiles stay, since the bucket is served as it is.
-    for (const s of stores) logs.push(await Log.open(s, { origin, signer, maxAgeMs: 3, maxBatch: 64, keepPartials: true }));
+    for (const s of stores)
+      logs.push(
+        await Log.open(s, { origin, signer, maxAgeMs: 3, maxBatch: 64, keepPartials: true }),
+      );
     const entries = Array.from({ length: 400 }, (_, i) => utf8(`writer ${i % 2} entry ${i}`));
     const results = await Promise.all(entries.map((e, i) => logs[i % 2]!.add(e)));
     expect(new Set(results.map((r) => r.index)).size).toBe(entries.length);
@@ -106,13 +141,24 @@ describe('two writers on one bucket', () => {
     const [a, b] = logs.map((l) => l.state.checkpoint);
     expect(a!.size).toBe(entries.length);
     expect(b!.root).toEqual(a!.root);
-    const got = await verifyLog(logs[0]!.state.note, verifier, (p) => logs[0]!.reader.readTile(parseTilePath(p)), true);
+    const got = await verifyLog(
+      logs[0]!.state.note,
+      verifier,
+      (p) => logs[0]!.reader.readTile(parseTilePath(p)),
+      true,
+    );
     results.forEach((r, i) => expect(got[r.index]).toEqual(entries[i]));
     // Every checkpoint a writer answered with is consistent with the final tree.
     for (const r of results) {
       const cp = parseCheckpoint(openNote(r.note, [verifier]).text);
       if (cp.size === 0 || cp.size === a!.size) continue;
-      checkConsistency(cp.size, a!.size, cp.root, a!.root, await logs[0]!.reader.proveConsistency(cp.size, a!.size));
+      checkConsistency(
+        cp.size,
+        a!.size,
+        cp.root,
+        a!.root,
+        await logs[0]!.reader.proveConsistency(cp.size, a!.size),
+      );
     }
     for (const l of logs) await l.close();
     for (const s of stores) await s.close();
@@ -125,10 +171,15 @@ describe('dedup index on local disk (IndexedStore)', () => {
     const origin = 'log.example.test/indexed';
     const signer = parseSignerKey(generateSignerKey(origin));
     const local = () => join(mkdtempSync(join(tmpdir(), 'tilelog-idx-')), 'dedup');
-    const [sa, sb] = [await IndexedStore.open(await open(prefix), local()), await IndexedStore.open(await open(prefix), local())];
+    const [sa, sb] = [
+      await IndexedStore.open(await open(prefix), local()),
+      await IndexedStore.open(await open(prefix), local()),
+    ];
     const a = await Log.open(sa, { origin, signer, maxAgeMs: 2, keepPartials: true });
     const b = await Log.open(sb, { origin, signer, maxAgeMs: 2, keepPartials: true });
-    const first = await Promise.all(Array.from({ length: 300 }, (_, i) => a.add(utf8(`from a ${i}`))));
+    const first = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => a.add(utf8(`from a ${i}`))),
+    );
     await b.refresh(); // b indexes a's entries from the bundles while adopting the lock
     const again = await b.add(utf8('from a 123'));
     expect(again).toMatchObject({ index: first[123]!.index, duplicate: true });
@@ -138,7 +189,10 @@ describe('dedup index on local disk (IndexedStore)', () => {
     // A fresh instance with an empty local index rebuilds it from the bundles.
     const sc = await IndexedStore.open(await open(prefix), local());
     const c = await Log.open(sc, { origin, signer, maxAgeMs: 2 });
-    expect(await c.add(utf8('from a 7'))).toMatchObject({ index: first[7]!.index, duplicate: true });
+    expect(await c.add(utf8('from a 7'))).toMatchObject({
+      index: first[7]!.index,
+      duplicate: true,
+    });
     for (const l of [a, b, c]) await l.close();
     for (const s of [sa, sb, sc]) await s.close();
   }, 60_000);
@@ -148,15 +202,23 @@ describe('S3 error classification', () => {
   it('tells lost races, fatal misconfiguration and transient failures apart', async () => {
     const { classify } = await import('../../src/storage/s3.ts');
     const { S3ServiceException } = await import('@aws-sdk/client-s3');
-    const ex = (name: string, status: number) => new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status } });
+    const ex = (name: string, status: number) =>
+      new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status } });
     expect(classify(ex('PreconditionFailed', 412), 'put').code).toBe('conflict');
     expect(classify(ex('AccessDenied', 403), 'put').code).toBe('fatal');
     expect(classify(ex('NoSuchBucket', 404), 'get').code).toBe('fatal');
     expect(classify(ex('SlowDown', 503), 'put').code).toBe('unavailable');
     expect(classify(new Error('ECONNRESET'), 'put').code).toBe('unavailable');
     // A real missing bucket on the server is fatal too.
-    const s = await openS3Store({ bucket: 'no-such-bucket-here', prefix: 'x', endpoint, forcePathStyle: true });
-    await expect(s.commit({ expected: null, next: utf8('L'), objects: [] })).rejects.toMatchObject({ code: 'fatal' });
+    const s = await openS3Store({
+      bucket: 'no-such-bucket-here',
+      prefix: 'x',
+      endpoint,
+      forcePathStyle: true,
+    });
+    await expect(s.commit({ expected: null, next: utf8('L'), objects: [] })).rejects.toMatchObject({
+      code: 'fatal',
+    });
     await expect(s.readLock()).rejects.toMatchObject({ code: 'fatal' });
     await s.close();
   });

@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
+import { LogError } from '../../src/errors.ts';
 import {
-  ENTRIES,
   bundleForIndex,
   decodeBundle,
   encodeBundle,
+  ENTRIES,
   formatIndex,
   parseTilePath,
   tilePath,
   tileWidth,
 } from '../../src/tiles/index.ts';
-import { LogError } from '../../src/errors.ts';
 
-const V = JSON.parse(readFileSync('spec-vectors/transparency-dev-tessera/tile_path_vectors.json', 'utf8'));
+const V = JSON.parse(
+  readFileSync('spec-vectors/transparency-dev-tessera/tile_path_vectors.json', 'utf8'),
+);
 
 describe('tlog-tiles paths (tessera vectors)', () => {
   it('formats entry bundle paths for an index in a log size', () => {
@@ -39,7 +43,11 @@ describe('tlog-tiles paths (tessera vectors)', () => {
         expect(() => parseTilePath(path)).toThrow(/out of range/);
         continue;
       }
-      expect(parseTilePath(path)).toEqual({ level: v.wantLevel, n: v.wantIndex, width: v.wantP || 256 });
+      expect(parseTilePath(path)).toEqual({
+        level: v.wantLevel,
+        n: v.wantIndex,
+        width: v.wantP || 256,
+      });
     }
     for (const [level, index] of V.parseTileLevelIndexPartial.invalid) {
       expect(() => parseTilePath(`tile/${level}/${index}`)).toThrow(LogError);
@@ -48,9 +56,21 @@ describe('tlog-tiles paths (tessera vectors)', () => {
 
   it('rejects non-canonical paths', () => {
     for (const p of [
-      'tile/0/x000/001', 'tile/00/000', 'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/0/000.p/007',
-      'tile/entries/000.p/', 'tile/0/000/', '/tile/0/000', 'tile/0/0000', 'tile/entries/x1/000',
-      'tile/0/000.p/1/', 'tile//000', 'tile/-0/000', 'tile/1/x001/x002', 'tile/entries/000.p/256',
+      'tile/0/x000/001',
+      'tile/00/000',
+      'tile/0/000.p/0',
+      'tile/0/000.p/256',
+      'tile/0/000.p/007',
+      'tile/entries/000.p/',
+      'tile/0/000/',
+      '/tile/0/000',
+      'tile/0/0000',
+      'tile/entries/x1/000',
+      'tile/0/000.p/1/',
+      'tile//000',
+      'tile/-0/000',
+      'tile/1/x001/x002',
+      'tile/entries/000.p/256',
     ]) {
       expect(() => parseTilePath(p), p).toThrow(LogError);
     }
@@ -74,16 +94,19 @@ describe('tlog-tiles paths (tessera vectors)', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...'tile/entries0123456789x.p') , maxLength: 30 }), (s) => {
-        let t;
-        try {
-          t = parseTilePath(s);
-        } catch (e) {
-          expect(e).toBeInstanceOf(LogError);
-          return;
-        }
-        expect(tilePath(t)).toBe(s);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'tile/entries0123456789x.p'), maxLength: 30 }),
+        (s) => {
+          let t;
+          try {
+            t = parseTilePath(s);
+          } catch (e) {
+            expect(e).toBeInstanceOf(LogError);
+            return;
+          }
+          expect(tilePath(t)).toBe(s);
+        },
+      ),
       { numRuns: 5000 },
     );
   });
@@ -119,7 +142,9 @@ describe('entry bundles', () => {
     expect(() => decodeBundle(b.subarray(0, b.length - 1))).toThrow(LogError);
     expect(() => decodeBundle(Uint8Array.of(...b, 0))).toThrow(LogError);
     expect(() => decodeBundle(b, 3)).toThrow(LogError);
-    expect(() => decodeBundle(encodeBundle(Array.from({ length: 257 }, () => new Uint8Array(0))))).toThrow(LogError);
+    expect(() =>
+      decodeBundle(encodeBundle(Array.from({ length: 257 }, () => new Uint8Array(0)))),
+    ).toThrow(LogError);
   });
 
   it('never crashes on arbitrary bytes', () => {
@@ -142,7 +167,9 @@ describe('narrowTile', () => {
     const entries = [Uint8Array.of(1), Uint8Array.of(2, 3), new Uint8Array(0), Uint8Array.of(4)];
     const bundle = encodeBundle(entries);
     for (let w = 1; w <= 4; w++) {
-      expect(narrowTile({ level: ENTRIES, n: 0, width: 4 }, bundle, w)).toEqual(encodeBundle(entries.slice(0, w)));
+      expect(narrowTile({ level: ENTRIES, n: 0, width: 4 }, bundle, w)).toEqual(
+        encodeBundle(entries.slice(0, w)),
+      );
     }
     const tile = new Uint8Array(96).map((_, i) => i);
     expect(narrowTile({ level: 0, n: 0, width: 3 }, tile, 2)).toEqual(tile.subarray(0, 64));

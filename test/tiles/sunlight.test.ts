@@ -2,17 +2,27 @@
 // the root of the size-300 checkpoint they were published with.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { equal } from '../../src/bytes.ts';
 import { checkInclusion } from '../../src/merkle/index.ts';
 import { parseCheckpoint, splitNote } from '../../src/note/index.ts';
-import { TileHashes, proveInclusion, readTreeHash, tilePath, type Tile } from '../../src/tiles/index.ts';
+import {
+  proveInclusion,
+  readTreeHash,
+  type Tile,
+  TileHashes,
+  tilePath,
+} from '../../src/tiles/index.ts';
 
-const DIR = 'spec-vectors/FiloSottile-sunlight/cmd/skylight/testdata/witness/mirror/000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706';
+const DIR =
+  'spec-vectors/FiloSottile-sunlight/cmd/skylight/testdata/witness/mirror/000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706';
 
 describe('Sunlight mirror tiles (size 300)', () => {
   const cp = parseCheckpoint(splitNote(readFileSync(join(DIR, 'checkpoint'), 'utf8'))!.text);
-  const fetch = async (tiles: readonly Tile[]) => tiles.map((t) => new TileHashes(new Uint8Array(readFileSync(join(DIR, tilePath(t))))));
+  const fetch = async (tiles: readonly Tile[]) =>
+    tiles.map((t) => new TileHashes(new Uint8Array(readFileSync(join(DIR, tilePath(t))))));
 
   it('rebuilds the checkpoint root from the tiles', async () => {
     expect(cp.size).toBe(300);

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
+
 import { createApp } from '../../src/api/index.ts';
-import { ALGORITHMS, KEY_DETAILS, canonicalize, trustMaterial } from '../../src/entries/index.ts';
+import { ALGORITHMS, canonicalize, KEY_DETAILS, trustMaterial } from '../../src/entries/index.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
@@ -27,17 +29,79 @@ describe('verifyBundle on production log2025-1 data', () => {
   });
 
   it('refuses them against a root without that log, or with a tampered body, proof, signature or digest', () => {
-    expect(verifyBundle(HR, STAGING_ROOT)).toMatchObject({ valid: false, reason: expect.stringMatching(/no trusted log/) });
+    expect(verifyBundle(HR, STAGING_ROOT)).toMatchObject({
+      valid: false,
+      reason: expect.stringMatching(/no trusted log/),
+    });
     const cases: [string, (b: any) => void, RegExp][] = [
-      ['body', (b) => { const e = b.verificationMaterial.tlogEntries[0]; e.canonicalizedBody = Buffer.from(Buffer.from(e.canonicalizedBody, 'base64').toString().replace('SHA2_256', 'SHA2_384')).toString('base64'); }, /inclusion proof fails/],
-      ['proof', (b) => { const p = b.verificationMaterial.tlogEntries[0].inclusionProof; p.hashes = p.hashes.slice(1); }, /inclusion proof fails/],
-      ['index', (b) => { b.verificationMaterial.tlogEntries[0].inclusionProof.logIndex = '547660'; }, /inclusion proof fails/],
-      ['checkpoint', (b) => { const p = b.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint; p.envelope = p.envelope.replace('547662', '547663'); }, /checkpoint does not verify/],
-      ['signature', (b) => { b.messageSignature.signature = Buffer.alloc(70).toString('base64'); }, /not the bundle's signature/],
-      ['digest', (b) => { b.messageSignature.messageDigest.digest = Buffer.alloc(32).toString('base64'); }, /not the bundle's message digest/],
-      ['kindVersion', (b) => { b.verificationMaterial.tlogEntries[0].kindVersion.version = '0.0.1'; }, /does not match the body/],
-      ['logId', (b) => { b.verificationMaterial.tlogEntries[0].logId.keyId = Buffer.alloc(32).toString('base64'); }, /logId/],
-      ['no entries', (b) => { b.verificationMaterial.tlogEntries = []; }, /no tlog entries/],
+      [
+        'body',
+        (b) => {
+          const e = b.verificationMaterial.tlogEntries[0];
+          e.canonicalizedBody = Buffer.from(
+            Buffer.from(e.canonicalizedBody, 'base64').toString().replace('SHA2_256', 'SHA2_384'),
+          ).toString('base64');
+        },
+        /inclusion proof fails/,
+      ],
+      [
+        'proof',
+        (b) => {
+          const p = b.verificationMaterial.tlogEntries[0].inclusionProof;
+          p.hashes = p.hashes.slice(1);
+        },
+        /inclusion proof fails/,
+      ],
+      [
+        'index',
+        (b) => {
+          b.verificationMaterial.tlogEntries[0].inclusionProof.logIndex = '547660';
+        },
+        /inclusion proof fails/,
+      ],
+      [
+        'checkpoint',
+        (b) => {
+          const p = b.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
+          p.envelope = p.envelope.replace('547662', '547663');
+        },
+        /checkpoint does not verify/,
+      ],
+      [
+        'signature',
+        (b) => {
+          b.messageSignature.signature = Buffer.alloc(70).toString('base64');
+        },
+        /not the bundle's signature/,
+      ],
+      [
+        'digest',
+        (b) => {
+          b.messageSignature.messageDigest.digest = Buffer.alloc(32).toString('base64');
+        },
+        /not the bundle's message digest/,
+      ],
+      [
+        'kindVersion',
+        (b) => {
+          b.verificationMaterial.tlogEntries[0].kindVersion.version = '0.0.1';
+        },
+        /does not match the body/,
+      ],
+      [
+        'logId',
+        (b) => {
+          b.verificationMaterial.tlogEntries[0].logId.keyId = Buffer.alloc(32).toString('base64');
+        },
+        /logId/,
+      ],
+      [
+        'no entries',
+        (b) => {
+          b.verificationMaterial.tlogEntries = [];
+        },
+        /no tlog entries/,
+      ],
     ];
     for (const [name, mutate, want] of cases) {
       const b = clone(HR);
@@ -74,25 +138,42 @@ describe('verifyBundle on bundles from our own log', () => {
     const artifact = new TextEncoder().encode(`artifact ${kd}`);
     const sig = s.sign(artifact);
     const fixed = { ...s, sign: () => sig };
-    const res = await app.request('/api/v2/log/entries', { method: 'POST', body: JSON.stringify(request(fixed, artifact)) });
+    const res = await app.request('/api/v2/log/entries', {
+      method: 'POST',
+      body: JSON.stringify(request(fixed, artifact)),
+    });
     const entry = await res.json();
     const bundle = {
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       verificationMaterial: { publicKey: { hint: 'k' }, tlogEntries: [entry] },
-      messageSignature: { messageDigest: { algorithm: ALGORITHMS[kd].hash, digest: Buffer.from(s.digest(artifact)).toString('base64') }, signature: Buffer.from(sig).toString('base64') },
+      messageSignature: {
+        messageDigest: {
+          algorithm: ALGORITHMS[kd].hash,
+          digest: Buffer.from(s.digest(artifact)).toString('base64'),
+        },
+        signature: Buffer.from(sig).toString('base64'),
+      },
     };
     expect(verifyBundle(bundle, root, artifact)).toMatchObject({ valid: true });
-    expect(verifyBundle(bundle, root, new TextEncoder().encode('other')).reason).toMatch(/artifact does not hash/);
+    expect(verifyBundle(bundle, root, new TextEncoder().encode('other')).reason).toMatch(
+      /artifact does not hash/,
+    );
   });
 
   it('names an unknown entry kind', async () => {
     const log = await Log.open(new MemoryStore(), { origin: ORIGIN, signer, maxAgeMs: 1 });
-    const body = new TextEncoder().encode(canonicalize({ apiVersion: '0.0.1', kind: 'intoto', spec: {} }));
+    const body = new TextEncoder().encode(
+      canonicalize({ apiVersion: '0.0.1', kind: 'intoto', spec: {} }),
+    );
     const r = await log.add(body);
     const hashes = await log.reader.proveInclusion(r.index, r.size);
     const entry = {
       logIndex: String(r.index),
-      inclusionProof: { logIndex: String(r.index), hashes: hashes.map((h) => Buffer.from(h).toString('base64')), checkpoint: { envelope: r.note } },
+      inclusionProof: {
+        logIndex: String(r.index),
+        hashes: hashes.map((h) => Buffer.from(h).toString('base64')),
+        checkpoint: { envelope: r.note },
+      },
       canonicalizedBody: Buffer.from(body).toString('base64'),
     };
     const v = verifyBundle({ verificationMaterial: { tlogEntries: [entry] } }, root);

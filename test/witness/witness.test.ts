@@ -1,9 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { toBase64, utf8 } from '../../src/bytes.ts';
+
 import { createApp, createWitnessApp } from '../../src/api/index.ts';
+import { toBase64, utf8 } from '../../src/bytes.ts';
 import { leafHash } from '../../src/merkle/index.ts';
 import {
   ALG_COSIGNATURE_V1,
@@ -18,13 +20,17 @@ import {
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { MemoryStore, openLocalMap } from '../../src/storage/index.ts';
-import { Witness, parseWitnessConfig } from '../../src/witness/index.ts';
-import { TiledTree } from '../helpers/tiled.ts';
 import { proveConsistency } from '../../src/tiles/index.ts';
+import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';
+import { TiledTree } from '../helpers/tiled.ts';
 
 const ORIGIN = 'log.example.test/w';
 const logKey = parseSignerKey(generateSignerKey(ORIGIN));
-const ed = cosignerFromSeed('witness.example.test/ed', ALG_COSIGNATURE_V1, new Uint8Array(32).fill(3));
+const ed = cosignerFromSeed(
+  'witness.example.test/ed',
+  ALG_COSIGNATURE_V1,
+  new Uint8Array(32).fill(3),
+);
 const pq = cosignerFromSeed('witness.example.test/pq', ALG_MLDSA44, new Uint8Array(32).fill(4));
 const cosigners = [parseCosignerKey(ed.verifierKey), parseCosignerKey(pq.verifierKey)];
 
@@ -53,7 +59,8 @@ async function request(t: TiledTree, old: number, size: number, note?: string): 
   return `old ${old}\n${proof.map((h) => toBase64(h) + '\n').join('')}\n${note ?? (await checkpoint(t, size))}`;
 }
 
-const post = (app: ReturnType<typeof createWitnessApp>, body: string) => app.request('/add-checkpoint', { method: 'POST', body });
+const post = (app: ReturnType<typeof createWitnessApp>, body: string) =>
+  app.request('/add-checkpoint', { method: 'POST', body });
 
 describe('tlog-witness add-checkpoint', () => {
   it('cosigns consistent checkpoints with Ed25519 and ML-DSA-44, and persists its state', async () => {
@@ -64,7 +71,10 @@ describe('tlog-witness add-checkpoint', () => {
     const lines = await r.text();
     const note = await checkpoint(t, 10);
     const cosigned = openNote(note + lines, cosigners);
-    expect(cosigned.sigs.map((s) => s.name)).toEqual(['witness.example.test/ed', 'witness.example.test/pq']);
+    expect(cosigned.sigs.map((s) => s.name)).toEqual([
+      'witness.example.test/ed',
+      'witness.example.test/pq',
+    ]);
     r = await post(app, await request(t, 10, 300));
     expect(r.status).toBe(200);
     // Restart: the recorded size survives.
@@ -84,19 +94,35 @@ describe('tlog-witness add-checkpoint', () => {
     expect((await post(app, await request(t, 0, 50))).status).toBe(200);
     const other = parseSignerKey(generateSignerKey(ORIGIN));
     const cases: [string, string, number][] = [
-      ['unknown origin', `old 0\n\n${signNote('other.origin\n1\n' + toBase64(leafHash(utf8('x'))) + '\n', [other])}`, 404],
+      [
+        'unknown origin',
+        `old 0\n\n${signNote('other.origin\n1\n' + toBase64(leafHash(utf8('x'))) + '\n', [other])}`,
+        404,
+      ],
       ['untrusted key only', await request(t, 50, 60, await checkpoint(t, 60, other)), 403],
-      ['bad signature by the trusted key', await request(t, 50, 60, (await checkpoint(t, 60)).replace('\n60\n', '\n61\n')), 403],
+      [
+        'bad signature by the trusted key',
+        await request(t, 50, 60, (await checkpoint(t, 60)).replace('\n60\n', '\n61\n')),
+        403,
+      ],
       ['old above size', await request(t, 0, 40).then((b) => b.replace('old 0', 'old 45')), 400],
       ['stale old size', await request(t, 40, 60), 409],
       ['bad proof', (await request(t, 50, 60)).replace(/^old 50\n./, 'old 50\nA'), 422],
-      ['same size, different root (a fork)', await request(tree('b', 100), 50, 50).then((b) => b.replace('old 50\n', 'old 50\n')), 422],
+      [
+        'same size, different root (a fork)',
+        await request(tree('b', 100), 50, 50).then((b) => b.replace('old 50\n', 'old 50\n')),
+        422,
+      ],
       ['fork at a larger size', await request(tree('b', 100), 50, 70), 422],
       ['no blank line', 'old 0\n', 400],
       ['bad old line', 'old 01\n\n' + (await checkpoint(t, 60)), 400],
       ['leading space', ' old 0\n\n' + (await checkpoint(t, 60)), 400],
       ['proof line not a hash', 'old 50\nnot-base64\n\n' + (await checkpoint(t, 60)), 400],
-      ['64 proof lines', `old 50\n${(toBase64(new Uint8Array(32)) + '\n').repeat(64)}\n${await checkpoint(t, 60)}`, 400],
+      [
+        '64 proof lines',
+        `old 50\n${(toBase64(new Uint8Array(32)) + '\n').repeat(64)}\n${await checkpoint(t, 60)}`,
+        400,
+      ],
     ];
     for (const [name, body, status] of cases) {
       const r = await post(app, body);
@@ -137,9 +163,14 @@ describe('tlog-witness add-checkpoint', () => {
     const first = log.state;
     expect((await post(w, `old 0\n\n${first.note}`)).status).toBe(200);
     await Promise.all(Array.from({ length: 300 }, (_, i) => log.add(utf8(`f${i}`))));
-    const res = await api.request(`/api/v2/proof/consistency?firstSize=${first.checkpoint.size}&lastSize=${log.state.checkpoint.size}`);
+    const res = await api.request(
+      `/api/v2/proof/consistency?firstSize=${first.checkpoint.size}&lastSize=${log.state.checkpoint.size}`,
+    );
     const proof = ((await res.json()) as { hashes: string[] }).hashes;
-    const r = await post(w, `old ${first.checkpoint.size}\n${proof.map((h) => h + '\n').join('')}\n${log.state.note}`);
+    const r = await post(
+      w,
+      `old ${first.checkpoint.size}\n${proof.map((h) => h + '\n').join('')}\n${log.state.note}`,
+    );
     expect(r.status).toBe(200);
     expect(openNote(log.state.note + (await r.text()), cosigners).sigs).toHaveLength(2);
     await state.close();
@@ -150,7 +181,9 @@ describe('witness config', () => {
   it('parses log lines and names the bad line', () => {
     expect(parseWitnessConfig(`log ${ORIGIN} ${logKey.verifierKey}`)[0]!.origin).toBe(ORIGIN);
     expect(() => parseWitnessConfig('log only-origin')).toThrow(/line 1/);
-    expect(() => parseWitnessConfig(`# c\n\nlog ${ORIGIN} nonsense+00000000+AAAA`)).toThrow(/line 3/);
+    expect(() => parseWitnessConfig(`# c\n\nlog ${ORIGIN} nonsense+00000000+AAAA`)).toThrow(
+      /line 3/,
+    );
     expect(() => parseWitnessConfig('')).toThrow(/no logs/);
   });
 });
@@ -158,7 +191,12 @@ describe('witness config', () => {
 describe("the log's own ML-DSA-44 cosignature", () => {
   it('appears on every checkpoint, verifies, and does not disturb the Ed25519 signature', async () => {
     const own = cosignerFromSeed(ORIGIN, ALG_MLDSA44, new Uint8Array(32).fill(7));
-    const log = await Log.open(new MemoryStore(), { origin: ORIGIN, signer: logKey, maxAgeMs: 1, cosigners: [own] });
+    const log = await Log.open(new MemoryStore(), {
+      origin: ORIGIN,
+      signer: logKey,
+      maxAgeMs: 1,
+      cosigners: [own],
+    });
     const r = await log.add(utf8('pq'));
     const lines = r.note.split('\n').filter((l) => l.startsWith('\u2014 '));
     expect(lines).toHaveLength(2);
@@ -177,12 +215,17 @@ describe('witness input fuzzing', () => {
     const good = await request(t, 10, 20);
     let tried = 0;
     await fc.assert(
-      fc.asyncProperty(fc.nat(good.length), fc.string({ maxLength: 20 }), fc.nat(good.length), async (at, junk, cut) => {
-        tried++;
-        const body = (good.slice(0, at) + junk + good.slice(at)).slice(0, Math.max(cut, at));
-        const r = await post(app, body);
-        expect(r.status === 200 || (r.status >= 400 && r.status < 500), body).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.nat(good.length),
+        fc.string({ maxLength: 20 }),
+        fc.nat(good.length),
+        async (at, junk, cut) => {
+          tried++;
+          const body = (good.slice(0, at) + junk + good.slice(at)).slice(0, Math.max(cut, at));
+          const r = await post(app, body);
+          expect(r.status === 200 || (r.status >= 400 && r.status < 500), body).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
     expect(tried).toBe(500);

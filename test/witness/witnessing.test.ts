@@ -3,13 +3,29 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../../src/bytes.ts';
+
 import { createApp, createWitnessApp } from '../../src/api/index.ts';
-import { ALG_COSIGNATURE_V1, ALG_MLDSA44, cosignerFromSeed, generateSignerKey, openNote, parseCosignerKey, parseSignerKey } from '../../src/note/index.ts';
+import { utf8 } from '../../src/bytes.ts';
+import {
+  ALG_COSIGNATURE_V1,
+  ALG_MLDSA44,
+  cosignerFromSeed,
+  generateSignerKey,
+  openNote,
+  parseCosignerKey,
+  parseSignerKey,
+} from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { LevelStore, openLocalMap } from '../../src/storage/index.ts';
-import { Witness, Witnessing, parsePolicy, parseWitnessConfig, quorumMet } from '../../src/witness/index.ts';
+import {
+  parsePolicy,
+  parseWitnessConfig,
+  quorumMet,
+  Witness,
+  Witnessing,
+} from '../../src/witness/index.ts';
 
 const ORIGIN = 'log.example.test/witnessed';
 const logKey = parseSignerKey(generateSignerKey(ORIGIN));
@@ -18,7 +34,9 @@ const w2 = cosignerFromSeed('w2.example.test', ALG_MLDSA44, new Uint8Array(32).f
 
 async function witnessApp(c: typeof w1) {
   const state = await openLocalMap(join(mkdtempSync(join(tmpdir(), 'tilelog-w-')), 'state'));
-  return createWitnessApp(new Witness(parseWitnessConfig(`log ${ORIGIN} ${logKey.verifierKey}`), [c], state));
+  return createWitnessApp(
+    new Witness(parseWitnessConfig(`log ${ORIGIN} ${logKey.verifierKey}`), [c], state),
+  );
 }
 
 const policy = `log ${logKey.verifierKey}\nwitness A ${w1.verifierKey} http://w1.test\nwitness B ${w2.verifierKey} http://w2.test\ngroup both all A B\nquorum both\n`;
@@ -38,7 +56,9 @@ describe('log-side witnessing', () => {
     let log = await Log.open(store, { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing });
     const keys = [parseCosignerKey(w1.verifierKey), parseCosignerKey(w2.verifierKey)];
     for (let round = 0; round < 3; round++) {
-      const r = await Promise.all(Array.from({ length: 50 }, (_, i) => log.add(utf8(`r${round} e${i}`))));
+      const r = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => log.add(utf8(`r${round} e${i}`))),
+      );
       const cosigned = openNote(r[0]!.note, keys);
       expect(cosigned.sigs.map((s) => s.name)).toEqual(['w1.example.test', 'w2.example.test']);
     }
@@ -54,7 +74,13 @@ describe('log-side witnessing', () => {
     await expect(log.add(utf8('while w2 is down'))).rejects.toMatchObject({ code: 'unavailable' });
     await log.close();
     // …unless the log fails open.
-    const open = await Log.open(store, { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing, failOpen: true });
+    const open = await Log.open(store, {
+      origin: ORIGIN,
+      signer: logKey,
+      maxAgeMs: 2,
+      witnessing,
+      failOpen: true,
+    });
     const r = await open.add(utf8('fail open'));
     expect(openNote(r.note, keys).sigs.map((s) => s.name)).toEqual(['w1.example.test']);
     await open.close();
@@ -62,7 +88,9 @@ describe('log-side witnessing', () => {
   });
 
   it('evaluates quorum rules with thresholds and nested groups', () => {
-    const p = parsePolicy(`witness X1 ${w1.verifierKey}\nwitness X2 ${w2.verifierKey}\nwitness X3 ${cosignerFromSeed('w3', ALG_COSIGNATURE_V1, new Uint8Array(32).fill(13)).verifierKey}\ngroup X 2 X1 X2 X3\ngroup top any X\nquorum top\n`);
+    const p = parsePolicy(
+      `witness X1 ${w1.verifierKey}\nwitness X2 ${w2.verifierKey}\nwitness X3 ${cosignerFromSeed('w3', ALG_COSIGNATURE_V1, new Uint8Array(32).fill(13)).verifierKey}\ngroup X 2 X1 X2 X3\ngroup top any X\nquorum top\n`,
+    );
     expect(quorumMet(p, new Set(['X1']))).toBe(false);
     expect(quorumMet(p, new Set(['X1', 'X3']))).toBe(true);
     expect(quorumMet(parsePolicy('quorum none'), new Set())).toBe(true);
@@ -72,7 +100,9 @@ describe('log-side witnessing', () => {
 
   it('parses the real tesseract staging policy', async () => {
     const { readFileSync } = await import('node:fs');
-    const p = parsePolicy(readFileSync('spec-vectors/witness-policy/tesseract-staging.policy', 'utf8'));
+    const p = parsePolicy(
+      readFileSync('spec-vectors/witness-policy/tesseract-staging.policy', 'utf8'),
+    );
     expect(p.witnesses.length).toBeGreaterThan(3);
     expect(p.quorum).toBe('dev_grp');
   });
