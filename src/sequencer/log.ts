@@ -7,8 +7,7 @@
  */
 import { concat, toHex, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import type { Hash } from '../merkle/index.ts';
-import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
+import { EMPTY_ROOT, type Hash, leafHash } from '../merkle/index.ts';
 import type { Checkpoint, Cosigner, NoteSigner } from '../note/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
