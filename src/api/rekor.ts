@@ -7,8 +7,8 @@
 import type { Context } from 'hono';
 
 import { toBase64 } from '../bytes.ts';
-import { admitCreateEntry, type AdmitOptions } from '../entries/index.ts';
-import { badRequest, LogError } from '../errors.ts';
+import { admitCreateEntry, type AdmitOptions, parseJson } from '../entries/index.ts';
+import { LogError } from '../errors.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
@@ -20,13 +20,7 @@ export const MAX_REQUEST_SIZE = 4 << 20;
 export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promise<Response> {
   if (log.frozen) throw new LogError('frozen', FROZEN_MESSAGE);
   const raw = await readBody(c, MAX_REQUEST_SIZE);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
-  } catch (e) {
-    throw badRequest(`malformed JSON: ${e instanceof Error ? e.message : 'invalid UTF-8'}`);
-  }
-  const admitted = admitCreateEntry(json, opts);
+  const admitted = admitCreateEntry(parseJson(raw), opts);
   if (admitted.body.length > MAX_ENTRY_SIZE) {
     throw new LogError(
       'too_large',

@@ -56,15 +56,47 @@ const REFUSED: Record<string, string> = {
   PKIX_RSA_PSS_4096_SHA256: 'RSA-PSS is not accepted',
 };
 
-/** parseKeyDetails checks keyDetails against the operator's allowed set. */
-export function parseKeyDetails(v: unknown, allowed: readonly KeyDetails[]): KeyDetails {
-  if (typeof v !== 'string') throw badRequest('verifier.keyDetails must be a string');
-  if (REFUSED[v]) throw badRequest(`keyDetails ${v}: ${REFUSED[v]}`);
-  if (!(v in ALGORITHMS))
+// The PublicKeyDetails enum numbers (protobuf-specs sigstore_common.proto) that name a value this
+// file knows. protojson accepts an enum as its number; the entry still spells the name.
+const KEY_DETAILS_NUMBER: ReadonlyMap<number, string> = new Map([
+  [5, 'PKIX_ECDSA_P256_SHA_256'],
+  [7, 'PKIX_ED25519'],
+  [8, 'PKIX_ED25519_PH'],
+  [9, 'PKIX_RSA_PKCS1V15_2048_SHA256'],
+  [10, 'PKIX_RSA_PKCS1V15_3072_SHA256'],
+  [11, 'PKIX_RSA_PKCS1V15_4096_SHA256'],
+  [12, 'PKIX_ECDSA_P384_SHA_384'],
+  [13, 'PKIX_ECDSA_P521_SHA_512'],
+  [16, 'PKIX_RSA_PSS_2048_SHA256'],
+  [17, 'PKIX_RSA_PSS_3072_SHA256'],
+  [18, 'PKIX_RSA_PSS_4096_SHA256'],
+]);
+
+/**
+ * keyDetailsName reads a PublicKeyDetails enum as protojson does: its name, or its number
+ * (an int32). A number this file does not know is returned as text, to be refused by name.
+ */
+export function keyDetailsName(v: unknown, what = 'verifier.keyDetails'): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)
+    return KEY_DETAILS_NUMBER.get(v) ?? String(v);
+  throw badRequest(`${what} must be an enum name or number`);
+}
+
+/** isKeyDetails reports whether v names an admissible keyDetails (own properties only). */
+export function isKeyDetails(v: string): v is KeyDetails {
+  return Object.hasOwn(ALGORITHMS, v);
+}
+
+/** parseKeyDetails checks keyDetails (a name or enum number) against the allowed set. */
+export function parseKeyDetails(raw: unknown, allowed: readonly KeyDetails[]): KeyDetails {
+  const v = keyDetailsName(raw);
+  // Own properties only: 'toString' or '__proto__' must not find Object.prototype's members.
+  if (Object.hasOwn(REFUSED, v)) throw badRequest(`keyDetails ${v}: ${REFUSED[v]}`);
+  if (!isKeyDetails(v))
     throw badRequest(`keyDetails ${JSON.stringify(v.slice(0, 60))} is not supported`);
-  if (!allowed.includes(v as KeyDetails))
-    throw badRequest(`keyDetails ${v} is not allowed by this log`);
-  return v as KeyDetails;
+  if (!allowed.includes(v)) throw badRequest(`keyDetails ${v} is not allowed by this log`);
+  return v;
 }
 
 /** hashOf returns the pre-hash of keyDetails and its digest length. */

@@ -14,7 +14,13 @@ import { ed25519ph } from '@noble/curves/ed25519.js';
 import { concat, equal, toBase64, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
-import { ALGORITHMS, checkKeyFits, type KeyDetails, parseKeyDetails } from './algorithms.ts';
+import {
+  ALGORITHMS,
+  checkKeyFits,
+  type KeyDetails,
+  keyDetailsName,
+  parseKeyDetails,
+} from './algorithms.ts';
 import {
   type AdmitOptions,
   type Admitted,
@@ -51,7 +57,9 @@ function verifyPae(v: Verifier, key: KeyObject, message: Uint8Array, sig: Uint8A
 function parseDetails(opts: AdmitOptions) {
   // Pure Ed25519 is fine here: DSSE signs the PAE itself, not a digest.
   return (kd: unknown): Verifier['keyDetails'] =>
-    kd === 'PKIX_ED25519' ? 'PKIX_ED25519' : parseKeyDetails(kd, opts.allowedKeyDetails);
+    keyDetailsName(kd) === 'PKIX_ED25519'
+      ? 'PKIX_ED25519'
+      : parseKeyDetails(kd, opts.allowedKeyDetails);
 }
 
 function loadVerifier(v: Verifier): KeyObject {

@@ -10,6 +10,7 @@ export { pae } from './dsse.ts';
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';
 export type { JsonValue } from './jcs.ts';
 export { canonicalize } from './jcs.ts';
+export { parseJson } from './protojson.ts';
 
 /**
  * admitCreateEntry parses a CreateEntryRequest (protojson) and admits its one spec, dispatching

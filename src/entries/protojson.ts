@@ -30,7 +30,7 @@ export function fields(
   for (const key of Object.keys(o)) {
     const pair = names.find(([json, proto]) => key === json || key === proto);
     if (!pair) throw badRequest(`${what}: unknown field ${JSON.stringify(key.slice(0, 60))}`);
-    if (pair[0] in out) throw badRequest(`${what}: field ${pair[0]} given twice`);
+    if (Object.hasOwn(out, pair[0])) throw badRequest(`${what}: field ${pair[0]} given twice`);
     // protojson treats an explicit null as the field being absent.
     if (o[key] !== null) out[pair[0]] = o[key];
   }
@@ -45,12 +45,56 @@ export function bytesField(v: unknown, what: string): Uint8Array {
   return out;
 }
 
-/** enumField reads an enum by its value name (numbers are refused: names are the wire form). */
-export function enumField<T extends string>(v: unknown, what: string, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw badRequest(
-      `${what} ${JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v)} is not one of ${allowed.join(', ')}`,
-    );
+/**
+ * parseJson parses a protojson request body: UTF-8 JSON in which no object has a key twice.
+ * JSON.parse keeps the last of duplicate keys; Go's protojson refuses a field given twice, and
+ * so does this, naming the key (two values for one field are an ambiguity an attacker can use).
+ */
+export function parseJson(raw: Uint8Array): unknown {
+  let text: string;
+  let json: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    json = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`malformed JSON: ${e instanceof SyntaxError ? e.message : 'invalid UTF-8'}`);
   }
-  return v as T;
+  const dup = duplicateKey(text);
+  if (dup) throw badRequest(`malformed JSON: duplicate key ${JSON.stringify(dup.slice(0, 60))}`);
+  return json;
+}
+
+/**
+ * duplicateKey scans text that JSON.parse accepted and returns the first key that appears twice
+ * in one object (compared after unescaping, as JSON.parse compares them), or null.
+ */
+export function duplicateKey(text: string): string | null {
+  // One entry per open container: the keys seen so far (objects) or null (arrays).
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectKey = stack.at(-1) != null;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const seen = stack.at(-1)!;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return null;
 }
