@@ -16,8 +16,9 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { Encoder } from 'cbor-x';
 
-import { concat, equal, toHex, utf8 } from '../bytes.ts';
+import { equal, toHex } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
 import type { Commit, LogStore, StoredObject } from './storage.ts';
@@ -85,23 +86,44 @@ export function headersFor(
   return { ContentType: 'application/octet-stream', CacheControl: 'no-store' };
 }
 
-/** encodeStaging serializes a commit's objects: per object u16 key length, key, u8 kind, u32 length, value. */
+// The staging object is CBOR (RFC 8949): an array of [key, value] pairs, value a byte string or
+// null (a delete), encoded by cbor-x with plain byte strings (no typed-array tags) so that any
+// CBOR decoder reads it. decodeStaging re-encodes what it parsed and rejects anything that does
+// not round-trip byte for byte (indefinite lengths, non-minimal heads, extra items).
+const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false });
+
+/** encodeStaging serializes a commit's objects as a CBOR array of [key, value | null] pairs. */
 export function encodeStaging(objects: readonly StoredObject[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const o of objects) {
-    const k = utf8(o.key);
-    const head = new Uint8Array(7);
-    const dv = new DataView(head.buffer);
-    dv.setUint16(0, k.length);
-    head[2] = o.value === null ? 0 : 1;
-    dv.setUint32(3, o.value?.length ?? 0);
-    parts.push(head.subarray(0, 2), k, head.subarray(2), o.value ?? new Uint8Array(0));
-  }
-  return concat(...parts);
+  return cbor.encode(objects.map((o) => [o.key, o.value]));
 }
 
-/** decodeStaging parses encodeStaging's output, or throws a corrupt LogError. */
+/** decodeStaging parses encodeStaging's output (or the pre-CBOR format), or throws 'corrupt'. */
 export function decodeStaging(b: Uint8Array): StoredObject[] {
+  // The pre-CBOR format starts with a u16 key length (0x00 for keys under 256 bytes, and it was
+  // empty for no objects); a CBOR array starts with 0x80..0x9b. A staging object survives an
+  // upgrade when the old version died between its lock swap and its cleanup, so it is still read.
+  if (b.length === 0 || b[0]! < 0x80) return decodeLegacyStaging(b);
+  const bad = () => new LogError('corrupt', 'storage: staging object is not canonical CBOR');
+  let parsed: unknown;
+  try {
+    parsed = cbor.decode(b);
+  } catch (cause) {
+    throw new LogError('corrupt', 'storage: staging object is not CBOR', { cause });
+  }
+  if (!Array.isArray(parsed)) throw bad();
+  const out = parsed.map((pair: unknown): StoredObject => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw bad();
+    const v: unknown = pair[1];
+    if (v !== null && !(v instanceof Uint8Array)) throw bad();
+    return { key: pair[0], value: v === null ? null : new Uint8Array(v) };
+  });
+  if (!equal(encodeStaging(out), b)) throw bad();
+  return out;
+}
+
+// decodeLegacyStaging reads the pre-CBOR format: per object u16 key length, key, u8 kind,
+// u32 length, value.
+function decodeLegacyStaging(b: Uint8Array): StoredObject[] {
   const out: StoredObject[] = [];
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
   const dec = new TextDecoder();
