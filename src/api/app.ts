@@ -5,9 +5,11 @@
 import { Hono } from 'hono';
 
 import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
+import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { errorResponse } from './errors.ts';
 import type { Metrics } from './metrics.ts';
+import type { Personality } from './personality.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
 import { postEntry } from './rekor.ts';
@@ -17,6 +19,12 @@ import { postAdd } from './write.ts';
 export interface ApiOptions {
   /** prefix is where the log's paths live (default /api/v2). */
   readonly prefix?: string;
+  /**
+   * personality chooses the one write route ('rekor': POST log/entries only; 'generic': POST add
+   * only); the other answers 404 and appends nothing. Pass the log's recorded one
+   * (settlePersonality). Unset serves both, as before personalities: only until serve passes it.
+   */
+  readonly personality?: Personality;
   /** allowedKeyDetails narrows the hashedrekord algorithms (default: rekor-tiles' set). */
   readonly allowedKeyDetails?: readonly KeyDetails[];
   /** acceptDsse admits dsseRequestV002 entries (off by default, as in rekor-tiles ≥ v2.3.0). */
@@ -61,12 +69,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
-  app.post(`${prefix}/add`, (c) => postAdd(c, log));
-  const admit = {
-    allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS,
-    acceptDsse: opts.acceptDsse ?? false,
-  };
-  app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
+  mountWrites(app, log, prefix, opts);
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 
@@ -75,6 +78,25 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   );
   app.onError((err, c) => errorResponse(c, err));
   return app;
+}
+
+// One write route per log: raw bytes must never become leaves of a Rekor log (Rekor v2 §6.1.3: the
+// service validates the signing event), and a generic log has no Rekor admission.
+function mountWrites(app: Hono, log: Log, prefix: string, opts: ApiOptions): void {
+  const admit = {
+    allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS,
+    acceptDsse: opts.acceptDsse ?? false,
+  };
+  const personality = opts.personality;
+  if (personality !== 'rekor') app.post(`${prefix}/add`, (c) => postAdd(c, log));
+  if (personality !== 'generic') app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
+  if (personality) {
+    const [served, refused] =
+      personality === 'generic' ? ['add', 'log/entries'] : ['log/entries', 'add'];
+    app.post(`${prefix}/${refused}`, () => {
+      throw new LogError('not_found', `a ${personality} log takes entries at POST ${served} only`);
+    });
+  }
 }
 
 function rawPath(url: string): string {

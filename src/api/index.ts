@@ -5,4 +5,11 @@ export { readBody } from './body.ts';
 export { setErrorLogger, STATUS } from './errors.ts';
 export type { Metrics } from './metrics.ts';
 export { createMetrics } from './metrics.ts';
+export type { Personality } from './personality.ts';
+export {
+  parsePersonality,
+  PERSONALITIES,
+  PERSONALITY_KEY,
+  settlePersonality,
+} from './personality.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

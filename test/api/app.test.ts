@@ -26,7 +26,7 @@ const P = '/api/v2';
 async function setup(opts: { maxPending?: number } = {}) {
   const store = new FaultyStore(new MemoryStore());
   const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 2, maxBatch: 64, ...opts });
-  const app = createApp(log);
+  const app = createApp(log, { personality: 'generic' });
   const add = (body: Uint8Array) =>
     app.request(`${P}/add`, {
       method: 'POST',

@@ -25,7 +25,7 @@ async function setup() {
     maxAgeMs: 1,
     maxBatch: 8192,
   });
-  const app = createApp(log);
+  const app = createApp(log, { personality: 'rekor' });
   const { tlog } = trustMaterial(BASE, signer, new Date('2020-01-01T00:00:00Z'));
   return { log, app, tlog };
 }
@@ -185,7 +185,7 @@ describe('frozen log', () => {
     const res = await post(app, request(s, new TextEncoder().encode('after')));
     expect(res.status).toBe(405);
     expect(await res.text()).toBe('This log has been frozen, please switch to the latest log.\n');
-    expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(405);
+    expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(404);
     expect((await app.request('/api/v2/tile/entries/000.p/1')).status).toBe(200);
   });
 });
