@@ -17,7 +17,8 @@ import { sha512 } from '@noble/hashes/sha2.js';
 
 import { concat, equal, fromHex, utf8 } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
-import { verifyEcdsaDigest } from './ecdsa.ts';
+import { DerError, parseCertificate, parseSpki, type SpkiKey } from '../verify/index.ts';
+import { validPoint, verifyEcdsaDigest } from './ecdsa.ts';
 
 /** HashAlgorithm names the pre-hash, as protojson spells sigstore's HashAlgorithm enum. */
 export type HashAlgorithm = 'SHA2_256' | 'SHA2_384' | 'SHA2_512';
@@ -109,25 +110,50 @@ function isPem(der: Uint8Array): boolean {
   return der.length > 0 && der[0] !== 0x30;
 }
 
-/** keyFromSpki loads a DER SubjectPublicKeyInfo; PEM and anything else are refused. */
-export function keyFromSpki(der: Uint8Array): KeyObject {
-  if (isPem(der))
-    throw badRequest('publicKey.rawBytes must be a DER SubjectPublicKeyInfo (PEM is not accepted)');
+// Go's x509 rules (src/verify/x509.ts) decide what a key or certificate is; OpenSSL then loads
+// it. A DerError becomes a 400 naming the field and the rule.
+function strictly<T>(what: string, parse: () => T): T {
   try {
-    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
-  } catch {
-    throw badRequest('publicKey.rawBytes is not a DER SubjectPublicKeyInfo');
+    return parse();
+  } catch (e) {
+    if (e instanceof DerError) throw badRequest(`${what}: ${e.message}`);
+    throw e;
   }
 }
 
-/** keyFromCertificate loads the public key of a DER X.509 certificate (no chain is checked). */
-export function keyFromCertificate(der: Uint8Array): KeyObject {
+function checkPoint(key: SpkiKey, what: string): void {
+  if (key.type === 'ec' && !validPoint(key.curve, key.point))
+    throw badRequest(`${what}: EC point is not on curve ${key.curve}`);
+}
+
+/** keyFromSpki loads a DER SubjectPublicKeyInfo that Go's x509 reads; PEM is refused. */
+export function keyFromSpki(der: Uint8Array): KeyObject {
+  const what = 'publicKey.rawBytes';
   if (isPem(der))
-    throw badRequest('x509Certificate.rawBytes must be a DER certificate (PEM is not accepted)');
+    throw badRequest(`${what} must be a DER SubjectPublicKeyInfo (PEM is not accepted)`);
+  checkPoint(
+    strictly(what, () => parseSpki(der)),
+    what,
+  );
   try {
-    return new X509Certificate(Buffer.from(der)).publicKey;
+    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   } catch {
-    throw badRequest('x509Certificate.rawBytes is not a DER X.509 certificate');
+    throw badRequest(`${what} is not a DER SubjectPublicKeyInfo`);
+  }
+}
+
+/** keyFromCertificate loads the key of a DER X.509 certificate Go's x509 reads (no chain check). */
+export function keyFromCertificate(der: Uint8Array): KeyObject {
+  const what = 'x509Certificate.rawBytes';
+  if (isPem(der)) throw badRequest(`${what} must be a DER certificate (PEM is not accepted)`);
+  const cert = strictly(what, () => parseCertificate(der));
+  checkPoint(cert.key, what);
+  try {
+    // OpenSSL must read it too (names, extensions), and the key comes from the strict SPKI.
+    new X509Certificate(Buffer.from(der));
+    return createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+  } catch {
+    throw badRequest(`${what} is not a DER X.509 certificate`);
   }
 }
 

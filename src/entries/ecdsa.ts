@@ -64,6 +64,16 @@ export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } |
   return null;
 }
 
+/** validPoint reports whether an uncompressed point lies on curve (and is not the identity). */
+export function validPoint(curve: EcCurve, point: Uint8Array): boolean {
+  try {
+    CURVES[curve].Point.fromBytes(point).assertValidity();
+    return point[0] === 4;
+  } catch {
+    return false;
+  }
+}
+
 // One ECDH object per curve, reused: creating one costs about as much as a multiplication.
 const ecdhFor = new Map<EcCurve, ReturnType<typeof createECDH>>();
 

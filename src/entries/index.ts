@@ -5,7 +5,13 @@ import { admitHashedRekord, type AdmitOptions, type Admitted } from './hashedrek
 import { asObject } from './protojson.ts';
 
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
-export { ALGORITHMS, KEY_DETAILS, verifyDigest } from './algorithms.ts';
+export {
+  ALGORITHMS,
+  KEY_DETAILS,
+  keyFromCertificate,
+  keyFromSpki,
+  verifyDigest,
+} from './algorithms.ts';
 export { pae } from './dsse.ts';
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';
 export type { JsonValue } from './jcs.ts';

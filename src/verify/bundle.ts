@@ -9,7 +9,7 @@ import { concat, equal, fromBase64Lenient } from '../bytes.ts';
 import { digest as hashWith, ed25519SpkiDer, ed25519Verifier, sha256 } from '../crypto.ts';
 import { checkInclusion, leafHash } from '../merkle/index.ts';
 import { ALG_ED25519, keyId, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
-import { certificateSpki } from './der.ts';
+import { certificateSpki } from './x509.ts';
 
 /** BundleVerification is the outcome: valid or not, the reason, and what was checked. */
 export interface BundleVerification {

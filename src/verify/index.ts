@@ -1,4 +1,6 @@
 /** Verification that runs anywhere (no Node imports): Sigstore bundles against a trusted root. */
 export type { BundleVerification } from './bundle.ts';
 export { NOT_CHECKED, verifyBundle } from './bundle.ts';
-export { certificateSpki } from './der.ts';
+export { DerError } from './der.ts';
+export type { EcCurveName, ParsedCertificate, SpkiKey } from './x509.ts';
+export { certificateSpki, parseCertificate, parseSpki } from './x509.ts';

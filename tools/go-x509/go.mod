@@ -1,0 +1,3 @@
+module tilelog.dev/tools/go-x509
+
+go 1.19
