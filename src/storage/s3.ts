@@ -20,8 +20,8 @@ import { Encoder } from 'cbor-x';
 
 import { equal, toHex } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
-import { LogError } from '../errors.ts';
-import type { Commit, LogStore, StoredObject } from './storage.ts';
+import { assert, LogError } from '../errors.ts';
+import type { Commit, LogStore, StoredObject, Versioned, VersionedObjects } from './storage.ts';
 
 /** S3StoreOptions locates the bucket; credentials come from the standard AWS chain. */
 export interface S3StoreOptions {
@@ -146,7 +146,7 @@ function decodeLegacyStaging(b: Uint8Array): StoredObject[] {
 }
 
 /** S3Store is a log in an S3 bucket under a key prefix. */
-export class S3Store implements LogStore {
+export class S3Store implements LogStore, VersionedObjects {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -223,15 +223,29 @@ export class S3Store implements LogStore {
     if (!current || !equal(current.bytes, expected)) current = await this.getWithEtag(LOCK);
     if (!current || !equal(current.bytes, expected))
       throw new LogError('conflict', 'storage: lock changed since it was read');
+    return this.putIfMatch(LOCK, next, current.etag);
+  }
+
+  private async putIfMatch(key: string, value: Uint8Array, etag: string): Promise<string> {
     try {
-      return await this.put(LOCK, next, { IfMatch: current.etag });
+      return await this.put(key, value, { IfMatch: etag });
     } catch (err) {
       // Ceph RGW (Pacific) compares If-Match with the unquoted stored ETag (ecosystem.md).
-      const unquoted = current.etag.replace(/^"|"$/g, '');
-      if (!(err instanceof LogError && err.code === 'conflict') || unquoted === current.etag)
-        throw err;
-      return await this.put(LOCK, next, { IfMatch: unquoted });
+      const unquoted = etag.replace(/^"|"$/g, '');
+      if (!(err instanceof LogError && err.code === 'conflict') || unquoted === etag) throw err;
+      return await this.put(key, value, { IfMatch: unquoted });
     }
+  }
+
+  async getVersioned(key: string): Promise<Versioned | null> {
+    const r = await this.getWithEtag(key);
+    return r && { bytes: r.bytes, version: r.etag };
+  }
+
+  async putIfVersion(key: string, value: Uint8Array, version: string | null): Promise<string> {
+    assert(key !== LOCK && !key.startsWith('staging/'), 'storage: putIfVersion on the lock');
+    if (version === null) return this.put(key, value, { IfNoneMatch: '*' });
+    return this.putIfMatch(key, value, version);
   }
 
   private async applyStaged(lock: Uint8Array, objects: readonly StoredObject[]): Promise<void> {

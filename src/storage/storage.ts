@@ -63,3 +63,26 @@ export function indexKey(leafHashHex: string): string {
 
 /** CHECKPOINT_KEY is the key of the published checkpoint. */
 export const CHECKPOINT_KEY = 'checkpoint';
+
+/** Versioned is an object's bytes with the version a conditional write must name. */
+export interface Versioned {
+  readonly bytes: Uint8Array;
+  readonly version: string;
+}
+
+/**
+ * VersionedObjects are single objects beside a log, written only by compare-and-swap and never
+ * part of a commit (the sequencer lease). Contract:
+ * - putIfVersion writes key only if its current version is `version` (null: only if key is
+ *   absent) and returns the new version. Of two racing writers naming the same version, at most
+ *   one succeeds; the other gets LogError 'conflict' and nothing is written.
+ * - Any other failure is 'unavailable' (or 'fatal' for a misconfiguration): the write may or may
+ *   not have happened, and the caller must read the object again before trusting its version.
+ * - getVersioned returns null for a missing key; a get that starts after a put resolved sees it.
+ */
+export interface VersionedObjects {
+  /** getVersioned returns the object at key with its version, or null when there is none. */
+  getVersioned(key: string): Promise<Versioned | null>;
+  /** putIfVersion writes key if its version is still `version` (null: absent); see above. */
+  putIfVersion(key: string, value: Uint8Array, version: string | null): Promise<string>;
+}
