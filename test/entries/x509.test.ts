@@ -181,7 +181,7 @@ function mutate(b: Uint8Array, m: { op: string; at: number; x: number }[]): Uint
   let out = Buffer.from(b);
   for (const { op, at, x } of m) {
     const i = Math.min(at, out.length);
-    if (op === 'flip' && i < out.length) out[i] ^= x;
+    if (op === 'flip' && i < out.length) out[i] = out[i]! ^ x;
     if (op === 'insert') out = Buffer.concat([out.subarray(0, i), Buffer.of(x), out.subarray(i)]);
     if (op === 'delete') out = Buffer.concat([out.subarray(0, i), out.subarray(i + 1)]);
     if (op === 'truncate') out = out.subarray(0, i);
