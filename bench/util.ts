@@ -1,5 +1,6 @@
 // Shared output format for benchmarks: every line names what was measured, the limit it is
 // measured against, and the ratio, so one run shows whether a target is met.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 export function machine(): string {
@@ -7,6 +8,17 @@ export function machine(): string {
   return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
+/** RESULTS is where `npm run bench` records every line, so runs can be compared. */
+export const RESULTS = 'bench-results.json';
+
+/** record appends one measured line to bench-results.json (a JSON array, one object a line). */
+function record(line: Record<string, string | number | null>): void {
+  const all: unknown[] = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : [];
+  all.push(line);
+  writeFileSync(RESULTS, '[\n' + all.map((l) => JSON.stringify(l)).join(',\n') + '\n]\n');
+}
+
+/** report prints one measured line against the limit measured in the same run, and records it. */
 export function report(
   name: string,
   value: number,
@@ -16,6 +28,15 @@ export function report(
   target?: string,
 ): void {
   const ratio = value / limit;
+  record({
+    name: name.trim(),
+    value,
+    unit,
+    limit,
+    limitName,
+    ratio,
+    target: target?.replace('≥', '>=').replace('≤', '<=') ?? null,
+  });
   const t = target ? `  target ${target}` : '';
   console.log(
     `${name.padEnd(44)} ${fmt(value)} ${unit}  vs ${limitName} ${fmt(limit)} ${unit}  ratio ${ratio.toFixed(2)}${t}`,
