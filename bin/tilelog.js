@@ -3,11 +3,10 @@
 // script) or `npm run build`.
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/cli.js', import.meta.url);
+const cli = new URL('../dist/cli/index.js', import.meta.url);
 if (!existsSync(cli)) {
   console.error('tilelog: dist/ is missing; run `npm run build` first');
   process.exit(1);
 }
 const { main } = await import(cli.href);
-const code = await main(process.argv.slice(2));
-if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+process.exitCode = await main(process.argv.slice(2));

@@ -28,12 +28,12 @@ describe('layout rules', () => {
     }
   });
 
-  it('imports level only from storage/leveldb.ts and hono only from api/ and main.ts', () => {
+  it('imports level only from storage/leveldb.ts and hono only from api/', () => {
     for (const f of SRC) {
       for (const i of imports(f)) {
         if (i === 'level') expect(f).toBe(join('src', 'storage', 'leveldb.ts'));
         if (i.startsWith('hono') || i.startsWith('@hono'))
-          expect(['api', 'main.ts']).toContain(folder(f));
+          expect(folder(f), `${f} imports ${i}`).toBe('api');
       }
     }
   });
@@ -48,12 +48,12 @@ describe('layout rules', () => {
     }
   });
 
-  it('lets nothing import api/ or main.ts but the CLI', () => {
+  it('lets nothing import api/, server.ts or cli/ but the composition (cli/, server.ts, config.ts)', () => {
     for (const f of SRC.filter(
-      (f) => !['api', 'main.ts', 'cli.ts', 'cli-tools.ts'].includes(folder(f)),
+      (f) => !['api', 'cli', 'server.ts', 'config.ts'].includes(folder(f)),
     )) {
       for (const i of imports(f))
-        expect(/\/(api\/|main\.ts)/.test(i), `${f} imports ${i}`).toBe(false);
+        expect(/\/(api\/|cli\/|server\.ts)/.test(i), `${f} imports ${i}`).toBe(false);
     }
   });
 });

@@ -3,6 +3,8 @@ export type { ApiOptions } from './app.ts';
 export { createApp, normalizePrefix } from './app.ts';
 export { readBody } from './body.ts';
 export { setErrorLogger, STATUS } from './errors.ts';
+export type { Listener } from './listen.ts';
+export { listen } from './listen.ts';
 export type { Metrics } from './metrics.ts';
 export { createMetrics } from './metrics.ts';
 export type { Personality } from './personality.ts';

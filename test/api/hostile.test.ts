@@ -7,16 +7,15 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { startServer } from '../../src/main.ts';
+import { startServer } from '../../src/server.ts';
 
 describe('hostile clients', () => {
   it('keeps serving while a slow client trickles a body, and refuses deep nesting and huge numbers', async () => {
     const running = await startServer({
-      dataDir: mkdtempSync(join(tmpdir(), 'tilelog-hostile-')),
-      host: '127.0.0.1',
-      port: 0,
+      data: mkdtempSync(join(tmpdir(), 'tilelog-hostile-')),
+      listen: '127.0.0.1:0',
       prefix: '/api/v2',
-      log: () => {},
+      say: () => {},
     });
     try {
       const { port } = new URL(running.url);

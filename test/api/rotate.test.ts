@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 import { utf8 } from '../../src/bytes.ts';
-import { rotateCmd } from '../../src/cli-tools.ts';
-import { loadOrCreateDevKey } from '../../src/main.ts';
+import { main } from '../../src/cli/index.ts';
+import { loadOrCreateDevKey } from '../../src/config.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { LevelStore } from '../../src/storage/index.ts';
 
@@ -22,7 +22,8 @@ describe('tilelog rotate', () => {
     await store.close();
     const out: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
-    await rotateCmd([
+    const code = await main([
+      'rotate',
       '--data',
       old,
       '--old-url',
@@ -33,6 +34,7 @@ describe('tilelog rotate', () => {
       join(base, 'new'),
     ]);
     spy.mockRestore();
+    expect(code).toBe(0);
     const r = JSON.parse(out.join('\n'));
     expect(r.frozenCheckpoint).toMatch(/^log2026-1\.example\.test\n3\n.*\nLog frozen \u2014 /);
     expect(r.trustedRootTlogs[0].baseUrl).toBe('https://log2026-1.example.test');

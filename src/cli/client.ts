@@ -1,0 +1,196 @@
+/**
+ * Commands of a log's users: add entries, fetch proofs, verify a sigstore bundle offline and
+ * monitor a log. They talk to a log over HTTP and verify what it answers.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { fromBase64, toBase64 } from '../bytes.ts';
+import { TlogClient } from '../client/index.ts';
+import { LogError } from '../errors.ts';
+import { checkInclusion, leafHash } from '../merkle/index.ts';
+import {
+  type EntrySummary,
+  loadMonitorState,
+  type MonitorState,
+  monitorStep,
+  parseWatchRules,
+  saveMonitorState,
+} from '../monitor/index.ts';
+import { openNote, parseCheckpoint, parseVerifierKey } from '../note/index.ts';
+import { NOT_CHECKED, verifyBundle } from '../verify/index.ts';
+import { fail, progressBar, URL_FLAG, VKEY } from './common.ts';
+import { defineCommand, usageError } from './flags.ts';
+
+async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  if (!res.ok) fail(`${init?.method ?? 'GET'} ${url}: ${res.status} ${(await res.text()).trim()}`);
+  return res;
+}
+
+/** add posts files as entries and checks the inclusion proof of each answer. */
+export const add = defineCommand({
+  name: 'add',
+  summary: 'Add each FILE as an entry; verify its inclusion (and the signature with --vkey).',
+  flags: [URL_FLAG, VKEY],
+  positionals: { name: 'FILE...', min: 1 },
+  async run({ url, vkey }, files) {
+    for (const file of files) {
+      const entry = await readFile(file);
+      const res = await fetchOk(`${url}/add`, {
+        method: 'POST',
+        body: entry,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      const r = (await res.json()) as { index: string; checkpoint: string; hashes: string[] };
+      const text = vkey
+        ? openNote(r.checkpoint, [parseVerifierKey(vkey)]).text
+        : r.checkpoint.slice(0, r.checkpoint.indexOf('\n\n') + 1);
+      const cp = parseCheckpoint(text);
+      const proof = r.hashes.map((h) => fromBase64(h) ?? fail('bad hash'));
+      checkInclusion(Number(r.index), cp.size, leafHash(entry), proof, cp.root);
+      const verified = vkey ? 'signature and inclusion' : 'inclusion';
+      console.log(JSON.stringify({ file, index: Number(r.index), treeSize: cp.size, verified }));
+    }
+    return 0;
+  },
+});
+
+async function latestSize(url: string): Promise<number> {
+  const text = await (await fetchOk(`${url}/checkpoint`)).text();
+  return parseCheckpoint(text.split('\n\n')[0] + '\n').size;
+}
+
+/** proofInclusion prints an inclusion proof from the log. */
+export const proofInclusion = defineCommand({
+  name: 'proof inclusion',
+  summary: 'Print the inclusion proof of an entry, by index or by file.',
+  flags: [
+    URL_FLAG,
+    { name: 'index', type: 'string', arg: 'I', help: "the entry's index" },
+    { name: 'file', type: 'string', arg: 'F', help: 'the entry itself' },
+    { name: 'size', type: 'string', arg: 'N', help: 'tree size (default: the latest)' },
+  ],
+  async run({ url, index, file, size }) {
+    const which = file
+      ? `leafHash=${encodeURIComponent(toBase64(leafHash(await readFile(file))))}`
+      : `index=${index ?? usageError('proof inclusion needs --index or --file')}`;
+    const treeSize = size ?? (await latestSize(url));
+    console.log(
+      await (await fetchOk(`${url}/proof/inclusion?${which}&treeSize=${treeSize}`)).text(),
+    );
+    return 0;
+  },
+});
+
+/** proofConsistency prints a consistency proof from the log. */
+export const proofConsistency = defineCommand({
+  name: 'proof consistency',
+  summary: 'Print the consistency proof between two tree sizes.',
+  flags: [
+    URL_FLAG,
+    { name: 'first', type: 'string', arg: 'M', required: true, help: 'the older tree size' },
+    { name: 'last', type: 'string', arg: 'N', help: 'the newer tree size (default: the latest)' },
+  ],
+  async run({ url, first, last }) {
+    const lastSize = last ?? (await latestSize(url));
+    const q = `firstSize=${first}&lastSize=${lastSize}`;
+    console.log(await (await fetchOk(`${url}/proof/consistency?${q}`)).text());
+    return 0;
+  },
+});
+
+/** verifyBundleCmd checks a sigstore bundle offline against a trusted root. */
+export const verifyBundleCmd = defineCommand({
+  name: 'verify-bundle',
+  summary: 'Verify a sigstore bundle offline against a TrustedRoot (tlog entry and signature).',
+  flags: [
+    { name: 'bundle', type: 'string', arg: 'B', required: true, help: 'the bundle (JSON)' },
+    {
+      name: 'trusted-root',
+      type: 'string',
+      arg: 'T',
+      required: true,
+      help: 'the TrustedRoot (JSON)',
+    },
+    {
+      name: 'artifact',
+      type: 'string',
+      arg: 'F',
+      help: 'the signed artifact, to check its digest',
+    },
+  ],
+  notes: ['exit 0: valid; 1: invalid (the reason is printed)'],
+  async run({ bundle, trustedRoot, artifact }) {
+    const readJson = async (f: string) => {
+      try {
+        return JSON.parse(await readFile(f, 'utf8'));
+      } catch (e) {
+        return fail(`${f}: ${e instanceof Error ? e.message : e}`);
+      }
+    };
+    const bytes = artifact ? new Uint8Array(await readFile(artifact)) : undefined;
+    const r = verifyBundle(await readJson(bundle), await readJson(trustedRoot), bytes);
+    for (const c of r.checks) console.log(`ok: ${c}`);
+    console.log(NOT_CHECKED);
+    console.log(r.valid ? 'valid' : `invalid: ${r.reason}`);
+    return r.valid ? 0 : 1;
+  },
+});
+
+/** monitor follows a log, verifying it, and prints the entries that match the watch rules. */
+export const monitor = defineCommand({
+  name: 'monitor',
+  summary: 'Follow a log, verify every checkpoint and entry, print those the watch rules match.',
+  flags: [
+    { name: 'url', type: 'string', arg: 'PREFIX', required: true, help: "the log's URL prefix" },
+    { ...VKEY, env: undefined, required: true, multiple: true },
+    { name: 'state', type: 'string', arg: 'DIR', default: 'monitor-state', help: 'position' },
+    { name: 'watch', type: 'string', arg: 'FILE', help: 'watch rules (default: print nothing)' },
+    {
+      name: 'from',
+      type: 'string',
+      choices: ['now', 'start'],
+      arg: 'now|start',
+      default: 'now',
+      help: 'where a new monitor starts',
+    },
+    { name: 'once', type: 'boolean', help: 'one pass, then exit' },
+    { name: 'interval', type: 'int', arg: 'S', default: 10, help: 'seconds between passes' },
+  ],
+  notes: ['exit 2: ALARM, the log is inconsistent; 1: --once and the pass failed'],
+  async run(v) {
+    const verifiers = v.vkey.map(parseVerifierKey);
+    const client = new TlogClient({ url: v.url, verifiers });
+    const rules = v.watch ? parseWatchRules(await readFile(v.watch, 'utf8')) : [];
+    await mkdir(v.state, { recursive: true });
+    const file = join(v.state, 'position.json');
+    const bar = progressBar('monitor');
+    for (;;) {
+      try {
+        const state: MonitorState = await monitorStep(
+          client,
+          await loadMonitorState(file, verifiers),
+          rules,
+          { match: (index, s, matched) => printMatch(index, s, matched), progress: bar },
+          v.from,
+        );
+        await saveMonitorState(file, state);
+      } catch (err) {
+        if (err instanceof LogError && err.code === 'corrupt') {
+          console.error(`ALARM: ${err.message}`);
+          return 2;
+        }
+        console.error(`monitor: ${err instanceof Error ? err.message : err} (will retry)`);
+        if (v.once) return 1;
+      }
+      if (v.once) return 0;
+      await new Promise((r) => setTimeout(r, v.interval * 1000));
+    }
+  },
+});
+
+function printMatch(index: number, s: EntrySummary, matched: unknown): void {
+  const { kind, digest, publicKeys, subjects, sans } = s;
+  console.log(JSON.stringify({ index, kind, digest, matched, publicKeys, subjects, sans }));
+}

@@ -1,0 +1,293 @@
+/**
+ * Commands that run and manage a log you operate: keygen, serve, freeze, rotate, trust-root.
+ * Each is a table of flags (src/cli/flags.ts) and a function over the parsed values.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { loadOrCreateDevKey, openStore, readSignerKey, type StoreConfig } from '../config.ts';
+import { KEY_DETAILS, type KeyDetails, trustMaterial } from '../entries/index.ts';
+import {
+  ALG_MLDSA44,
+  generateCosignerSecret,
+  generateSignerKey,
+  parseCosignerSecret,
+  parseSignerKey,
+} from '../note/index.ts';
+import { Log } from '../sequencer/index.ts';
+import { startServer, untilSignal } from '../server.ts';
+import { DATA, fail, S3, STORAGE } from './common.ts';
+import { defineCommand, type Flag, usageError } from './flags.ts';
+import { witnessKeygen } from './witness.ts';
+
+const KEY = {
+  name: 'key',
+  type: 'string',
+  arg: 'FILE',
+  env: 'TILELOG_KEY',
+  help: 'signer key file (default: DATA/log.key, made if missing)',
+} as const satisfies Flag;
+
+const ORIGIN = {
+  name: 'origin',
+  type: 'string',
+  arg: 'ORIGIN',
+  env: 'TILELOG_ORIGIN',
+  help: "checkpoint origin (default: the key's name)",
+} as const satisfies Flag;
+
+/** keygen writes a log's signer key pair (or a witness's keys). */
+export const keygen = defineCommand({
+  name: 'keygen',
+  summary: 'Make a log key pair: OUT/log.key (0600) and OUT/log.pub; or a witness key file.',
+  flags: [
+    { name: 'origin', type: 'string', arg: 'ORIGIN', help: 'the log origin, also the key name' },
+    { name: 'out', type: 'string', arg: 'DIR', required: true, help: 'where to write the keys' },
+    {
+      name: 'mldsa',
+      type: 'boolean',
+      help: "also make the log's ML-DSA-44 cosigner key (OUT/log-mldsa.key)",
+    },
+    {
+      name: 'witness',
+      type: 'string',
+      arg: 'NAME',
+      help: 'make a witness key file (OUT/witness.key) named NAME instead',
+    },
+  ],
+  async run({ origin, out, mldsa, witness }) {
+    if (witness !== undefined) return witnessKeygen(witness, out);
+    if (origin === undefined) usageError('keygen needs --origin (or --witness NAME)');
+    const skey = generateSignerKey(origin);
+    const signer = parseSignerKey(skey);
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'log.key'), skey + '\n', { mode: 0o600, flag: 'wx' });
+    await writeFile(join(out, 'log.pub'), signer.verifierKey + '\n');
+    console.log(signer.verifierKey);
+    if (mldsa) {
+      // The log's own ML-DSA-44 cosigner key, named like the log (tlog-checkpoint recommends one).
+      const pq = generateCosignerSecret(origin, ALG_MLDSA44);
+      await writeFile(join(out, 'log-mldsa.key'), pq + '\n', { mode: 0o600, flag: 'wx' });
+      const vkey = parseCosignerSecret(pq).verifierKey;
+      await writeFile(join(out, 'log-mldsa.pub'), vkey + '\n');
+      console.log(vkey);
+    }
+    return 0;
+  },
+});
+
+/** SERVE_FLAGS are the flags of `tilelog serve`; their names are ServeConfig's (src/server.ts). */
+export const SERVE_FLAGS = [
+  DATA,
+  KEY,
+  ORIGIN,
+  {
+    name: 'listen',
+    type: 'string',
+    arg: 'HOST:PORT',
+    env: 'TILELOG_LISTEN',
+    default: '127.0.0.1:8080',
+    help: 'address to listen on (port 0: any free port)',
+  },
+  {
+    name: 'prefix',
+    type: 'string',
+    arg: 'P',
+    env: 'TILELOG_PREFIX',
+    default: '/api/v2',
+    help: 'URL prefix of every route',
+  },
+  {
+    name: 'max-batch',
+    type: 'int',
+    env: 'TILELOG_MAX_BATCH',
+    default: 4096,
+    help: 'most entries one commit sequences',
+  },
+  {
+    name: 'max-age-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_MAX_AGE_MS',
+    default: 10,
+    help: 'longest an entry waits for its batch',
+  },
+  {
+    name: 'max-pending',
+    type: 'int',
+    env: 'TILELOG_MAX_PENDING',
+    default: 100_000,
+    help: 'most entries waiting; beyond it writes get 503 and Retry-After',
+  },
+  {
+    name: 'allowed-key-details',
+    type: 'list',
+    env: 'TILELOG_ALLOWED_KEY_DETAILS',
+    choices: KEY_DETAILS,
+    help: 'the only Rekor key details accepted (default: all)',
+  },
+  {
+    name: 'accept-dsse',
+    type: 'boolean',
+    env: 'TILELOG_ACCEPT_DSSE',
+    help: 'accept Rekor DSSE entries',
+  },
+  STORAGE,
+  ...S3,
+  {
+    name: 'mldsa-key',
+    type: 'string',
+    arg: 'FILE',
+    env: 'TILELOG_MLDSA_KEY',
+    help: 'ML-DSA-44 cosigner key: the log also cosigns each checkpoint with it',
+  },
+  {
+    name: 'witness-policy',
+    type: 'string',
+    arg: 'FILE',
+    env: 'TILELOG_WITNESS_POLICY',
+    help: 'C2SP tlog-policy file: the witnesses that must cosign each checkpoint',
+  },
+  {
+    name: 'witness-timeout-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_WITNESS_TIMEOUT_MS',
+    default: 5000,
+    help: 'how long to wait for the witnesses',
+  },
+  {
+    name: 'witness-fail-open',
+    type: 'boolean',
+    env: 'TILELOG_WITNESS_FAIL_OPEN',
+    help: 'publish a checkpoint even when the witness quorum is not met',
+  },
+  {
+    name: 'mirror-of',
+    type: 'string',
+    arg: 'VKEY',
+    env: 'TILELOG_MIRROR_OF',
+    help: 'serve the store read-only as a mirror of the log with this verifier key',
+  },
+] as const satisfies readonly Flag[];
+
+/** serve runs the log server until SIGTERM or SIGINT, then drains and exits 0. */
+export const serve = defineCommand({
+  name: 'serve',
+  summary: 'Serve a log: sequence, sign and publish entries over HTTP (tlog-tiles and Rekor v2).',
+  flags: SERVE_FLAGS,
+  notes: ['SIGTERM and SIGINT stop accepting, commit the pending entries and exit 0.'],
+  async run(values) {
+    const running = await startServer({
+      ...values,
+      allowedKeyDetails: values.allowedKeyDetails as KeyDetails[] | undefined,
+    });
+    await untilSignal(running, () => console.log('shutting down: draining pending entries'));
+    return 0;
+  },
+});
+
+/** freezeLog commits the final frozen checkpoint of a log and returns it. */
+async function freezeLog(cfg: StoreConfig, keyFile?: string, origin?: string): Promise<string> {
+  const signer = await readSignerKey(keyFile ?? join(cfg.data, 'log.key'));
+  const store = await openStore(cfg);
+  try {
+    const log = await Log.open(store, { origin: origin ?? signer.name, signer });
+    await log.freeze();
+    return log.state.note;
+  } finally {
+    await store.close();
+  }
+}
+
+/** freeze ends a log: the last checkpoint carries the freeze line and writes get 405. */
+export const freeze = defineCommand({
+  name: 'freeze',
+  summary: 'Freeze a log (with its server stopped): print its final checkpoint.',
+  flags: [DATA, KEY, ORIGIN, STORAGE, ...S3],
+  async run({ key, origin, ...store }) {
+    process.stdout.write(await freezeLog(store, key, origin));
+    return 0;
+  },
+});
+
+/** rotate freezes a shard and starts the next one, printing the trust material for both. */
+export const rotate = defineCommand({
+  name: 'rotate',
+  summary: 'Freeze this shard, make the next one, print the sigstore trust material for both.',
+  flags: [
+    { name: 'data', type: 'string', arg: 'DIR', required: true, help: "the current shard's data" },
+    { name: 'old-url', type: 'string', arg: 'URL', required: true, help: 'its public URL' },
+    {
+      name: 'new-origin',
+      type: 'string',
+      arg: 'ORIGIN',
+      required: true,
+      help: 'origin of the next shard',
+    },
+    {
+      name: 'new-data',
+      type: 'string',
+      arg: 'DIR',
+      required: true,
+      help: 'empty data directory for the next shard',
+    },
+    {
+      name: 'new-url',
+      type: 'string',
+      arg: 'URL',
+      help: 'public URL of the next shard (default: https://NEW-ORIGIN)',
+    },
+  ],
+  async run(v) {
+    const now = new Date();
+    const oldSigner = await readSignerKey(join(v.data, 'log.key'));
+    // 1. Freeze the current shard: a final checkpoint with the freeze line; writes now get 405.
+    const finalNote = await freezeLog({ data: v.data });
+    // 2. The next shard: a new origin and a new key.
+    const next = await loadOrCreateDevKey(v.newData, v.newOrigin);
+    if (!next.created) fail(`${v.newData} already holds a key; choose an empty directory`);
+    // 3. What clients need: the old log bounded in time, the new one from now on.
+    const old = trustMaterial(v.oldUrl, oldSigner, now);
+    const fresh = trustMaterial(v.newUrl ?? `https://${v.newOrigin}`, next.signer, now);
+    const end = { end: old.tlog.publicKey.validFor.start };
+    const out = {
+      frozenCheckpoint: finalNote,
+      newVerifierKey: next.signer.verifierKey,
+      trustedRootTlogs: [
+        { ...old.tlog, publicKey: { ...old.tlog.publicKey, validFor: end } },
+        fresh.tlog,
+      ],
+      signingConfigRekorTlogUrls: [fresh.rekorTlogUrl, { ...old.rekorTlogUrl, validFor: end }],
+    };
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  },
+});
+
+/** trustRoot prints the sigstore TrustedRoot entry and SigningConfig URL for a log. */
+export const trustRoot = defineCommand({
+  name: 'trust-root',
+  summary: "Print the log's sigstore TrustedRoot tlog entry and SigningConfig URL as JSON.",
+  flags: [
+    {
+      name: 'url',
+      type: 'string',
+      arg: 'https://HOST',
+      required: true,
+      help: "the log's public base URL",
+    },
+    { name: 'key', type: 'string', arg: 'FILE', required: true, help: 'its signer key file' },
+  ],
+  async run({ url, key }) {
+    if (!URL.canParse(url)) usageError(`--url ${url} is not a URL`);
+    const signer = await readSignerKey(key);
+    if (!new URL(url).host.includes(signer.name) && !url.includes(signer.name)) {
+      console.error(
+        `warning: key name ${signer.name} does not appear in ${url}; sigstore clients match them`,
+      );
+    }
+    console.log(JSON.stringify(trustMaterial(url.replace(/\/$/, ''), signer, new Date()), null, 2));
+    return 0;
+  },
+});

@@ -1,0 +1,103 @@
+/**
+ * What the commands open before they run: stores (LevelDB or S3 by URL), signer and cosigner key
+ * files, and the dev key `serve` makes when none is given. Nothing here listens or runs.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { LogError } from './errors.ts';
+import {
+  type Cosigner,
+  generateSignerKey,
+  type NoteSigner,
+  parseCosignerSecret,
+  parseSignerKey,
+} from './note/index.ts';
+import {
+  IndexedStore,
+  LevelStore,
+  type LocalMap,
+  type LogStore,
+  openLocalMap,
+  openS3Store,
+} from './storage/index.ts';
+
+/** StoreConfig says where a log's store is. */
+export interface StoreConfig {
+  /** data is the local directory: the LevelDB store, or the dedup index beside an S3 store. */
+  readonly data: string;
+  /** storage is s3://BUCKET/PREFIX for S3; default: LevelDB in data/db. */
+  readonly storage?: string;
+  /** s3Endpoint overrides the AWS endpoint (Ceph RGW, MinIO). */
+  readonly s3Endpoint?: string;
+  readonly s3PathStyle?: boolean;
+  /** sync makes each LevelDB write durable before it returns (default true). */
+  readonly sync?: boolean;
+}
+
+/** parseStorageUrl splits s3://BUCKET/PREFIX. */
+export function parseStorageUrl(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) throw new LogError('bad_request', `storage ${url} is not s3://BUCKET[/PREFIX]`);
+  return { bucket: m[1]!, prefix: (m[2] ?? '').replace(/\/+$/, '') };
+}
+
+/** openStore opens the configured store: S3 for s3:// URLs, LevelDB in data/db otherwise. */
+export async function openStore(cfg: StoreConfig): Promise<LogStore> {
+  if (!cfg.storage) return LevelStore.open(join(cfg.data, 'db'), { sync: cfg.sync ?? true });
+  const { bucket, prefix } = parseStorageUrl(cfg.storage);
+  const objects = await openS3Store({
+    bucket,
+    prefix,
+    endpoint: cfg.s3Endpoint,
+    forcePathStyle: cfg.s3PathStyle ?? false,
+  });
+  // The dedup index stays on local disk: one S3 object per entry would cap throughput.
+  await mkdir(cfg.data, { recursive: true });
+  return IndexedStore.open(objects, join(cfg.data, 'dedup'));
+}
+
+/** openStoreAt opens DIR (LevelDB) or s3://BUCKET/PREFIX, as migrate and mirror name stores. */
+export function openStoreAt(
+  where: string,
+  s3: Pick<StoreConfig, 's3Endpoint' | 's3PathStyle'>,
+): Promise<LogStore> {
+  return where.startsWith('s3://')
+    ? openStore({ data: '.', storage: where, ...s3 })
+    : openStore({ data: where });
+}
+
+/** openStateMap opens a small local key-value map (the witness's state) in dir. */
+export async function openStateMap(dir: string): Promise<LocalMap> {
+  await mkdir(dir, { recursive: true });
+  return openLocalMap(join(dir, 'state'));
+}
+
+/** readSignerKey reads a signer key file as written by `tilelog keygen`. */
+export async function readSignerKey(file: string): Promise<NoteSigner> {
+  return parseSignerKey((await readFile(file, 'utf8')).trim());
+}
+
+/** readCosignerKeys reads a file of cosigner secret keys, one a line. */
+export async function readCosignerKeys(file: string): Promise<Cosigner[]> {
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => parseCosignerSecret(l.trim()));
+}
+
+/** loadOrCreateDevKey reads dataDir/log.key, creating it (with log.pub) for origin when missing. */
+export async function loadOrCreateDevKey(
+  dataDir: string,
+  origin: string,
+): Promise<{ signer: NoteSigner; created: boolean }> {
+  const keyFile = join(dataDir, 'log.key');
+  if (existsSync(keyFile)) return { signer: await readSignerKey(keyFile), created: false };
+  await mkdir(dataDir, { recursive: true });
+  const skey = generateSignerKey(origin);
+  const signer = parseSignerKey(skey);
+  await writeFile(keyFile, skey + '\n', { mode: 0o600, flag: 'wx' });
+  await writeFile(join(dataDir, 'log.pub'), signer.verifierKey + '\n');
+  return { signer, created: true };
+}

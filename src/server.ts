@@ -1,0 +1,233 @@
+/**
+ * The composition root for the long-running commands: the log, its read-only mirror and the
+ * witness each open their state, build their app and go through one lifecycle: listen, run until
+ * SIGTERM or SIGINT, stop accepting, drain, close. Nothing happens at import time.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { pino } from 'pino';
+
+import {
+  createApp,
+  createMetrics,
+  createWitnessApp,
+  listen,
+  normalizePrefix,
+  setErrorLogger,
+} from './api/index.ts';
+import {
+  loadOrCreateDevKey,
+  openStateMap,
+  openStore,
+  readCosignerKeys,
+  readSignerKey,
+  type StoreConfig,
+} from './config.ts';
+import type { KeyDetails } from './entries/index.ts';
+import { LogError } from './errors.ts';
+import type { NoteSigner } from './note/index.ts';
+import { Log } from './sequencer/index.ts';
+import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
+
+/** ServeConfig is everything `tilelog serve` needs; the names are its flags' (src/cli/log.ts). */
+export interface ServeConfig extends StoreConfig {
+  /** key is the signer key file; when absent, a dev key is made in data (or reused). */
+  readonly key?: string;
+  /** origin is the checkpoint origin; default: the key's name. */
+  readonly origin?: string;
+  /** listen is HOST:PORT; port 0 picks a free one (Running.url tells which). */
+  readonly listen: string;
+  readonly prefix: string;
+  readonly maxBatch?: number;
+  readonly maxAgeMs?: number;
+  readonly maxPending?: number;
+  readonly allowedKeyDetails?: readonly KeyDetails[];
+  readonly acceptDsse?: boolean;
+  /** witnessPolicy is a C2SP tlog-policy file: the witnesses to ask for each checkpoint. */
+  readonly witnessPolicy?: string;
+  readonly witnessTimeoutMs?: number;
+  readonly witnessFailOpen?: boolean;
+  /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
+  readonly mirrorOf?: string;
+  /** mldsaKey holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
+  readonly mldsaKey?: string;
+  /** say prints the human-readable start-up lines (default: stdout). */
+  readonly say?: (line: string) => void;
+}
+
+/** Running is a started server. */
+export interface Running {
+  readonly url: string;
+  /** close stops accepting, answers the requests in flight, drains and closes the state. */
+  close(): Promise<void>;
+}
+
+/** RunningLog is a started log server (or mirror). */
+export interface RunningLog extends Running {
+  readonly log: Log;
+  readonly verifierKey: string;
+}
+
+/** parseListen splits HOST:PORT ([V6ADDR]:PORT for IPv6). */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new LogError('bad_request', `listen ${s} is not HOST:PORT`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+// The one lifecycle: listen, and on close stop accepting, wait for the answers, then release.
+async function start(
+  fetch: (req: Request) => Response | Promise<Response>,
+  where: string,
+  prefix: string,
+  release: () => Promise<void>,
+): Promise<Running> {
+  const { host, port } = parseListen(where);
+  const listener = await listen(fetch, host, port, prefix);
+  return {
+    url: listener.url,
+    async close() {
+      await listener.close();
+      await release();
+    },
+  };
+}
+
+/** untilSignal resolves after the first SIGTERM or SIGINT has closed r (onSignal runs first). */
+export function untilSignal(r: Running, onSignal: () => void = () => undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      onSignal();
+      r.close().then(resolve, reject);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** startServer opens the store, recovers the log (or opens the mirror) and starts listening. */
+export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
+  const say = cfg.say ?? ((l: string) => console.log(l));
+  // Structured logs (JSON lines on stderr); the human-readable start-up lines stay on stdout.
+  const logger = pino({ name: 'tilelog' }, pino.destination(2));
+  setErrorLogger((err) => logger.error({ err }, 'request failed'));
+  const prefix = normalizePrefix(cfg.prefix);
+  if (cfg.mirrorOf) return startMirror(cfg, cfg.mirrorOf, prefix, say);
+  const signer = await serverKey(cfg, say);
+  await mkdir(cfg.data, { recursive: true });
+  const store = await openStore(cfg);
+  const metrics = createMetrics();
+  const log = await Log.open(store, {
+    origin: cfg.origin ?? signer.name,
+    signer,
+    maxBatch: cfg.maxBatch,
+    maxAgeMs: cfg.maxAgeMs,
+    maxPending: cfg.maxPending,
+    // A bucket is served as it is, so it must hold the partial tiles of every published size
+    // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
+    keepPartials: cfg.storage !== undefined,
+    cosigners: cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : [],
+    witnessing: cfg.witnessPolicy
+      ? new Witnessing({
+          policy: parsePolicy(await readFile(cfg.witnessPolicy, 'utf8')),
+          timeoutMs: cfg.witnessTimeoutMs,
+        })
+      : undefined,
+    failOpen: cfg.witnessFailOpen,
+    events: {
+      ...metrics.events,
+      failed(code) {
+        metrics.events.failed?.(code);
+        logger.warn(
+          { code },
+          'commit failed; the batch was refused and the state will be reloaded',
+        );
+      },
+    },
+  });
+  metrics.watch(log);
+  // With S3 several writers may share the log: pick up their commits for reads now and then.
+  const refresh = cfg.storage
+    ? setInterval(() => void log.refresh().catch(() => undefined), 1000)
+    : undefined;
+  const app = createApp(log, {
+    prefix,
+    allowedKeyDetails: cfg.allowedKeyDetails,
+    acceptDsse: cfg.acceptDsse,
+    metrics,
+  });
+  const running = await start(app.fetch, cfg.listen, prefix, async () => {
+    clearInterval(refresh);
+    await log.close();
+    logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
+    await store.close();
+  });
+  const { origin, size } = log.state.checkpoint;
+  say(`verifier key: ${signer.verifierKey}`);
+  logger.info({ origin, size, url: running.url, storage: cfg.storage ?? 'leveldb' }, 'serving');
+  say(
+    `log ${origin} at size ${size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${running.url}`,
+  );
+  return { ...running, log, verifierKey: signer.verifierKey };
+}
+
+// The log's signer: the key file, or a dev key in the data directory.
+async function serverKey(cfg: ServeConfig, say: (l: string) => void): Promise<NoteSigner> {
+  if (cfg.key) return readSignerKey(cfg.key);
+  // Rekor v2 names a log by its host (its TrustedRoot baseUrl without the scheme), and sigstore
+  // clients require the key name to appear in that baseUrl, so the dev key is named host:port.
+  const { host, port } = parseListen(cfg.listen);
+  const devOrigin = cfg.origin ?? `${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+  const dev = await loadOrCreateDevKey(cfg.data, devOrigin);
+  say(`${dev.created ? 'generated' : 'using'} dev key ${join(cfg.data, 'log.key')}`);
+  return dev.signer;
+}
+
+// A mirror: the store holds a copy of another log (tilelog mirror); serve it read-only.
+async function startMirror(
+  cfg: ServeConfig,
+  mirrorOf: string,
+  prefix: string,
+  say: (l: string) => void,
+): Promise<RunningLog> {
+  const store = await openStore(cfg);
+  const origin = cfg.origin ?? mirrorOf.slice(0, mirrorOf.indexOf('+'));
+  const log = await Log.openReadOnly(store, { origin, verifierKey: mirrorOf });
+  const refresh = setInterval(() => void log.refresh().catch(() => undefined), 1000);
+  const app = createApp(log, { prefix });
+  const running = await start(app.fetch, cfg.listen, prefix, async () => {
+    clearInterval(refresh);
+    await store.close();
+  });
+  const size = log.state.checkpoint.size;
+  say(`mirror of ${origin} at size ${size} (read-only), serving ${running.url}`);
+  return { ...running, log, verifierKey: mirrorOf };
+}
+
+/** WitnessConfig is everything `tilelog witness` needs; the names are its flags'. */
+export interface WitnessConfig {
+  /** config is the witness's list of logs (origin and verifier key of each). */
+  readonly config: string;
+  /** key is the witness key file written by `tilelog keygen --witness`. */
+  readonly key: string;
+  readonly data: string;
+  readonly listen: string;
+  readonly prefix: string;
+}
+
+/** startWitness loads the witness config and keys, opens its state and starts listening. */
+export async function startWitness(cfg: WitnessConfig): Promise<Running> {
+  const logs = parseWitnessConfig(await readFile(cfg.config, 'utf8'));
+  const cosigners = await readCosignerKeys(cfg.key);
+  const state = await openStateMap(cfg.data);
+  const app = createWitnessApp(new Witness(logs, cosigners, state), cfg.prefix);
+  const running = await start(app.fetch, cfg.listen, cfg.prefix, () => state.close());
+  console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
+  console.log(
+    `witnessing ${logs.map((l) => l.origin).join(', ')}; serving ${running.url}/add-checkpoint`,
+  );
+  return running;
+}
