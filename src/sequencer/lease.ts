@@ -97,12 +97,12 @@ export interface Clock {
 /** systemClock is the process's monotonic clock and the wall clock. */
 export const systemClock: Clock = { now: () => performance.now(), wall: () => Date.now() };
 
-/** Role is what an instance does for the log: sequence it, or admit and forward. */
-export type Role = 'sequencer' | 'frontend';
+/** LeaseRole is what an instance does for the log: sequence it, or admit and forward. */
+export type LeaseRole = 'sequencer' | 'frontend';
 
 /** LeaseInfo is what operators see (healthz, metrics). */
 export interface LeaseInfo {
-  readonly role: Role;
+  readonly role: LeaseRole;
   /** holder and url of the lease as last read or written; null when there is none or unreadable. */
   readonly holder: string | null;
   readonly url: string | null;
@@ -153,7 +153,7 @@ export class Lease {
   private unreadable: LogError | null = null;
   private running: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private lastRole: Role = 'frontend';
+  private lastRole: LeaseRole = 'frontend';
 
   constructor(opts: LeaseOptions) {
     this.store = opts.store;
@@ -173,7 +173,7 @@ export class Lease {
 
   /** info is the lease as this instance sees it. */
   get info(): LeaseInfo {
-    const role: Role = this.isSequencer() ? 'sequencer' : 'frontend';
+    const role: LeaseRole = this.isSequencer() ? 'sequencer' : 'frontend';
     const r = this.unreadable ? null : this.seen?.record;
     const holder = r && r.holder !== '' ? r : null;
     const since = this.held?.renewedAt ?? this.seen?.since;

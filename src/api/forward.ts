@@ -1,0 +1,60 @@
+/**
+ * POST /internal/forward: a frontend hands the sequencer a batch of entries it has admitted. The
+ * cluster secret is checked before the body is read; the answer comes once every entry is durably
+ * committed (see src/sequencer/forward.ts for the wire format and the retry contract).
+ */
+import type { Context } from 'hono';
+
+import { utf8 } from '../bytes.ts';
+import { sha256 } from '../crypto.ts';
+import { LogError } from '../errors.ts';
+import {
+  decodeForwardRequest,
+  encodeForwardAnswer,
+  type ForwardedEntry,
+  MAX_FORWARD,
+} from '../sequencer/index.ts';
+import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
+import { readBody } from './body.ts';
+
+/** ForwardTarget sequences forwarded entries: the local sequencer, while it holds the lease. */
+export interface ForwardTarget {
+  /**
+   * sequenceForwarded resolves with each entry's place once all are durably committed, or
+   * rejects with a LogError ('unavailable' when this instance is not the sequencer).
+   */
+  sequenceForwarded(entries: readonly Uint8Array[]): Promise<ForwardedEntry[]>;
+}
+
+// CBOR overhead per entry is at most 5 bytes of head, plus the array head.
+const MAX_BODY = MAX_FORWARD * (MAX_ENTRY_SIZE + 5) + 9;
+
+/** secretMatches compares a bearer token with the secret in time independent of where they differ. */
+export function secretMatches(header: string | undefined, secret: string): boolean {
+  if (secret === '' || header === undefined || !header.startsWith('Bearer ')) return false;
+  // Comparing digests: equal-length inputs, and the loop below does not stop early.
+  const a = sha256(utf8(header.slice('Bearer '.length)));
+  const b = sha256(utf8(secret));
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** postForward authenticates a forwarded batch, sequences it, and answers with its places. */
+export async function postForward(
+  c: Context,
+  target: ForwardTarget,
+  secret: string,
+): Promise<Response> {
+  if (!secretMatches(c.req.header('authorization'), secret))
+    return c.text('forward: missing or wrong cluster secret\n', 401);
+  const entries = decodeForwardRequest(await readBody(c, MAX_BODY));
+  for (const e of entries) {
+    if (e.length === 0 || e.length > MAX_ENTRY_SIZE)
+      throw new LogError('bad_request', 'forward: an entry is empty or too large');
+  }
+  const placed = await target.sequenceForwarded(entries);
+  return c.body(new Uint8Array(encodeForwardAnswer(placed)), 200, {
+    'Content-Type': 'application/cbor',
+  });
+}

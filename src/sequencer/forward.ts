@@ -1,0 +1,197 @@
+/**
+ * Forwarding admitted entries from a frontend to the instance that holds the sequencer lease, and
+ * the wire format of `POST /internal/forward`. Owned by Forwarder: nothing but its counters; the
+ * entries in flight belong to the caller (the pool), which keeps them until sequence() settles.
+ *
+ * Wire format (CBOR, RFC 8949, encoded by cbor-x and parsed strictly: the bytes must re-encode to
+ * themselves). Request body: an array of 1..MAX_FORWARD byte strings, the entries, already
+ * admitted by the frontend. Answer 200: an array with one [index, duplicate] pair per entry, in
+ * order, sent only once every entry is durably committed (not yet published: the frontend reads
+ * the published checkpoint from the shared store). The request carries the cluster secret as
+ * `Authorization: Bearer <secret>`; without it the answer is 401 and nothing is appended. Any
+ * other status means the outcome is unknown, and the frontend sends the batch again, to whichever
+ * instance then holds the lease: sequencing is idempotent (identical bytes keep their index).
+ */
+import { Encoder } from 'cbor-x';
+
+import { equal } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import type { Pending } from './sequence.ts';
+
+/** FORWARD_PATH is the internal endpoint, on the same listener as the public API. */
+export const FORWARD_PATH = '/internal/forward';
+
+/** MAX_FORWARD is the most entries one forwarded batch may carry. */
+export const MAX_FORWARD = 4096;
+
+/** ForwardedEntry is where the sequencer put a forwarded entry. */
+export interface ForwardedEntry {
+  readonly index: number;
+  readonly duplicate: boolean;
+}
+
+const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false });
+
+function decodeCanonical(b: Uint8Array, what: string): unknown {
+  let v: unknown;
+  try {
+    v = cbor.decode(b);
+  } catch {
+    throw new LogError('bad_request', `forward: ${what} is not CBOR`);
+  }
+  // cbor-x ignores trailing bytes and accepts non-minimal heads: re-encoding catches both.
+  if (!equal(cbor.encode(v), b))
+    throw new LogError('bad_request', `forward: ${what} is not canonical CBOR`);
+  return v;
+}
+
+/** encodeForwardRequest encodes a batch of entries. */
+export function encodeForwardRequest(entries: readonly Uint8Array[]): Uint8Array {
+  return cbor.encode(entries);
+}
+
+/** decodeForwardRequest parses a forwarded batch, or throws a bad_request LogError. */
+export function decodeForwardRequest(b: Uint8Array): Uint8Array[] {
+  const v = decodeCanonical(b, 'request');
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_FORWARD)
+    throw new LogError(
+      'bad_request',
+      `forward: request is not an array of 1..${MAX_FORWARD} entries`,
+    );
+  return v.map((e: unknown) => {
+    if (!(e instanceof Uint8Array))
+      throw new LogError('bad_request', 'forward: an entry is not bytes');
+    return new Uint8Array(e);
+  });
+}
+
+/** encodeForwardAnswer encodes where each entry of a batch was put. */
+export function encodeForwardAnswer(placed: readonly ForwardedEntry[]): Uint8Array {
+  return cbor.encode(placed.map((p) => [p.index, p.duplicate]));
+}
+
+/** decodeForwardAnswer parses an answer for a batch of n entries, or throws 'unavailable'. */
+export function decodeForwardAnswer(b: Uint8Array, n: number): ForwardedEntry[] {
+  // A bad answer is the sequencer's fault (or a version skew), never the client's: retry later.
+  const bad = () => new LogError('unavailable', 'forward: the sequencer sent a malformed answer');
+  let v: unknown;
+  try {
+    v = decodeCanonical(b, 'answer');
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(v) || v.length !== n) throw bad();
+  return v.map((p: unknown) => {
+    if (!Array.isArray(p) || p.length !== 2) throw bad();
+    const [index, duplicate] = p as unknown[];
+    if (!Number.isSafeInteger(index) || (index as number) < 0 || typeof duplicate !== 'boolean')
+      throw bad();
+    return { index: index as number, duplicate };
+  });
+}
+
+/** ForwarderOptions configures a forwarder. */
+export interface ForwarderOptions {
+  /** sequencerUrl is the current lease holder's advertised base URL, or null when none is known. */
+  readonly sequencerUrl: () => string | null;
+  readonly secret: string;
+  /** attemptMs bounds one request, so a paused or partitioned sequencer is abandoned (the lease). */
+  readonly attemptMs: number;
+  /** deadlineMs is how long sequence() keeps trying before it rejects with 'unavailable'. */
+  readonly deadlineMs: number;
+  /** retryMs is the pause between attempts (default 50). */
+  readonly retryMs?: number;
+  readonly events?: ForwarderEvents;
+  /** fetch is injectable for fault tests; default the global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+/** ForwarderEvents observe forwarding (metrics, logs); they must not throw. */
+export interface ForwarderEvents {
+  forwarded?(info: { entries: number; ms: number; attempts: number }): void;
+  retried?(reason: string): void;
+}
+
+/** Forwarder sends admitted entries to the sequencer until they are durably sequenced. */
+export class Forwarder {
+  private readonly opts: ForwarderOptions;
+  private lastReachedAt = Date.now();
+
+  constructor(opts: ForwarderOptions) {
+    this.opts = opts;
+  }
+
+  /** unreachableForMs is how long no attempt has reached a sequencer (0 right after one did). */
+  get unreachableForMs(): number {
+    return Date.now() - this.lastReachedAt;
+  }
+
+  /** markReached resets unreachableForMs (an idle frontend has nothing to forward). */
+  markReached(): void {
+    this.lastReachedAt = Date.now();
+  }
+
+  /**
+   * sequence forwards a batch and resolves with each entry's place once the sequencer has
+   * committed them all; it sends the batch again after any unknown outcome, to the holder of the
+   * lease at that moment, and rejects with 'unavailable' after deadlineMs (the entries may or may
+   * not be in the log then: a later submission of the same bytes finds them).
+   */
+  async sequence(batch: readonly Pending[]): Promise<ForwardedEntry[]> {
+    const body = encodeForwardRequest(batch.map((p) => p.entry));
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const url = this.opts.sequencerUrl();
+      const why = url ? await this.attempt(url, body, batch.length) : 'no sequencer known';
+      if (typeof why !== 'string') {
+        this.lastReachedAt = Date.now();
+        this.opts.events?.forwarded?.({
+          entries: batch.length,
+          ms: Date.now() - started,
+          attempts: attempt,
+        });
+        return why;
+      }
+      this.opts.events?.retried?.(why);
+      if (Date.now() - started >= this.opts.deadlineMs)
+        throw new LogError('unavailable', `forward: no sequencer took the batch (${why})`);
+      await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 50));
+    }
+  }
+
+  // attempt returns the answer, or why this attempt did not get one.
+  private async attempt(
+    url: string,
+    body: Uint8Array,
+    n: number,
+  ): Promise<ForwardedEntry[] | string> {
+    const abort = new AbortController();
+    // Give up on this holder when the request times out or the lease moves to another one.
+    const timer = setTimeout(() => abort.abort(), this.opts.attemptMs);
+    const watch = setInterval(() => {
+      if (this.opts.sequencerUrl() !== url) abort.abort();
+    }, 50);
+    try {
+      const res = await (this.opts.fetch ?? fetch)(url + FORWARD_PATH, {
+        method: 'POST',
+        body,
+        headers: {
+          'Content-Type': 'application/cbor',
+          Authorization: `Bearer ${this.opts.secret}`,
+        },
+        signal: abort.signal,
+      });
+      const answer = new Uint8Array(await res.arrayBuffer());
+      if (res.status === 200) return decodeForwardAnswer(answer, n);
+      if (res.status === 401 || res.status === 403)
+        throw new LogError('fatal', `forward: ${url} refused the cluster secret (${res.status})`);
+      return `${url} answered ${res.status}`;
+    } catch (err) {
+      if (err instanceof LogError && err.code === 'fatal') throw err;
+      return `${url}: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(watch);
+    }
+  }
+}

@@ -1,0 +1,229 @@
+// Forwarding between instances: the CBOR wire format parsed strictly, the cluster secret (401 and
+// nothing appended without it), and a Forwarder that survives dead, hung and changing sequencers
+// over real HTTP. The sequencer behind the endpoint is a real Log on a memory store.
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+
+import { serve, type ServerType } from '@hono/node-server';
+import fc from 'fast-check';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { postForward, secretMatches } from '../../src/api/forward.ts';
+import { utf8 } from '../../src/bytes.ts';
+import { toHex } from '../../src/bytes.ts';
+import { LogError } from '../../src/errors.ts';
+import { leafHash } from '../../src/merkle/index.ts';
+import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
+import {
+  decodeForwardAnswer,
+  decodeForwardRequest,
+  encodeForwardAnswer,
+  encodeForwardRequest,
+  FORWARD_PATH,
+  Forwarder,
+  Log,
+} from '../../src/sequencer/index.ts';
+import { MemoryStore } from '../../src/storage/index.ts';
+
+const SECRET = 'correct horse battery staple';
+const ORIGIN = 'forward.test/log';
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0)) await f();
+});
+
+async function sequencer(): Promise<{ url: string; log: Log; store: MemoryStore }> {
+  const store = new MemoryStore();
+  const log = await Log.open(store, {
+    origin: ORIGIN,
+    signer: parseSignerKey(generateSignerKey(ORIGIN)),
+    maxAgeMs: 2,
+  });
+  const target = {
+    sequenceForwarded: (entries: readonly Uint8Array[]) =>
+      Promise.all(entries.map((e) => log.add(e))).then((rs) =>
+        rs.map((r) => ({ index: r.index, duplicate: r.duplicate })),
+      ),
+  };
+  const app = new Hono();
+  app.post(FORWARD_PATH, (c) => postForward(c, target, SECRET));
+  app.onError((err, c) =>
+    c.text(err.message, err instanceof LogError && err.code === 'bad_request' ? 400 : 503),
+  );
+  const server: ServerType = await new Promise((r) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => r(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  cleanup.push(async () => {
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    await closed;
+    await log.close();
+  });
+  return { url: `http://127.0.0.1:${port}`, log, store };
+}
+
+// A TCP server that accepts connections and never answers: a paused (SIGSTOP) sequencer.
+async function hung(): Promise<string> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((sock) => void sockets.push(sock));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(async () => {
+    for (const sock of sockets) sock.destroy();
+    await new Promise((r) => server.close(() => r(undefined)));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const pending = (entries: Uint8Array[]) =>
+  entries.map((entry) => {
+    const hash = leafHash(entry);
+    return { entry, hash, hashHex: toHex(hash) };
+  });
+
+describe('forward wire format', () => {
+  it('round-trips requests and answers', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 50 }), { minLength: 1 }),
+        (es) => {
+          const back = decodeForwardRequest(encodeForwardRequest(es));
+          expect(back.map((e) => Array.from(e))).toEqual(es.map((e) => Array.from(e)));
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ index: fc.maxSafeNat(), duplicate: fc.boolean() }), { minLength: 1 }),
+        (ps) => {
+          expect(decodeForwardAnswer(encodeForwardAnswer(ps), ps.length)).toEqual(ps);
+        },
+      ),
+    );
+  });
+
+  it('rejects anything else with a typed error, never a crash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (b) => {
+        try {
+          const es = decodeForwardRequest(b);
+          expect(encodeForwardRequest(es)).toEqual(b); // what parses is canonical
+        } catch (e) {
+          expect((e as LogError).code).toBe('bad_request');
+        }
+        try {
+          decodeForwardAnswer(b, 1);
+        } catch (e) {
+          expect((e as LogError).code).toBe('unavailable');
+        }
+      }),
+    );
+    for (const bad of [
+      [0x80],
+      [0x9f, 0x41, 0x61, 0xff],
+      [0x81, 0x61, 0x61],
+      [0x81, 0x41, 0x61, 0x00],
+    ])
+      expect(() => decodeForwardRequest(Uint8Array.from(bad)), bad.join()).toThrow(LogError);
+    const ans = encodeForwardAnswer([{ index: 1, duplicate: false }]);
+    expect(() => decodeForwardAnswer(ans, 2)).toThrow(LogError);
+  });
+
+  it('compares the secret as a bearer token', () => {
+    expect(secretMatches(`Bearer ${SECRET}`, SECRET)).toBe(true);
+    expect(secretMatches(`Bearer ${SECRET}x`, SECRET)).toBe(false);
+    expect(secretMatches(SECRET, SECRET)).toBe(false);
+    expect(secretMatches(undefined, SECRET)).toBe(false);
+    expect(secretMatches('Bearer ', '')).toBe(false); // no secret configured: nobody gets in
+  });
+});
+
+describe('POST /internal/forward', () => {
+  it('answers 401 and appends nothing without the cluster secret', async () => {
+    const s = await sequencer();
+    const body = encodeForwardRequest([utf8('sneaky')]);
+    const variants: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: SECRET },
+    ];
+    for (const headers of variants) {
+      const r = await fetch(s.url + FORWARD_PATH, { method: 'POST', body, headers });
+      expect(r.status).toBe(401);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.log.state.checkpoint.size).toBe(0);
+  });
+
+  it('answers 400 to a malformed batch and appends nothing', async () => {
+    const s = await sequencer();
+    const r = await fetch(s.url + FORWARD_PATH, {
+      method: 'POST',
+      body: Uint8Array.of(0x81, 0x61, 0x61),
+      headers: { Authorization: `Bearer ${SECRET}` },
+    });
+    expect(r.status).toBe(400);
+    expect(s.log.state.checkpoint.size).toBe(0);
+  });
+
+  it('sequences a forwarded batch, idempotently', async () => {
+    const s = await sequencer();
+    const f = new Forwarder({
+      sequencerUrl: () => s.url,
+      secret: SECRET,
+      attemptMs: 2000,
+      deadlineMs: 5000,
+    });
+    const entries = ['a', 'b', 'c'].map(utf8);
+    const first = await f.sequence(pending(entries));
+    expect(first).toEqual([0, 1, 2].map((index) => ({ index, duplicate: false })));
+    const again = await f.sequence(pending([utf8('c'), utf8('d'), utf8('a')]));
+    expect(again).toEqual([
+      { index: 2, duplicate: true },
+      { index: 3, duplicate: false },
+      { index: 0, duplicate: true },
+    ]);
+    expect(s.log.state.checkpoint.size).toBe(4);
+  });
+
+  it('resends to the next sequencer when the current one is dead or hung', async () => {
+    const s = await sequencer();
+    const dead = await hung();
+    let url = 'http://127.0.0.1:1'; // nothing listens: connection refused
+    const retried: string[] = [];
+    const f = new Forwarder({
+      sequencerUrl: () => url,
+      secret: SECRET,
+      attemptMs: 300,
+      deadlineMs: 10_000,
+      events: { retried: (why) => retried.push(why) },
+    });
+    const p = f.sequence(pending([utf8('x')]));
+    await new Promise((r) => setTimeout(r, 200));
+    url = dead; // the lease moves to an instance that then hangs: abandoned after attemptMs
+    await new Promise((r) => setTimeout(r, 700));
+    url = s.url;
+    expect(await p).toEqual([{ index: 0, duplicate: false }]);
+    expect(retried.some((w) => w.includes('127.0.0.1:1'))).toBe(true);
+    expect(retried.some((w) => w.includes(dead))).toBe(true);
+  });
+
+  it('gives up with unavailable after its deadline, and refuses a wrong secret as fatal', async () => {
+    const f = new Forwarder({
+      sequencerUrl: () => null,
+      secret: SECRET,
+      attemptMs: 100,
+      deadlineMs: 200,
+    });
+    await expect(f.sequence(pending([utf8('y')]))).rejects.toMatchObject({ code: 'unavailable' });
+    const s = await sequencer();
+    const g = new Forwarder({
+      sequencerUrl: () => s.url,
+      secret: 'wrong',
+      attemptMs: 1000,
+      deadlineMs: 2000,
+    });
+    await expect(g.sequence(pending([utf8('z')]))).rejects.toMatchObject({ code: 'fatal' });
+    expect(s.log.state.checkpoint.size).toBe(0);
+  });
+});
