@@ -1,0 +1,155 @@
+/**
+ * The map function for Rekor v2 entries: the keys under which an entry of the input log is
+ * found. It is specified in the README ("The map function") precisely enough for another
+ * implementation to rebuild the map byte for byte; this file is that text in code. A key is a
+ * typed string (`digest:sha256:…`, `key:sha256:…`, `san:…`, `issuer:…`, `issuer-san:…`) and the
+ * map is keyed by SHA-256 of its UTF-8 bytes. Entries are read as logged (canonical JSON, every
+ * field attacker-controlled); what cannot be read maps to no key and is counted, never thrown.
+ */
+import { fromBase64Lenient, toHex, utf8 } from '../bytes.ts';
+import { sha256 } from '../crypto.ts';
+import type { Hash } from '../merkle/index.ts';
+import { certificateNames } from './cert.ts';
+
+/** Problem is why part of an entry yielded no key (counted in /metrics). */
+export type Problem =
+  | 'not_json' // the entry is not a JSON object
+  | 'unknown_kind' // not hashedrekord 0.0.2 or dsse 0.0.2
+  | 'bad_digest' // the artifact digest is missing, or its algorithm or length is unknown
+  | 'bad_verifier' // a verifier with neither a readable public key nor certificate
+  | 'bad_certificate' // a certificate (or its SAN or issuer extension) that cannot be read
+  | 'no_san'; // a certificate without an indexed SAN (its issuer is still a key)
+
+/** PROBLEMS lists every Problem, for metrics. */
+export const PROBLEMS: readonly Problem[] = [
+  'not_json',
+  'unknown_kind',
+  'bad_digest',
+  'bad_verifier',
+  'bad_certificate',
+  'no_san',
+];
+
+/** Mapped is what the map function makes of one entry. */
+export interface Mapped {
+  /** keys are the typed key strings, each once, in the order first found. */
+  readonly keys: readonly string[];
+  readonly problems: readonly Problem[];
+}
+
+const DIGEST_ALGORITHMS: Record<string, [name: string, size: number]> = {
+  SHA2_256: ['sha256', 32],
+  SHA2_384: ['sha384', 48],
+  SHA2_512: ['sha512', 64],
+};
+
+/** digestKey is the key of an artifact digest: `digest:<sha256|sha384|sha512>:<lowercase hex>`. */
+export function digestKey(algorithm: string, digest: Uint8Array): string {
+  return `digest:${algorithm}:${toHex(digest)}`;
+}
+
+/** publicKeyKey is the key of a public key: `key:sha256:<hex of SHA-256 of its DER SPKI>`. */
+export function publicKeyKey(spki: Uint8Array): string {
+  return `key:sha256:${toHex(sha256(spki))}`;
+}
+
+/** sanKey is the key of a SAN value of any type: `san:<value>`. */
+export function sanKey(san: string): string {
+  return `san:${san}`;
+}
+
+/** issuerKey is the key of an OIDC issuer: `issuer:<value>`. */
+export function issuerKey(issuer: string): string {
+  return `issuer:${issuer}`;
+}
+
+/**
+ * issuerSanKey is the key of an (issuer, SAN) pair: `issuer-san:<L>:<issuer><san>`, where L is
+ * the decimal length of the issuer in UTF-8 bytes, so that no two pairs share a key.
+ */
+export function issuerSanKey(issuer: string, san: string): string {
+  return `issuer-san:${utf8(issuer).length}:${issuer}${san}`;
+}
+
+/** keyHash is the map key of a typed key string: SHA-256 of its UTF-8 bytes. */
+export function keyHash(key: string): Hash {
+  return sha256(utf8(key));
+}
+
+// Untrusted JSON is walked as unknown and checked field by field.
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | null =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null;
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function bytesAt(o: Obj | null, field: string): Uint8Array | null {
+  const s = str(obj(o?.[field])?.rawBytes);
+  return s === null ? null : fromBase64Lenient(s);
+}
+
+function mapDigest(h: unknown, keys: string[], problems: Problem[]): void {
+  const o = obj(h);
+  const alg = DIGEST_ALGORITHMS[str(o?.algorithm) ?? ''];
+  const d = str(o?.digest);
+  const bytes = d === null ? null : fromBase64Lenient(d);
+  if (!alg || !bytes || bytes.length !== alg[1]) problems.push('bad_digest');
+  else keys.push(digestKey(alg[0], bytes));
+}
+
+function mapVerifier(v: unknown, keys: string[], problems: Problem[]): void {
+  const o = obj(v);
+  const spki = bytesAt(o, 'publicKey');
+  const der = bytesAt(o, 'x509Certificate');
+  if (spki && spki.length > 0) {
+    keys.push(publicKeyKey(spki));
+    return;
+  }
+  if (!der || der.length === 0) {
+    problems.push('bad_verifier');
+    return;
+  }
+  const names = certificateNames(der);
+  if (!names) {
+    problems.push('bad_certificate');
+    return;
+  }
+  if (names.sans.length === 0) problems.push('no_san');
+  for (const s of names.sans) keys.push(sanKey(s));
+  if (names.issuer === null) return;
+  keys.push(issuerKey(names.issuer));
+  for (const s of names.sans) keys.push(issuerSanKey(names.issuer, s));
+}
+
+function parse(entry: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * mapEntry is the map function: the keys of a Rekor v2 entry (hashedrekord 0.0.2: data and
+ * signature.verifier; dsse 0.0.2: payloadHash and every signatures[].verifier) and what could
+ * not be read.
+ */
+export function mapEntry(entry: Uint8Array): Mapped {
+  const body = obj(parse(entry));
+  if (!body) return { keys: [], problems: ['not_json'] };
+  const keys: string[] = [];
+  const problems: Problem[] = [];
+  const spec = obj(body.spec);
+  const kind = `${str(body.kind)} ${str(body.apiVersion)}`;
+  if (kind === 'hashedrekord 0.0.2' && obj(spec?.hashedRekordV002)) {
+    const h = obj(spec!.hashedRekordV002)!;
+    mapDigest(h.data, keys, problems);
+    mapVerifier(obj(h.signature)?.verifier, keys, problems);
+  } else if (kind === 'dsse 0.0.2' && obj(spec?.dsseV002)) {
+    const d = obj(spec!.dsseV002)!;
+    mapDigest(d.payloadHash, keys, problems);
+    const sigs = Array.isArray(d.signatures) ? (d.signatures as unknown[]) : [];
+    if (sigs.length === 0) problems.push('bad_verifier');
+    for (const s of sigs) mapVerifier(obj(s)?.verifier, keys, problems);
+  } else return { keys: [], problems: ['unknown_kind'] };
+  return { keys: [...new Set(keys)], problems: [...new Set(problems)] };
+}

@@ -1,0 +1,239 @@
+/**
+ * The map as stored in a local key-value map (LevelDB under the data directory): the trie's
+ * nodes, one record per key (its list's size and right edge), the lists in chunks of 256
+ * indices, and the indexer's state. Every change of a chunk of input entries is one atomic,
+ * fsynced batch that also moves the state, so a crash leaves the map exactly at a chunk boundary.
+ *
+ *     s                       the state (JSON)
+ *     t/<split hex>/<prefix>  a trie node: left child ‖ right child (nodes.ts)
+ *     k/<key hex>             u64be(list size) ‖ the list's edge hashes
+ *     l/<key hex>/<chunk>     up to 256 u64be indices: list positions chunk·256 onwards
+ */
+import { concat, fromBase64, fromHex, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { type Hash, HASH_SIZE } from '../merkle/index.ts';
+import type { LocalMap } from '../storage/index.ts';
+import type { Edge } from '../tiles/index.ts';
+import { appendList, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
+import { keyHash, mapEntry, type Problem, PROBLEMS } from './mapfn.ts';
+import { type Child, decodeChild, encodeChild, proveKey, updateTrie } from './nodes.ts';
+import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
+
+const CHUNK = 256;
+
+/** Counts are what the map function made of the entries so far (for /metrics). */
+export interface Counts {
+  entries: number;
+  /** unmapped entries yielded no key at all. */
+  unmapped: number;
+  keys: number;
+  problems: Record<Problem, number>;
+}
+
+/** MapState is the indexer's durable position. */
+export interface MapState {
+  /** edge is the input tree the map covers, verified against an input checkpoint. */
+  readonly edge: Edge;
+  readonly root: Child | null;
+  /** pending is the input note the map is complete for, not yet appended to the output log. */
+  readonly pending: string | null;
+  /** covered is the input note of the last revision in the output log. */
+  readonly covered: string | null;
+  /** revisions is how many revisions the output log holds. */
+  readonly revisions: number;
+  readonly counts: Counts;
+}
+
+const STATE_KEY = 's';
+
+function emptyCounts(): Counts {
+  return {
+    entries: 0,
+    unmapped: 0,
+    keys: 0,
+    problems: Object.fromEntries(PROBLEMS.map((p) => [p, 0])) as Record<Problem, number>,
+  };
+}
+
+/** EMPTY_STATE is the state of a new index. */
+export const EMPTY_STATE: MapState = {
+  edge: { size: 0, levels: [], bundle: [] },
+  root: null,
+  pending: null,
+  covered: null,
+  revisions: 0,
+  counts: emptyCounts(),
+};
+
+function encodeState(s: MapState): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      edge: { size: s.edge.size, levels: s.edge.levels.map((l) => l.map(toBase64)) },
+      root: s.root && toBase64(encodeChild(s.root)),
+      pending: s.pending,
+      covered: s.covered,
+      revisions: s.revisions,
+      counts: s.counts,
+    }),
+  );
+}
+
+function decodeState(b: Uint8Array): MapState {
+  const j = JSON.parse(new TextDecoder().decode(b)) as {
+    edge: { size: number; levels: string[][] };
+    root: string | null;
+    pending: string | null;
+    covered: string | null;
+    revisions: number;
+    counts: Counts;
+  };
+  const levels = j.edge.levels.map((l) => l.map((h) => fromBase64(h)!));
+  return {
+    edge: { size: j.edge.size, levels, bundle: [] },
+    root: j.root === null ? null : decodeChild(fromBase64(j.root)!),
+    pending: j.pending,
+    covered: j.covered,
+    revisions: j.revisions,
+    counts: {
+      ...emptyCounts(),
+      ...j.counts,
+      problems: { ...emptyCounts().problems, ...j.counts.problems },
+    },
+  };
+}
+
+function encodeKeyRecord(e: ListEdge): Uint8Array {
+  return concat(u64be(e.size), ...e.hashes);
+}
+
+function decodeKeyRecord(b: Uint8Array): ListEdge {
+  const size = readU64be(b, 0);
+  if (size === null || (b.length - 8) % HASH_SIZE !== 0)
+    throw new LogError('corrupt', 'map: a stored key record is malformed');
+  const hashes: Hash[] = [];
+  for (let off = 8; off < b.length; off += HASH_SIZE) hashes.push(b.slice(off, off + HASH_SIZE));
+  return { size, hashes };
+}
+
+function decodeChunk(b: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 8 <= b.length; off += 8) out.push(readU64be(b, off)!);
+  return out;
+}
+
+const chunkKey = (hex: string, n: number) => `l/${hex}/${n.toString(16).padStart(8, '0')}`;
+
+/** MapStore reads and updates the map in a LocalMap. */
+export class MapStore {
+  private readonly kv: LocalMap;
+
+  constructor(kv: LocalMap) {
+    this.kv = kv;
+  }
+
+  /** state reads the durable state (EMPTY_STATE for a new index). */
+  async state(): Promise<MapState> {
+    const b = await this.kv.get(STATE_KEY);
+    return b ? decodeState(b) : EMPTY_STATE;
+  }
+
+  /** saveState writes the state alone, durably. */
+  async saveState(s: MapState): Promise<void> {
+    await this.kv.put([{ key: STATE_KEY, value: encodeState(s) }], { sync: true });
+  }
+
+  /**
+   * apply maps entries (consecutive, verified input entries from state.edge.size on), updates
+   * lists and trie, and commits them with the next state in one atomic batch.
+   */
+  async apply(
+    state: MapState,
+    entries: readonly { index: number; entry: Uint8Array }[],
+    next: Omit<MapState, 'root' | 'counts'>,
+  ): Promise<MapState> {
+    const counts = structuredClone(state.counts);
+    const changes = new Map<string, number[]>();
+    for (const { index, entry } of entries) {
+      const m = mapEntry(entry);
+      counts.entries++;
+      if (m.keys.length === 0) counts.unmapped++;
+      for (const p of m.problems) counts.problems[p]++;
+      for (const k of m.keys) {
+        const hex = toHex(keyHash(k));
+        const list = changes.get(hex);
+        if (list) list.push(index);
+        else changes.set(hex, [index]);
+      }
+    }
+    const writes = new Map<string, Uint8Array>();
+    const leaves = await this.appendLists(changes, writes, counts);
+    const src = async (id: string) => writes.get(id) ?? (await this.kv.get(id));
+    const root = await updateTrie(src, state.root, leaves, (id, node) => writes.set(id, node));
+    const s: MapState = { ...next, root, counts };
+    writes.set(STATE_KEY, encodeState(s));
+    await this.kv.put(
+      [...writes].map(([key, value]) => ({ key, value })),
+      { sync: true },
+    );
+    return s;
+  }
+
+  private async appendLists(
+    changes: Map<string, number[]>,
+    writes: Map<string, Uint8Array>,
+    counts: Counts,
+  ): Promise<{ key: Hash; hash: Hash }[]> {
+    const hexes = [...changes.keys()];
+    const recs = await this.kv.getMany(hexes.map((h) => `k/${h}`));
+    const edges = recs.map((r) => (r ? decodeKeyRecord(r) : EMPTY_LIST));
+    const tails = await this.kv.getMany(
+      hexes.map((h, i) => chunkKey(h, Math.floor(edges[i]!.size / CHUNK))),
+    );
+    return hexes.map((hex, i) => {
+      let e = edges[i]!;
+      if (e.size === 0) counts.keys++;
+      let c = Math.floor(e.size / CHUNK);
+      let chunk = e.size % CHUNK === 0 ? [] : decodeChunk(tails[i]!);
+      for (const index of changes.get(hex)!) {
+        e = appendList(e, index);
+        chunk.push(index);
+        if (chunk.length === CHUNK) {
+          writes.set(chunkKey(hex, c++), concat(...chunk.map(u64be)));
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) writes.set(chunkKey(hex, c), concat(...chunk.map(u64be)));
+      writes.set(`k/${hex}`, encodeKeyRecord(e));
+      const key = fromHex(hex)!;
+      return { key, hash: mapLeafHash(key, { size: e.size, listRoot: listRoot(e) }) };
+    });
+  }
+
+  /** value reads a key's list size and root (size 0 when the key is absent). */
+  async value(key: Hash): Promise<MapValue> {
+    const r = await this.kv.get(`k/${toHex(key)}`);
+    const e = r ? decodeKeyRecord(r) : EMPTY_LIST;
+    return { size: e.size, listRoot: listRoot(e) };
+  }
+
+  /** indices reads the first size indices of a key's list. */
+  async indices(key: Hash, size: number): Promise<number[]> {
+    const hex = toHex(key);
+    const n = Math.ceil(size / CHUNK);
+    const chunks = await this.kv.getMany(Array.from({ length: n }, (_, i) => chunkKey(hex, i)));
+    const out = chunks.flatMap((c) => {
+      if (!c) throw new LogError('corrupt', `map: a list chunk of ${hex} is missing`);
+      return decodeChunk(c);
+    });
+    if (out.length < size) throw new LogError('corrupt', `map: the list of ${hex} is short`);
+    return out.slice(0, size);
+  }
+
+  /** prove returns the trie proof for key under root, with the leaf's value. */
+  async prove(root: Child | null, key: Hash): Promise<TrieProof> {
+    const p = await proveKey((id) => this.kv.get(id), root, key);
+    if (!p.leaf) return { steps: p.steps, leaf: null };
+    return { steps: p.steps, leaf: { key: p.leaf.key, value: await this.value(p.leaf.key) } };
+  }
+}
