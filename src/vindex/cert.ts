@@ -1,11 +1,13 @@
 /**
  * The names in a Fulcio certificate that the map function indexes: the subject alternative names
  * (RFC 5280 §4.2.1.6) and the OIDC issuer (Fulcio's OID registry, docs/oid-info.md in
- * sigstore/fulcio: 1.3.6.1.4.1.57264.1.8, and the legacy 1.3.6.1.4.1.57264.1.1). Just enough DER,
- * in code that also runs in browsers: every length is checked against its container, and
- * anything malformed makes the whole certificate unreadable (null), never a partial answer.
+ * sigstore/fulcio: 1.3.6.1.4.1.57264.1.8, and the legacy 1.3.6.1.4.1.57264.1.1). The certificate
+ * must first pass verify/'s Go-strict parser; the extensions are then read with just enough DER,
+ * in code that also runs in browsers. Anything malformed makes the whole certificate unreadable
+ * (null), never a partial answer.
  */
 import { decodeUtf8, equal } from '../bytes.ts';
+import { DerError, parseCertificate } from '../verify/index.ts';
 
 interface Tlv {
   readonly tag: number;
@@ -130,6 +132,13 @@ function extensions(b: Uint8Array): Tlv[] | null {
  * certificate, its SAN extension or an issuer extension is malformed, or an extension repeats.
  */
 export function certificateNames(der: Uint8Array): CertificateNames | null {
+  // What Go's x509.ParseCertificate refuses maps to no key, whatever its extensions say.
+  try {
+    parseCertificate(der);
+  } catch (e) {
+    if (e instanceof DerError) return null;
+    throw e;
+  }
   const exts = extensions(der);
   if (!exts) return null;
   let sans: string[] = [];

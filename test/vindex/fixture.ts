@@ -101,9 +101,9 @@ export async function populate(
     }
     const body = kind === 0 ? request(KEYS[i % KEYS.length]!, artifact) : certRequest(i, artifact);
     jobs.push(
-      app
-        .request('/api/v2/log/entries', { method: 'POST', body: JSON.stringify(body) })
-        .then(async (r) => expect(r.status, await r.text()).toBe(201)),
+      Promise.resolve(
+        app.request('/api/v2/log/entries', { method: 'POST', body: JSON.stringify(body) }),
+      ).then(async (r) => expect(r.status, await r.text()).toBe(201)),
     );
   }
   await Promise.all(jobs);
