@@ -4,6 +4,7 @@
  */
 import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from './client.ts';
 import { type Command, commandHelp, parseCommand, synopsis, UsageError } from './flags.ts';
+import { hammer } from './hammer.ts';
 import { freeze, keygen, rotate, serve, trustRoot } from './log.ts';
 import { fsck, migrate, mirror } from './tools.ts';
 import { witness } from './witness.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   fsck,
   migrate,
   mirror,
+  hammer,
 ];
 
 /** usage is the top-level help text, ending with a newline. */
