@@ -11,9 +11,10 @@ import { type KeyObject, verify as nodeVerify } from 'node:crypto';
 
 import { ed25519ph } from '@noble/curves/ed25519.js';
 
-import { concat, equal, toBase64, utf8 } from '../bytes.ts';
+import { equal, toBase64, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
+import { pae } from '../verify/index.ts';
 import {
   ALGORITHMS,
   checkKeyFits,
@@ -33,12 +34,6 @@ import { canonicalize } from './jcs.ts';
 import { bytesField, fields } from './protojson.ts';
 
 const MAX = 10;
-
-/** pae returns the DSSE v1 pre-authentication encoding of a payload. */
-export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = utf8(payloadType);
-  return concat(utf8(`DSSEv1 ${type.length} `), type, utf8(` ${payload.length} `), payload);
-}
 
 function verifyPae(v: Verifier, key: KeyObject, message: Uint8Array, sig: Uint8Array): boolean {
   try {

@@ -4,6 +4,7 @@ import { admitDsse } from './dsse.ts';
 import { admitHashedRekord, type AdmitOptions, type Admitted } from './hashedrekord.ts';
 import { asObject } from './protojson.ts';
 
+export { pae } from '../verify/index.ts';
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
 export {
   ALGORITHMS,
@@ -12,7 +13,6 @@ export {
   keyFromSpki,
   verifyDigest,
 } from './algorithms.ts';
-export { pae } from './dsse.ts';
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';
 export type { JsonValue } from './jcs.ts';
 export { canonicalize } from './jcs.ts';

@@ -24,7 +24,7 @@ describe('verifyBundle on production log2025-1 data', () => {
       const r = verifyBundle(b, PROD_ROOT);
       expect(r.reason).toBeUndefined();
       expect(r.valid).toBe(true);
-      expect(r.checks).toHaveLength(3);
+      expect(r.checks).toHaveLength(5);
     }
   });
 
