@@ -1,40 +1,77 @@
 /**
  * IndexedStore keeps the dedup index (`index/<leaf hash>` keys) in a local LevelDB beside a
  * shared object store (S3), instead of one object per entry: a small conditional-PUT budget
- * cannot afford an object per entry. The trade, stated in the contract below, is that the index
- * is not written atomically with the commit: it is written after the commit lands, so it can
- * miss entries (a crash in between, or another writer's commits not yet seen) but never points
- * at an entry that is not in the log. Dedup is therefore best-effort, strong again once
- * readLock() has caught up: it indexes every entry bundle between what it has indexed and the
- * lock's size, its own commits and other writers' alike.
+ * cannot afford an object per entry. Owned by IndexedStore: the local index and its mark (how
+ * many entries, from the first, it holds), and the snapshot writer's progress.
+ *
+ * Contract. The index is written after the commit lands, so it can miss entries (a crash in
+ * between, or commits by another instance not seen yet) but never points at an entry that is not
+ * in the log. readLock() makes it complete: before it returns, every entry below the lock's size
+ * is indexed, or it throws 'unavailable' (a tile it needs is not readable yet) and the caller
+ * must not commit on that lock. Since one sequencer commits at a time (the lease) and always
+ * reloads through readLock() when it takes over or after an unknown outcome, its index is
+ * authoritative: dedup is strong.
+ *
+ * Snapshot. A takeover must not read the whole log, so the index is also kept in the bucket as
+ * immutable chunks: `dedup/<k>` holds the leaf hashes of entries [k·C, (k+1)·C) in order (C =
+ * snapshotEntries, 65,536 by default: 2 MiB), written once, create-only, by whichever instance
+ * commits past the end of the chunk. An instance catching up loads whole chunks it is missing
+ * and reads only the level-0 tiles after the last chunk (the same leaf hashes the entry bundles
+ * would give, at 32 bytes an entry). A chunk is derived data: a missing one is read from the
+ * tiles instead, and a chunk of the wrong length is ignored.
  */
 import { decodeUtf8, readU64be, toHex, u64be } from '../bytes.ts';
-import { leafHash } from '../merkle/index.ts';
-import { decodeBundle, ENTRIES, TILE_WIDTH, tileAt, tilePath } from '../tiles/index.ts';
+import { LogError } from '../errors.ts';
+import { HASH_SIZE } from '../merkle/index.ts';
+import { TILE_WIDTH, tileAt, tilePath } from '../tiles/index.ts';
 import { type LocalMap, openLocalMap } from './leveldb.ts';
-import type { Commit, LogStore } from './storage.ts';
+import type { Commit, LogStore, VersionedObjects } from './storage.ts';
 
 const INDEX = 'index/';
 const INDEXED = '!indexed'; // how many entries, from the first, are in the local index
+const SNAPSHOT = 'dedup/';
+const PARALLEL = 16;
 
 function lockSize(lock: Uint8Array): number {
   const size = Number((decodeUtf8(lock) ?? '').split('\n')[1]);
   return Number.isSafeInteger(size) ? size : 0; // a migration marker or other non-checkpoint: nothing to index
 }
 
+/** snapshotKey is the key of snapshot chunk k. */
+export function snapshotKey(k: number): string {
+  return `${SNAPSHOT}${k}`;
+}
+
+/** IndexedStoreOptions tune the snapshot (tests use small chunks). */
+export interface IndexedStoreOptions {
+  /** snapshotEntries is C, the entries per snapshot chunk: a multiple of 256 (default 65,536). */
+  readonly snapshotEntries?: number;
+}
+
 /** IndexedStore routes the dedup index to a local LevelDB and everything else to objects. */
 export class IndexedStore implements LogStore {
-  private readonly objects: LogStore;
+  private readonly objects: LogStore & Partial<VersionedObjects>;
   private readonly db: LocalMap;
+  private readonly chunk: number;
+  private snapshotted = 0; // chunks below this are known to be in the bucket
+  private snapshotting: Promise<void> | null = null;
+  private probed = false;
 
-  private constructor(objects: LogStore, db: LocalMap) {
+  private constructor(objects: LogStore, db: LocalMap, opts: IndexedStoreOptions) {
     this.objects = objects;
     this.db = db;
+    this.chunk = opts.snapshotEntries ?? 65_536;
+    if (this.chunk <= 0 || this.chunk % TILE_WIDTH !== 0)
+      throw new Error('assertion failed: snapshotEntries is a multiple of 256');
   }
 
   /** open opens (creating) the local index at path in front of objects. */
-  static async open(objects: LogStore, path: string): Promise<IndexedStore> {
-    return new IndexedStore(objects, await openLocalMap(path));
+  static async open(
+    objects: LogStore,
+    path: string,
+    opts: IndexedStoreOptions = {},
+  ): Promise<IndexedStore> {
+    return new IndexedStore(objects, await openLocalMap(path), opts);
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -69,33 +106,123 @@ export class IndexedStore implements LogStore {
     const contiguous = readU64be(index[0]?.value ?? new Uint8Array(0)) === indexed;
     if (contiguous) ops.push({ key: INDEXED, value: u64be(size) });
     await this.db.put(ops);
+    if (Math.floor(size / this.chunk) > this.snapshotted) this.snapshotSoon(size);
   }
 
-  private async indexedSize(): Promise<number> {
+  // snapshots are kept only where the object store has create-only writes (S3).
+  private get snapshots(): boolean {
+    return this.objects.putIfVersion !== undefined && this.objects.versionOf !== undefined;
+  }
+
+  /** indexedSize is how many entries, from the first, the local index holds. */
+  async indexedSize(): Promise<number> {
     const v = await this.db.get(INDEXED);
     return v ? (readU64be(v) ?? 0) : 0;
   }
 
-  // catchUp indexes the entry bundles between the local mark and size.
+  /** flushSnapshot waits for the snapshot writer started by the last commit (tests, shutdown). */
+  async flushSnapshot(): Promise<void> {
+    while (this.snapshotting) await this.snapshotting;
+  }
+
+  // catchUp indexes entries [mark, size): whole snapshot chunks where the bucket has them (a few
+  // fetched ahead, so S3 and LevelDB work in parallel), level-0 tiles for the rest.
   private async catchUp(size: number): Promise<void> {
     let done = await this.indexedSize();
-    while (done < size) {
-      const n = Math.floor(done / TILE_WIDTH);
-      const tile = tileAt(ENTRIES, n, size)!;
-      const data = await this.objects.get(tilePath(tile));
-      if (!data) return; // not visible yet; try again at the next readLock()
-      const entries = decodeBundle(data, tile.width);
-      const ops = [];
-      for (let i = done - n * TILE_WIDTH; i < entries.length; i++) {
-        ops.push({ key: INDEX + toHex(leafHash(entries[i]!)), value: u64be(n * TILE_WIDTH + i) });
+    const last = Math.floor(size / this.chunk); // chunks below last are complete
+    const fetches = new Map<number, Promise<Uint8Array | null>>();
+    const fetchChunk = (k: number) => {
+      if (k < last && !fetches.has(k)) fetches.set(k, this.objects.get(snapshotKey(k)));
+    };
+    for (let k = Math.ceil(done / this.chunk); this.snapshots && k < last; k++) {
+      if (done < k * this.chunk) await this.catchUpFromTiles(done, k * this.chunk);
+      for (let a = k; a < k + 4; a++) fetchChunk(a);
+      const data = await fetches.get(k)!;
+      fetches.delete(k);
+      if (data && data.length === this.chunk * HASH_SIZE) {
+        await this.insert(k * this.chunk, data, k * this.chunk);
+        this.snapshotted = Math.max(this.snapshotted, k + 1);
+        done = (k + 1) * this.chunk;
       }
-      done = n * TILE_WIDTH + entries.length;
-      ops.push({ key: INDEXED, value: u64be(done) });
-      await this.db.put(ops);
+    }
+    await this.catchUpFromTiles(done, size);
+  }
+
+  // catchUpFromTiles indexes entries [done, size) from the level-0 tiles, PARALLEL at a time.
+  private async catchUpFromTiles(done: number, size: number): Promise<void> {
+    while (done < size) {
+      const n0 = Math.floor(done / TILE_WIDTH);
+      const tiles = [];
+      for (let n = n0; n < n0 + PARALLEL && n * TILE_WIDTH < size; n++)
+        tiles.push(tileAt(0, n, size)!);
+      const data = await this.objects.getMany(tiles.map(tilePath));
+      for (let i = 0; i < tiles.length; i++) {
+        const t = tiles[i]!;
+        const d = data[i];
+        if (!d || d.length !== t.width * HASH_SIZE)
+          throw new LogError('unavailable', `storage: ${tilePath(t)} is not readable yet`);
+        await this.insert(t.n * TILE_WIDTH, d, done);
+        done = t.n * TILE_WIDTH + t.width;
+      }
+    }
+  }
+
+  // insert indexes the leaf hashes in data (entries from `start`), skipping those below `from`,
+  // and moves the mark to the end of data, in one atomic batch.
+  private async insert(start: number, data: Uint8Array, from: number): Promise<void> {
+    const n = data.length / HASH_SIZE;
+    const ops = [];
+    for (let i = Math.max(0, from - start); i < n; i++) {
+      const key = INDEX + toHex(data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      ops.push({ key, value: u64be(start + i) });
+    }
+    ops.push({ key: INDEXED, value: u64be(start + n) });
+    await this.db.put(ops);
+  }
+
+  private snapshotSoon(size: number): void {
+    if (this.snapshotting || !this.snapshots) return;
+    this.snapshotting = this.writeSnapshot(size)
+      .catch(() => undefined) // derived data: the next commit past a boundary tries again
+      .finally(() => (this.snapshotting = null));
+  }
+
+  // writeSnapshot writes every complete chunk not yet in the bucket, from the level-0 tiles.
+  // Chunks are written in order, so those in the bucket are a prefix: a fresh writer finds its
+  // end with a binary search of HEAD requests rather than reading every chunk.
+  private async writeSnapshot(size: number): Promise<void> {
+    const last = Math.floor(size / this.chunk);
+    if (!this.probed) {
+      let [lo, hi] = [this.snapshotted, last]; // lo: known present below; hi: first maybe-missing
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if ((await this.objects.versionOf!(snapshotKey(mid))) !== null) lo = mid + 1;
+        else hi = mid;
+      }
+      this.snapshotted = lo;
+      this.probed = true;
+    }
+    const perChunk = this.chunk / TILE_WIDTH;
+    for (let k = this.snapshotted; k < last; k++) {
+      const paths = [];
+      for (let n = k * perChunk; n < (k + 1) * perChunk; n++)
+        paths.push(tilePath({ level: 0, n, width: TILE_WIDTH }));
+      const tiles = await this.objects.getMany(paths);
+      if (tiles.some((t) => !t || t.length !== TILE_WIDTH * HASH_SIZE)) return;
+      const data = new Uint8Array(this.chunk * HASH_SIZE);
+      tiles.forEach((t, i) => data.set(t!, i * TILE_WIDTH * HASH_SIZE));
+      try {
+        await this.objects.putIfVersion!(snapshotKey(k), data, null);
+      } catch (err) {
+        // Someone else wrote it first (create-only): the same bytes, derived from the same tiles.
+        if (!(err instanceof LogError && err.code === 'conflict')) throw err;
+      }
+      this.snapshotted = k + 1;
     }
   }
 
   async close(): Promise<void> {
+    await this.flushSnapshot();
     await this.objects.close();
     await this.db.close();
   }

@@ -11,6 +11,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   S3Client,
@@ -240,6 +241,18 @@ export class S3Store implements LogStore, VersionedObjects {
   async getVersioned(key: string): Promise<Versioned | null> {
     const r = await this.getWithEtag(key);
     return r && { bytes: r.bytes, version: r.etag };
+  }
+
+  async versionOf(key: string): Promise<string | null> {
+    try {
+      const r = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
+      return r.ETag ?? '';
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw classify(err, `head ${key}`);
+    }
   }
 
   async putIfVersion(key: string, value: Uint8Array, version: string | null): Promise<string> {

@@ -83,6 +83,8 @@ export interface Versioned {
 export interface VersionedObjects {
   /** getVersioned returns the object at key with its version, or null when there is none. */
   getVersioned(key: string): Promise<Versioned | null>;
+  /** versionOf returns the version of the object at key without reading it, or null. */
+  versionOf(key: string): Promise<string | null>;
   /** putIfVersion writes key if its version is still `version` (null: absent); see above. */
   putIfVersion(key: string, value: Uint8Array, version: string | null): Promise<string>;
 }

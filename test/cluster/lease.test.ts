@@ -33,6 +33,7 @@ function flaky(store: VersionedObjects): VersionedObjects & { down: boolean } {
   const f = {
     down: false,
     getVersioned: (k: string) => (f.down ? Promise.reject(unavailable()) : store.getVersioned(k)),
+    versionOf: (k: string) => (f.down ? Promise.reject(unavailable()) : store.versionOf(k)),
     putIfVersion: (k: string, v: Uint8Array, ver: string | null) =>
       f.down ? Promise.reject(unavailable()) : store.putIfVersion(k, v, ver),
   };
