@@ -6,6 +6,7 @@ import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from 
 import { type Command, commandHelp, parseCommand, synopsis, UsageError } from './flags.ts';
 import { hammer } from './hammer.ts';
 import { freeze, keygen, rotate, serve, trustRoot } from './log.ts';
+import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
 import { witness } from './witness.ts';
 
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   add,
   proofInclusion,
   proofConsistency,
+  sign,
   verifyBundleCmd,
   monitor,
   fsck,

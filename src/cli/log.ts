@@ -18,6 +18,7 @@ import { Log } from '../sequencer/index.ts';
 import { startServer, untilSignal } from '../server.ts';
 import { DATA, fail, S3, STORAGE } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
+import { signingKeygen } from './sign.ts';
 import { witnessKeygen } from './witness.ts';
 
 const KEY = {
@@ -39,7 +40,7 @@ const ORIGIN = {
 /** keygen writes a log's signer key pair (or a witness's keys). */
 export const keygen = defineCommand({
   name: 'keygen',
-  summary: 'Make a log key pair: OUT/log.key (0600) and OUT/log.pub; or a witness key file.',
+  summary: 'Make a log key pair (OUT/log.key, 0600, and OUT/log.pub), a witness or a signing key.',
   flags: [
     { name: 'origin', type: 'string', arg: 'ORIGIN', help: 'the log origin, also the key name' },
     { name: 'out', type: 'string', arg: 'DIR', required: true, help: 'where to write the keys' },
@@ -54,10 +55,24 @@ export const keygen = defineCommand({
       arg: 'NAME',
       help: 'make a witness key file (OUT/witness.key) named NAME instead',
     },
+    {
+      name: 'signing',
+      type: 'boolean',
+      help: 'make a key for tilelog sign instead (OUT/signing.key, OUT/signing.pub)',
+    },
+    {
+      name: 'algorithm',
+      type: 'string',
+      arg: 'KEY_DETAILS',
+      choices: KEY_DETAILS,
+      help: 'with --signing: its algorithm (default PKIX_ECDSA_P256_SHA_256)',
+    },
   ],
-  async run({ origin, out, mldsa, witness }) {
+  async run({ origin, out, mldsa, witness, signing, algorithm }) {
+    if (algorithm !== undefined && !signing) usageError('--algorithm goes with --signing');
+    if (signing) return signingKeygen(out, algorithm);
     if (witness !== undefined) return witnessKeygen(witness, out);
-    if (origin === undefined) usageError('keygen needs --origin (or --witness NAME)');
+    if (origin === undefined) usageError('keygen needs --origin (or --signing, or --witness NAME)');
     const skey = generateSignerKey(origin);
     const signer = parseSignerKey(skey);
     await mkdir(out, { recursive: true });
