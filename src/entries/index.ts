@@ -42,4 +42,15 @@ export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
       throw badRequest(`request: unknown field ${JSON.stringify(key.slice(0, 60))}`);
   }
 }
-export { trustMaterial } from './trust.ts';
+export type { LogTrust, TrustDocuments } from './trust.ts';
+export {
+  defaultOperator,
+  endLog,
+  PROPAGATION_MS,
+  rekorService,
+  SIGNING_CONFIG_MEDIA_TYPE,
+  tlogInstance,
+  trustDocuments,
+  TRUSTED_ROOT_MEDIA_TYPE,
+  trustMaterial,
+} from './trust.ts';
