@@ -48,9 +48,9 @@ describe('layout rules', () => {
     }
   });
 
-  it('lets nothing import api/, server.ts or cli/ but the composition (cli/, server.ts, config.ts)', () => {
+  it('lets nothing import api/, server.ts or cli/ but the composition (cli/, server.ts, config.ts) and grpc/ (the other transport)', () => {
     for (const f of SRC.filter(
-      (f) => !['api', 'cli', 'server.ts', 'config.ts'].includes(folder(f)),
+      (f) => !['api', 'grpc', 'cli', 'server.ts', 'config.ts'].includes(folder(f)),
     )) {
       for (const i of imports(f))
         expect(/\/(api\/|cli\/|server\.ts)/.test(i), `${f} imports ${i}`).toBe(false);

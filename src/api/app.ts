@@ -8,6 +8,7 @@ import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { errorResponse } from './errors.ts';
+import { healthOf } from './health.ts';
 import type { Metrics } from './metrics.ts';
 import type { Personality } from './personality.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
@@ -46,19 +47,17 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
 
-  const stuckAfter = opts.stuckAfterMs ?? 30_000;
+  // rekor-tiles answers grpc-gateway's health endpoint, {"status":"SERVING"}: the same first field,
+  // then what an operator wants to see.
   app.get('/healthz', (c) => {
-    const stuck = log.stuckForMs;
-    const ok = stuck < stuckAfter;
-    return c.json(
-      {
-        status: ok ? 'ok' : 'stale',
-        size: log.state.checkpoint.size,
-        pending: log.pending,
-        stuckForMs: stuck,
-      },
-      ok ? 200 : 503,
-    );
+    const status = healthOf(log, opts.stuckAfterMs);
+    const body = {
+      status,
+      size: log.state.checkpoint.size,
+      pending: log.pending,
+      stuckForMs: log.stuckForMs,
+    };
+    return c.json(body, status === 'SERVING' ? 200 : 503);
   });
   if (opts.metrics) {
     const registry = opts.metrics.registry;

@@ -2,7 +2,11 @@
 export type { ApiOptions } from './app.ts';
 export { createApp, normalizePrefix } from './app.ts';
 export { readBody } from './body.ts';
-export { setErrorLogger, STATUS } from './errors.ts';
+export type { Created, TransparencyLogEntry } from './create.ts';
+export { createEntry } from './create.ts';
+export { logServerError, setErrorLogger, STATUS } from './errors.ts';
+export type { HealthStatus } from './health.ts';
+export { healthOf } from './health.ts';
 export type { Listener } from './listen.ts';
 export { listen } from './listen.ts';
 export type { Metrics } from './metrics.ts';
@@ -14,4 +18,5 @@ export {
   PERSONALITY_KEY,
   settlePersonality,
 } from './personality.ts';
+export { GRPC_CODE, MAX_REQUEST_SIZE } from './rekor.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

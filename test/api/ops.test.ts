@@ -46,12 +46,16 @@ describe('operations', () => {
     }) as MemoryStore;
     const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 1 });
     const app = createApp(log, { stuckAfterMs: 50 });
-    expect((await app.request('/healthz')).status).toBe(200);
+    const ok = await app.request('/healthz');
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^\{"status":"SERVING",/);
     hang = true;
     void log.add(utf8('never committed'));
     await new Promise((r) => setTimeout(r, 120));
     const r = await app.request('/healthz');
     expect(r.status).toBe(503);
-    expect(((await r.json()) as { status: string }).status).toBe('stale');
+    const body = await r.text();
+    expect(body).toMatch(/^\{"status":"NOT_SERVING",/);
+    expect(JSON.parse(body)).toMatchObject({ status: 'NOT_SERVING', size: 0, pending: 1 });
   });
 });
