@@ -2,8 +2,12 @@
  * The verifiable index ("map sandwich"): the map function for Rekor entries, the prefix trie and
  * per-key lists with their proofs, the output log's revision leaves, and lookup verification.
  */
+export type { AuditOptions, AuditResult } from './audit.ts';
+export { auditIndex } from './audit.ts';
 export type { CertificateNames } from './cert.ts';
 export { certificateNames } from './cert.ts';
+export type { Chunk } from './follow.ts';
+export { checkPrefix, readChunk } from './follow.ts';
 export type { IndexerEvents, IndexerOptions, LookupOptions } from './indexer.ts';
 export { Indexer, MAX_PAGE } from './indexer.ts';
 export type { ListEdge } from './list.ts';

@@ -17,22 +17,15 @@
 import { equal, toBase64, toHex } from '../bytes.ts';
 import type { TlogClient } from '../client/index.ts';
 import { badRequest, LogError } from '../errors.ts';
-import { type Hash, leafHash } from '../merkle/index.ts';
-import { type Checkpoint, parseCheckpoint } from '../note/index.ts';
+import type { Hash } from '../merkle/index.ts';
+import { parseCheckpoint } from '../note/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import type { LocalMap } from '../storage/index.ts';
-import {
-  appendToEdge,
-  decodeBundle,
-  type Edge,
-  edgeRoot,
-  ENTRIES,
-  type Tile,
-  TILE_WIDTH,
-  tileAt,
-} from '../tiles/index.ts';
+import { TILE_WIDTH } from '../tiles/index.ts';
+import { checkPrefix, readChunk } from './follow.ts';
 import { listConsistency, pageProof } from './list.ts';
 import { formatTrieProof, type LookupAnswer } from './lookup.ts';
+import type { Mapped } from './mapfn.ts';
 import { formatRevision } from './revision.ts';
 import { EMPTY_STATE, type MapState, MapStore } from './store.ts';
 import { EMPTY_MAP_ROOT } from './trie.ts';
@@ -54,6 +47,8 @@ export interface IndexerOptions {
   /** chunk is how many input entries one map commit covers at most (default 16,384). */
   readonly chunk?: number;
   readonly events?: IndexerEvents;
+  /** mapFn replaces the map function (default mapEntry, the README's). */
+  readonly mapFn?: (entry: Uint8Array) => Mapped;
 }
 
 /** LookupOptions pages a long list and asks for its consistency with a size seen before. */
@@ -85,7 +80,7 @@ export class Indexer {
   private constructor(opts: IndexerOptions) {
     this.input = opts.input;
     this.output = opts.output;
-    this.map = new MapStore(opts.kv);
+    this.map = new MapStore(opts.kv, opts.mapFn);
     this.chunk = Math.max(TILE_WIDTH, opts.chunk ?? 16_384);
     this.events = opts.events ?? {};
   }
@@ -123,23 +118,16 @@ export class Indexer {
     if (this.s.covered) await this.input.checkConsistent(headerOf(this.s.covered), cp);
     const coveredSize = this.s.covered ? headerOf(this.s.covered).size : -1;
     if (cp.size <= coveredSize && !this.s.pending) return false;
-    if (cp.size < this.s.edge.size)
-      throw new LogError('corrupt', `index: the input log shrank below ${this.s.edge.size}`);
     await this.exclusive(async () => {
       let s = this.s;
-      if (s.edge.size > 0 && s.edge.size < cp.size) await this.checkPrefix(s.edge, cp);
+      if (s.edge.size < cp.size) await checkPrefix(this.input, s.edge, cp);
       while (s.edge.size < cp.size || (!s.pending && coveredSize < cp.size)) {
-        const { entries, edge } = await this.read(s.edge, cp);
+        // A chunk is verified against cp before the map changes (follow.ts).
+        const { entries, edge } = await readChunk(this.input, s.edge, cp, this.chunk);
         const done = edge.size === cp.size;
-        if (done && !equal(edgeRoot(edge), cp.root))
-          throw new LogError(
-            'corrupt',
-            `index: input entries do not hash to checkpoint ${cp.size}`,
-          );
-        if (!done) await this.checkPrefix(edge, cp);
         s = this.s = await this.map.apply(s, entries, {
           ...s,
-          edge: { ...edge, bundle: [] },
+          edge,
           pending: done ? cur.note : null,
         });
         this.events.progress?.(edge.size, cp.size);
@@ -147,28 +135,6 @@ export class Indexer {
       this.s = await this.publish(s);
     });
     return true;
-  }
-
-  // checkPrefix proves that the tree edge ends is a prefix of the checkpoint's tree.
-  private async checkPrefix(edge: Edge, cp: Checkpoint): Promise<void> {
-    const prefix: Checkpoint = { ...cp, size: edge.size, root: edgeRoot(edge), extensions: [] };
-    await this.input.checkConsistent(prefix, cp);
-  }
-
-  // read fetches the next chunk of entries after edge (up to cp.size), bundles in parallel.
-  private async read(
-    edge: Edge,
-    cp: Checkpoint,
-  ): Promise<{ entries: { index: number; entry: Uint8Array }[]; edge: Edge }> {
-    const end = Math.min(cp.size, Math.floor(edge.size / TILE_WIDTH) * TILE_WIDTH + this.chunk);
-    const first = Math.floor(edge.size / TILE_WIDTH);
-    const tiles: Tile[] = [];
-    for (let n = first; n * TILE_WIDTH < end; n++) tiles.push(tileAt(ENTRIES, n, cp.size)!);
-    const bundles = await Promise.all(tiles.map((t) => this.input.tile(t)));
-    const all = bundles.flatMap((b, i) => decodeBundle(b, tiles[i]!.width));
-    const fresh = all.slice(edge.size - first * TILE_WIDTH, end - first * TILE_WIDTH);
-    const next = appendToEdge(edge, fresh, fresh.map(leafHash)).edge;
-    return { entries: fresh.map((entry, i) => ({ index: edge.size + i, entry })), edge: next };
   }
 
   private async publish(s: MapState): Promise<MapState> {

@@ -97,7 +97,8 @@ export async function updateTrie(
   const items: Item[] = leaves.map((l) => ({ split: LEAF_SPLIT, ...l, fresh: true }));
   if (root) items.push({ ...root, fresh: false });
   if (items.length === 0) return null;
-  return build(src, normalize(items), write);
+  const r = await build(src, normalize(items), write);
+  return { split: r.split, key: r.key, hash: r.hash };
 }
 
 async function build(

@@ -15,7 +15,7 @@ import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
 import { appendList, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
-import { keyHash, mapEntry, type Problem, PROBLEMS } from './mapfn.ts';
+import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
 import { type Child, decodeChild, encodeChild, proveKey, updateTrie } from './nodes.ts';
 import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
@@ -127,9 +127,12 @@ const chunkKey = (hex: string, n: number) => `l/${hex}/${n.toString(16).padStart
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
   private readonly kv: LocalMap;
+  private readonly mapFn: (entry: Uint8Array) => Mapped;
 
-  constructor(kv: LocalMap) {
+  /** The map function is mapEntry unless another is given (tests, other kinds of log). */
+  constructor(kv: LocalMap, mapFn: (entry: Uint8Array) => Mapped = mapEntry) {
     this.kv = kv;
+    this.mapFn = mapFn;
   }
 
   /** state reads the durable state (EMPTY_STATE for a new index). */
@@ -155,7 +158,7 @@ export class MapStore {
     const counts = structuredClone(state.counts);
     const changes = new Map<string, number[]>();
     for (const { index, entry } of entries) {
-      const m = mapEntry(entry);
+      const m = this.mapFn(entry);
       counts.entries++;
       if (m.keys.length === 0) counts.unmapped++;
       for (const p of m.problems) counts.problems[p]++;
