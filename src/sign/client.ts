@@ -49,6 +49,11 @@ export interface SignOptions {
    */
   readonly readUrl?: string;
   readonly fetch?: typeof globalThis.fetch;
+  /**
+   * timeoutMs bounds the wait for the log's answer (default 120 s; Rekor v2 answers once a
+   * checkpoint holds the entry, which the spec allows to take 10 s or more).
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Signed is the outcome: the Sigstore bundle, and the entry as verified. */
@@ -86,10 +91,18 @@ export async function signAndLog(opts: SignOptions): Promise<Signed> {
   };
   const body = expectedBody(s);
   const url = `${trimUrl(opts.url)}${ENTRIES_PATH}`;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const res = await (opts.fetch ?? globalThis.fetch)(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(createEntryRequest(s)),
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch((err: unknown) => {
+    const why =
+      err instanceof Error && err.name === 'TimeoutError'
+        ? `no answer within ${timeoutMs / 1000} s`
+        : String((err as Error)?.cause ?? err);
+    throw new LogError('unavailable', `POST ${url}: ${why}`, { cause: err });
   });
   const index = res.status === 409 ? res.headers.get('x-log-index') : null;
   if (index !== null && /^(0|[1-9][0-9]*)$/.test(index)) {

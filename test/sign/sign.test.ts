@@ -1,6 +1,8 @@
 // The signing client against a real log over HTTP, with real keys of every algorithm the log
 // admits; tilelog's verify-bundle and @sigstore/verify are the oracles for the bundles.
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -220,6 +222,38 @@ describe('tilelog sign: refusals and answers that do not verify', () => {
         logKeys: [{ ...logKeyFromVkey(sameName), logId: logKeyFromVkey(t.vkey).logId }],
       }),
     ).rejects.toThrow(/does not verify: checkpoint: note: note has no verifiable signatures/);
+  });
+
+  it('gives up on a log that does not answer, or cannot be reached, in one line', async () => {
+    const signer = parseSigningKey(generateSigningKey().privatePem);
+    const hang = createServer(() => {}); // reads the request, never answers
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const port = (hang.address() as AddressInfo).port;
+    const d = digest('SHA2_256', new TextEncoder().encode('hang'));
+    const logKeys = [logKeyFromVkey(t.vkey)];
+    const err = await signAndLog({
+      url: `http://127.0.0.1:${port}`,
+      signer,
+      digest: d,
+      logKeys,
+      timeoutMs: 300,
+    }).catch((e: unknown) => e);
+    hang.closeAllConnections();
+    hang.close();
+    expect(err).toBeInstanceOf(LogError);
+    expect((err as LogError).code).toBe('unavailable');
+    expect((err as LogError).message).toBe(
+      `POST http://127.0.0.1:${port}/api/v2/log/entries: no answer within 0.3 s`,
+    );
+    const refused = await signAndLog({
+      url: `http://127.0.0.1:${port}`,
+      signer,
+      digest: d,
+      logKeys,
+    }).catch((e: unknown) => e);
+    expect((refused as LogError).code).toBe('unavailable');
+    expect((refused as LogError).message).toMatch(/ECONNREFUSED/);
+    expect((refused as LogError).message).not.toContain('\n');
   });
 
   // A log (or something between) that answers 201 with something else: each is refused.
