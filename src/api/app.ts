@@ -53,6 +53,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
     const status = healthOf(log, opts.stuckAfterMs);
     const body = {
       status,
+      role: log.role,
       size: log.state.checkpoint.size,
       pending: log.pending,
       stuckForMs: log.stuckForMs,

@@ -52,6 +52,17 @@ export function createMetrics(): Metrics {
     labelNames: ['code'],
     registers: r,
   });
+  const publications = new Counter({
+    name: 'tilelog_publications_total',
+    help: 'Checkpoints published, new trees and republications of an unchanged one.',
+    labelNames: ['kind'],
+    registers: r,
+  });
+  const withheld = new Counter({
+    name: 'tilelog_publications_withheld_total',
+    help: 'Witness rounds without the quorum that published nothing (failing closed).',
+    registers: r,
+  });
   let lastCommit = Date.now();
   const events: LogEvents = {
     committed({ entries: n, fresh, ms }) {
@@ -61,6 +72,8 @@ export function createMetrics(): Metrics {
       latency.observe(ms / 1000);
       lastCommit = Date.now();
     },
+    published: ({ republished }) => publications.inc({ kind: republished ? 'republish' : 'new' }),
+    withheld: () => withheld.inc(),
     pushback: () => pushback.inc(),
     failed: (code) => failures.inc({ code }),
   };
@@ -82,6 +95,14 @@ export function createMetrics(): Metrics {
         registers: r,
         collect() {
           this.set((Date.now() - lastCommit) / 1000);
+        },
+      });
+      new Gauge({
+        name: 'tilelog_last_publication_timestamp_seconds',
+        help: 'When the published checkpoint was last published (Unix time).',
+        registers: r,
+        collect() {
+          this.set(log.lastPublishedAt / 1000);
         },
       });
       new Gauge({

@@ -1,33 +1,30 @@
 /**
- * Log: the pool in front of the commit path. Submissions wait in a pool until it holds maxBatch
- * entries or its oldest entry is maxAgeMs old; then one commit sequences them all. Commits are
- * pipelined: the next batch is sequenced while the previous one is being written, and its commit
- * expects the previous one's lock, so it can only land after it. Beyond maxPending waiting entries,
- * add() refuses with 'pushback' rather than queueing without bound.
+ * Log: what the API serves. A façade over a LogCore: the sequencer core (pool → integrator →
+ * publisher, core.ts) for a log this process sequences, or a read-only core for a mirror
+ * (mirror.ts), which has no signer at all. Reads always go through the TileReader over the store.
+ *
+ * Owned by Log: nothing but the choice of core, fixed at open.
  */
-import { concat, toHex, utf8 } from '../bytes.ts';
+import { concat, equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { EMPTY_ROOT, type Hash, leafHash } from '../merkle/index.ts';
-import type { Checkpoint, Cosigner, NoteSigner } from '../note/index.ts';
+import { EMPTY_ROOT } from '../merkle/index.ts';
+import type { Cosigner, NoteSigner } from '../note/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
-import { CHECKPOINT_KEY } from '../storage/index.ts';
-import { checkEntry } from '../tiles/index.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { SequencerCore } from './core.ts';
+import type { IntegratorEvents } from './integrator.ts';
+import { MirrorCore } from './mirror.ts';
+import type { AddResult } from './pool.ts';
+import type { CheckpointWitnessing, PublisherEvents } from './publisher.ts';
 import { TileReader } from './reader.ts';
-import {
-  commitBatch,
-  type CommitContext,
-  freezeCommit,
-  FROZEN_PREFIX,
-  initialCommit,
-  type Pending,
-} from './sequence.ts';
+import { type CommitContext, FROZEN_PREFIX, initialCommit } from './sequence.ts';
+import { loadPublished, loadState, type Published } from './state.ts';
 
 /** FROZEN_MESSAGE is rekor-tiles' answer to a write on a frozen log. */
 export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the latest log.';
-import { loadState, type LogState } from './state.ts';
 
-/** LogOptions configures a log. */
+/** LogOptions configures a log this process sequences. */
 export interface LogOptions {
   readonly origin: string;
   readonly signer: NoteSigner;
@@ -41,94 +38,66 @@ export interface LogOptions {
   readonly keepPartials?: boolean;
   /** cosigners add the log's own cosignatures to every checkpoint (e.g. ML-DSA-44). */
   readonly cosigners?: readonly Cosigner[];
-  /** witnessing collects witness cosignatures for each new checkpoint before it is acknowledged. */
+  /** witnessing collects witness cosignatures for each checkpoint before it is published. */
   readonly witnessing?: CheckpointWitnessing;
-  /** failOpen acknowledges entries even when the witness quorum is not reached (as rekor-tiles can). */
+  /** failOpen publishes even when the witness quorum is not reached (as rekor-tiles can). */
   readonly failOpen?: boolean;
+  /**
+   * checkpointIntervalMs is the least time between two publications (default 0 without
+   * witnessing, 1,000 with it).
+   */
+  readonly checkpointIntervalMs?: number;
+  /** republishIntervalMs republishes an unchanged tree with fresh cosignatures (600,000). */
+  readonly republishIntervalMs?: number;
+  /** deadlineMs is how long a submitter waits for a covering checkpoint before 503 (30,000). */
+  readonly deadlineMs?: number;
+  /** retryMs is how soon a round without the quorum (or a failed write) is retried (1,000). */
+  readonly retryMs?: number;
+  /** clock is injected by tests (default: the system clock). */
+  readonly clock?: Clock;
   /** events observe the log (metrics); they must not throw. */
   readonly events?: LogEvents;
 }
 
 /** LogEvents are the sequencer's observable moments, for metrics and logs. */
-export interface LogEvents {
-  committed?(info: { entries: number; fresh: number; size: number; ms: number }): void;
+export interface LogEvents extends IntegratorEvents, PublisherEvents {
   pushback?(): void;
-  failed?(code: string): void;
 }
 
-/** CheckpointWitnessing cosigns a committed checkpoint (src/witness Witnessing implements it). */
-export interface CheckpointWitnessing {
-  cosign(
-    note: string,
-    cp: Checkpoint,
-    prove: (size1: number, size2: number) => Promise<Hash[]>,
-  ): Promise<{ note: string; quorum: boolean }>;
-}
+/** Role is what this instance does for the log (healthz, metrics). */
+export type Role = 'sequencer' | 'frontend' | 'mirror';
 
-/** AddResult says where an entry is: its index and the signed checkpoint that contains it. */
-export interface AddResult {
-  readonly index: number;
-  /** duplicate is true when identical bytes were already committed before this submission. */
-  readonly duplicate: boolean;
-  readonly size: number;
-  readonly note: string;
-}
-
-interface Waiter extends Pending {
-  resolve(r: AddResult): void;
-  reject(e: unknown): void;
-  /** conflicts counts the commits this entry was in that lost a race with another writer. */
-  conflicts: number;
-}
-
-// A batch that loses the lock to another writer is sequenced again on the new state, this often.
-const MAX_CONFLICTS = 8;
-
-// Two batches in flight: one being written while the next is sequenced. More buys nothing,
-// since the store applies commits one at a time.
-const PIPELINE = 2;
-
-/** Log sequences entries into a tiled tree in a store and serves reads of it. */
-export class Log {
+/**
+ * LogCore serves one log: admission (or refusal) of entries, the published checkpoint, and reads.
+ * A frontend that forwards to a remote sequencer implements it too.
+ */
+export interface LogCore {
+  readonly role: Role;
   readonly reader: TileReader;
-  private readonly ctx: CommitContext;
-  private readonly opts: Required<
-    Omit<
-      LogOptions,
-      'signer' | 'origin' | 'keepPartials' | 'cosigners' | 'witnessing' | 'failOpen' | 'events'
-    >
-  >;
-  private readonly events: LogEvents;
-  private oldestPending = 0;
-  private lastCommitAt = Date.now();
-  private readonly witnessing: CheckpointWitnessing | undefined;
-  private readonly failOpen: boolean;
-  private current: LogState;
-  private pool: Waiter[] = [];
-  private readonly inflight = new Map<string, Promise<AddResult>>();
-  // tip is current plus the batches sequenced and signed but not yet durable.
-  private tip: LogState;
-  private committing = 0;
-  private inFlight = 0;
-  private sequencing = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private stale = false;
-  private closed = false;
-  private readOnly = false;
+  /** published is the checkpoint clients are served and answered with. */
+  readonly published: Published;
+  /** pending is the number of entries admitted and not yet answered. */
+  readonly pending: number;
+  /** stuckForMs is how long the oldest admitted entry has waited with no publication since. */
+  readonly stuckForMs: number;
+  /** lastPublishedAt is when this instance last saw a publication (ms since the epoch). */
+  readonly lastPublishedAt: number;
+  add(entry: Uint8Array): Promise<AddResult>;
+  /** refresh adopts what other writers committed (S3); a no-op where nobody else writes. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
 
-  private constructor(ctx: CommitContext, state: LogState, opts: LogOptions) {
-    this.ctx = ctx;
-    this.current = state;
-    this.tip = state;
-    this.opts = {
-      maxBatch: opts.maxBatch ?? 4096,
-      maxAgeMs: opts.maxAgeMs ?? 10,
-      maxPending: opts.maxPending ?? 100_000,
-    };
-    this.reader = new TileReader(ctx.store, () => this.current.checkpoint.size);
-    this.witnessing = opts.witnessing;
-    this.events = opts.events ?? {};
-    this.failOpen = opts.failOpen ?? false;
+/** Log sequences entries into a tiled tree in a store (or mirrors one) and serves reads of it. */
+export class Log {
+  readonly core: LogCore;
+  private readonly verifierKey: string;
+  private closed = false;
+
+  /** The constructor wraps a core; use open() or openReadOnly(). */
+  constructor(core: LogCore, verifierKey: string) {
+    this.core = core;
+    this.verifierKey = verifierKey;
   }
 
   /** open loads (or, for an empty store, creates) the log in store and verifies its right edge. */
@@ -143,35 +112,35 @@ export class Log {
     const verifier = parseVerifierKey(opts.signer.verifierKey);
     const state =
       (await loadState(store, verifier, opts.origin)) ?? (await initialCommit(ctx, EMPTY_ROOT));
-    return new Log(ctx, state, opts);
-  }
-
-  /**
-   * logKeyId is the full 32-byte C2SP key ID of the log's signing key, SHA-256(name ‖ 0x0A ‖
-   * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId.
-   */
-  get logKeyId(): Uint8Array {
-    return keyId(
-      this.ctx.signer.name,
-      concat(Uint8Array.of(ALG_ED25519), this.ctx.signer.publicKey),
-    );
-  }
-
-  /** signer is the log's checkpoint signer. */
-  get signer(): NoteSigner {
-    return this.ctx.signer;
-  }
-
-  /** state is the last committed (and published) state. */
-  get state(): LogState {
-    return this.current;
-  }
-
-  /** frozen reports whether the log is read-only: a mirror, or its checkpoint carries the freeze line. */
-  get frozen(): boolean {
-    return (
-      this.readOnly || this.current.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX))
-    );
+    // The reader is bounded by the integrated tree (the tiles it finds are those of that size);
+    // the API bounds what it serves by the published checkpoint.
+    let integrated = () => state.checkpoint.size;
+    const reader = new TileReader(store, () => integrated());
+    const published = await loadPublished(store, verifier, state);
+    if (published.checkpoint.size > 0) {
+      const root = await reader.treeHash(published.checkpoint.size);
+      if (!equal(root, published.checkpoint.root))
+        throw new LogError('corrupt', 'sequencer: the published checkpoint is not of this tree');
+    }
+    const witnessed = opts.witnessing !== undefined;
+    const core = new SequencerCore(ctx, state, published, reader, {
+      maxBatch: opts.maxBatch ?? 4096,
+      maxAgeMs: opts.maxAgeMs ?? 10,
+      maxPending: opts.maxPending ?? 100_000,
+      deadlineMs: opts.deadlineMs ?? 30_000,
+      checkpointIntervalMs: opts.checkpointIntervalMs ?? (witnessed ? 1000 : 0),
+      republishIntervalMs: opts.republishIntervalMs ?? 600_000,
+      retryMs: opts.retryMs ?? 1000,
+      witnessing: opts.witnessing,
+      failOpen: opts.failOpen ?? false,
+      clock: opts.clock ?? systemClock,
+      events: opts.events ?? {},
+    });
+    integrated = () => core.integrator.state.checkpoint.size;
+    const reload = () => loadPublished(store, verifier, core.integrator.state);
+    const log = new Log(new LocalCore(core, reader, reload), opts.signer.verifierKey);
+    if (!log.frozen) core.start();
+    return log;
   }
 
   /**
@@ -182,219 +151,134 @@ export class Log {
     store: LogStore,
     opts: { origin: string; verifierKey: string },
   ): Promise<Log> {
-    const verifier = parseVerifierKey(opts.verifierKey);
-    const state = await loadState(store, verifier, opts.origin);
-    if (!state) throw new LogError('not_found', 'sequencer: the store holds no log to serve');
-    const signer: NoteSigner = {
-      name: verifier.name,
-      keyHash: verifier.keyHash,
-      publicKey: verifier.publicKey,
-      verifierKey: opts.verifierKey,
-      sign: () => {
-        throw new Error('assertion failed: sequencer: a read-only log never signs');
-      },
-    };
-    const ctx: CommitContext = { store, signer, origin: opts.origin, keepPartials: true };
-    const log = new Log(ctx, state, { origin: opts.origin, signer });
-    log.readOnly = true;
-    return log;
+    return new Log(await MirrorCore.open(store, opts), opts.verifierKey);
+  }
+
+  /**
+   * logKeyId is the full 32-byte C2SP key ID of the log's signing key, SHA-256(name ‖ 0x0A ‖
+   * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId.
+   */
+  get logKeyId(): Uint8Array {
+    const v = parseVerifierKey(this.verifierKey);
+    return keyId(v.name, concat(Uint8Array.of(ALG_ED25519), v.publicKey));
+  }
+
+  /** reader serves tiles and proofs. */
+  get reader(): TileReader {
+    return this.core.reader;
+  }
+
+  /** state is the published checkpoint: what `GET checkpoint` serves and answers carry. */
+  get state(): Published {
+    return this.core.published;
+  }
+
+  /** role is what this instance does for the log. */
+  get role(): Role {
+    return this.core.role;
+  }
+
+  /** frozen reports whether the log is read-only: a mirror, or its checkpoint carries the freeze line. */
+  get frozen(): boolean {
+    return (
+      this.core.role === 'mirror' ||
+      this.core.published.checkpoint.extensions.some((e) => e.startsWith(FROZEN_PREFIX))
+    );
+  }
+
+  /** stuckForMs: see LogCore. The health check fails when it grows past a few intervals. */
+  get stuckForMs(): number {
+    return this.core.stuckForMs;
+  }
+
+  /** pending is the number of entries accepted but not yet answered. */
+  get pending(): number {
+    return this.core.pending;
+  }
+
+  /** lastPublishedAt: see LogCore. */
+  get lastPublishedAt(): number {
+    return this.core.lastPublishedAt;
+  }
+
+  /**
+   * add submits an entry and resolves once a published checkpoint contains it, with that
+   * checkpoint. Identical bytes resolve to the index they already have. The log keeps entry: do
+   * not modify it after.
+   */
+  add(entry: Uint8Array): Promise<AddResult> {
+    if (this.frozen) return Promise.reject(new LogError('frozen', FROZEN_MESSAGE));
+    return this.core.add(entry);
+  }
+
+  /** refresh: see LogCore. */
+  refresh(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.core.refresh();
+  }
+
+  /** close stops accepting entries and waits until everything pending is answered. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.core.close();
   }
 
   /** freeze commits the final, frozen checkpoint; the log accepts no entries afterwards. */
   async freeze(now = new Date()): Promise<void> {
-    this.closed = true;
+    if (!(this.core instanceof LocalCore))
+      throw new LogError('frozen', 'sequencer: only the sequencing instance can freeze a log');
     await this.close();
-    if (!this.frozen) this.current = this.tip = await freezeCommit(this.ctx, this.current, now);
+    if (!this.frozen) await this.core.freeze(now);
+  }
+}
+
+// The core of a log this process sequences (LevelDB, or S3 with a single writer).
+class LocalCore implements LogCore {
+  readonly role = 'sequencer';
+  readonly reader: TileReader;
+  private readonly core: SequencerCore;
+  private readonly reload: () => Promise<Published>;
+  private frozenAs: Published | undefined;
+
+  constructor(core: SequencerCore, reader: TileReader, reload: () => Promise<Published>) {
+    this.core = core;
+    this.reader = reader;
+    this.reload = reload;
   }
 
-  /**
-   * stuckForMs is how long submissions have been waiting with no commit landing (0 when nothing
-   * is pending): the health check fails when it grows past a few batching windows.
-   */
-  get stuckForMs(): number {
-    return this.pending === 0 || this.oldestPending === 0
-      ? 0
-      : Date.now() - Math.max(this.oldestPending, this.lastCommitAt);
+  get published(): Published {
+    return this.frozenAs ?? this.core.publisher.published;
   }
 
-  /** pending is the number of entries accepted but not yet committed. */
   get pending(): number {
-    return this.pool.length + this.committing;
+    return this.core.pool.pending;
   }
 
-  /**
-   * add submits an entry and resolves once a checkpoint containing it is committed. Identical
-   * bytes resolve to the index they already have. The log keeps entry: do not modify it after.
-   */
+  get stuckForMs(): number {
+    return this.core.pool.stuckForMs;
+  }
+
+  get lastPublishedAt(): number {
+    return this.core.publisher.lastPublishedAt;
+  }
+
   add(entry: Uint8Array): Promise<AddResult> {
-    if (this.frozen) return Promise.reject(new LogError('frozen', FROZEN_MESSAGE));
-    if (this.closed)
-      return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
-    checkEntry(entry);
-    const hash = leafHash(entry);
-    const hashHex = toHex(hash);
-    const same = this.inflight.get(hashHex);
-    if (same) return same;
-    if (this.pending >= this.opts.maxPending) {
-      this.events.pushback?.();
-      return Promise.reject(
-        new LogError('pushback', 'sequencer: too many pending entries, retry later'),
-      );
-    }
-    if (this.pool.length === 0 && this.committing === 0) this.oldestPending = Date.now();
-    const p = new Promise<AddResult>((resolve, reject) => {
-      this.pool.push({ entry, hash, hashHex, resolve, reject, conflicts: 0 });
-    });
-    this.inflight.set(hashHex, p);
-    this.schedule();
-    return p;
+    return this.core.add(entry);
   }
 
-  /** close stops accepting entries and waits until everything pending is committed. */
-  async close(): Promise<void> {
-    this.closed = true;
-    while (this.pool.length > 0 || this.inFlight > 0) {
-      this.flushSoon(0);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    clearTimeout(this.timer);
-  }
-
-  private schedule(): void {
-    if (this.pool.length === 0) return;
-    if (this.pool.length >= this.opts.maxBatch) this.flushSoon(0);
-    else if (this.timer === undefined) this.flushSoon(this.opts.maxAgeMs);
-  }
-
-  private flushSoon(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, ms);
-  }
-
-  // flush starts sequencing the next batch if the pipeline has room: at most PIPELINE batches
-  // between sequencing and acknowledgement, and one being sequenced at a time.
-  private flush(): void {
-    if (this.sequencing || this.inFlight >= PIPELINE || this.pool.length === 0) return;
-    if (this.stale && this.inFlight > 0) return; // reload only once the pipeline has drained
-    const batch = this.pool.splice(0, this.opts.maxBatch);
-    this.sequencing = true;
-    this.inFlight++;
-    this.committing += batch.length;
-    void this.run(batch);
-  }
-
-  private async run(batch: Waiter[]): Promise<void> {
-    let sequenced = false;
-    const signed = (next: LogState) => {
-      this.tip = next;
-      this.sequencing = false;
-      sequenced = true;
-      this.schedule();
-    };
-    try {
-      if (this.stale) await this.reload();
-      const started = Date.now();
-      const r = await commitBatch(this.ctx, this.tip, batch, signed);
-      this.current = r.state;
-      this.lastCommitAt = Date.now();
-      this.oldestPending = this.pool.length > 0 ? Date.now() : 0;
-      this.events.committed?.({
-        entries: batch.length,
-        fresh: r.existing.filter((e) => !e).length,
-        size: r.state.checkpoint.size,
-        ms: this.lastCommitAt - started,
-      });
-      this.reader.prime(r.writes);
-      const note = r.writes.length > 0 ? await this.witness(r.state) : this.current.note;
-      const { size } = r.state.checkpoint;
-      batch.forEach((w, i) => {
-        this.inflight.delete(w.hashHex);
-        w.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]!, size, note });
-      });
-    } catch (err) {
-      // The commit may or may not have been applied: reload before trusting our state again.
-      this.stale = true;
-      this.events.failed?.(err instanceof LogError ? err.code : 'bug');
-      if (
-        err instanceof LogError &&
-        err.code === 'conflict' &&
-        batch.every((w) => ++w.conflicts < MAX_CONFLICTS)
-      ) {
-        // Another writer (or a failed commit before ours in the pipeline) moved the lock: the
-        // batch goes back to the front of the pool and is sequenced again after a reload. Entries
-        // that did land are found by the dedup index and keep their index.
-        this.pool.unshift(...batch);
-        return;
-      }
-      const e =
-        err instanceof LogError && err.code !== 'conflict'
-          ? err
-          : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
-      for (const w of batch) {
-        this.inflight.delete(w.hashHex);
-        w.reject(e);
-      }
-    } finally {
-      if (!sequenced) this.sequencing = false; // failed before signing: free the sequencing slot
-      this.inFlight--;
-      this.committing -= batch.length;
-      this.schedule();
-    }
-  }
-
-  /**
-   * witness collects cosignatures for a just-committed checkpoint and publishes the cosigned note
-   * (same lock, so later pipelined commits stay valid; if one already landed, the newer checkpoint
-   * is published instead). Without the quorum it throws unless the log fails open.
-   */
-  private async witness(state: LogState): Promise<string> {
-    if (!this.witnessing) return state.note;
-    const c = await this.witnessing.cosign(state.note, state.checkpoint, (a, b) =>
-      this.reader.proveConsistency(a, b),
-    );
-    if (!c.quorum && !this.failOpen)
-      throw new LogError(
-        'unavailable',
-        'sequencer: the witness quorum was not reached, retry later',
-      );
-    try {
-      await this.ctx.store.commit({
-        expected: state.lock,
-        next: state.lock,
-        objects: [{ key: CHECKPOINT_KEY, value: utf8(c.note) }],
-      });
-      if (this.current.lock === state.lock) this.current = { ...this.current, note: c.note };
-    } catch (err) {
-      if (!(err instanceof LogError && err.code === 'conflict')) throw err;
-    }
-    return c.note;
-  }
-
-  /**
-   * refresh adopts a lock committed by another writer sharing the store (S3), so reads and the
-   * next batch start from it. It does nothing while this log has commits in flight.
-   */
+  // Another writer may have integrated and published (S3 without a lease): adopt both.
   async refresh(): Promise<void> {
-    if (this.inFlight > 0 || this.sequencing || this.closed) return;
-    this.stale = true;
-    this.inFlight++; // holds the pipeline while the state is read
-    try {
-      await this.reload();
-    } finally {
-      this.inFlight--;
-      this.schedule();
-    }
+    await this.core.integrator.refresh();
+    this.core.publisher.adopt(await this.reload());
   }
 
-  private async reload(): Promise<void> {
-    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
-    const state = await loadState(this.ctx.store, verifier, this.ctx.origin);
-    if (!state) throw new LogError('corrupt', 'sequencer: the lock disappeared');
-    this.current = state;
-    this.tip = state;
-    this.stale = false;
+  close(): Promise<void> {
+    return this.core.close();
+  }
+
+  // The frozen checkpoint is committed as lock and published checkpoint in one write.
+  async freeze(now: Date): Promise<void> {
+    const s = await this.core.integrator.freeze(now);
+    this.frozenAs = { note: s.note, checkpoint: s.checkpoint };
   }
 }

@@ -2,7 +2,7 @@
  * The commit path: one batch of pending entries becomes one new signed checkpoint. It reads top
  * to bottom as the crash-safety argument; each step says what holds if the process dies there.
  */
-import { readU64be, u64be } from '../bytes.ts';
+import { readU64be, u64be, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
 import {
@@ -36,11 +36,15 @@ export interface CommitContext {
 
 /**
  * signCheckpoint signs a checkpoint with the log's Ed25519 key and appends the log's own
- * cosignatures, timestamped now.
+ * cosignatures, timestamped nowMs (Ed25519 is deterministic: only the cosignatures change).
  */
-export function signCheckpoint(ctx: CommitContext, checkpoint: Checkpoint): string {
+export function signCheckpoint(
+  ctx: CommitContext,
+  checkpoint: Checkpoint,
+  nowMs = Date.now(),
+): string {
   const text = formatCheckpoint(checkpoint);
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(nowMs / 1000);
   return (
     signNote(text, [ctx.signer]) + (ctx.cosigners ?? []).map((c) => c.cosign(text, now)).join('')
   );
@@ -58,13 +62,16 @@ export interface CommitResult {
 /**
  * commitBatch sequences, integrates and commits a batch (already free of duplicates within
  * itself) on top of state. It either resolves with a state whose checkpoint contains every
- * entry, or throws having changed nothing that anyone was told about.
+ * entry, or throws having changed nothing that anyone was told about. published, when given, is
+ * a cosigned checkpoint of at most state's size that the publisher hands over (publisher.ts step
+ * 4): it rides this commit, so it is written under the same compare-and-swap as the tree.
  */
 export async function commitBatch(
   ctx: CommitContext,
   state: LogState,
   batch: readonly Pending[],
   onSigned: (next: LogState) => void = () => {},
+  published?: string,
 ): Promise<CommitResult> {
   // 1. Dedup against the persistent index, in one batched read. An entry already in the log
   //    keeps its index; nothing is written for it.
@@ -80,8 +87,13 @@ export async function commitBatch(
     return index;
   });
   const existing = known.map((k) => k !== null);
+  const publish: StoredObject[] =
+    published === undefined ? [] : [{ key: CHECKPOINT_KEY, value: utf8(published) }];
   if (fresh.length === 0) {
     onSigned(state);
+    // Nothing to integrate; a handed-over publication is written alone, on the same lock.
+    if (publish.length > 0)
+      await ctx.store.commit({ expected: state.lock, next: state.lock, objects: publish });
     return { state, indexes, existing, writes: [] };
   }
 
@@ -103,18 +115,22 @@ export async function commitBatch(
   // can only succeed after ours has: a failure here makes every later pipelined commit fail too.
   onSigned(nextState);
 
-  // 4. Commit: tiles, bundles, dedup index, published checkpoint and the new lock, atomically and
-  //    only if the lock is still the one this state was computed from. Dying before this returns
-  //    leaves the old checkpoint (nobody was acknowledged); dying after leaves all of it durable.
+  // 4. Commit: tiles, bundles, dedup index and the new lock (plus a handed-over publication),
+  //    atomically and only if the lock is still the one this state was computed from. Dying
+  //    before this returns leaves the old state; dying after leaves all of it durable. This is
+  //    integration, not publication: the `checkpoint` object that clients read is written only
+  //    by the publisher (publisher.ts), so an unwitnessed tree head is never served.
   const objects: StoredObject[] = writes.map((w) => ({ key: w.path, value: w.data }));
   if (!ctx.keepPartials) for (const key of superseded) objects.push({ key, value: null });
   fresh.forEach((p, i) =>
     objects.push({ key: indexKey(p.hashHex), value: u64be(state.edge.size + i) }),
   );
-  objects.push({ key: CHECKPOINT_KEY, value: next });
+  objects.push(...publish);
   await ctx.store.commit({ expected: state.lock, next, objects });
 
-  // 5. Only now may the caller acknowledge the entries.
+  // 5. Only now are the entries integrated: their indexes are final, and the publisher may put
+  //    this checkpoint (or a later one) before the witnesses. Submitters are answered once a
+  //    published checkpoint covers them (pool.ts).
   return { state: nextState, indexes, existing, writes };
 }
 

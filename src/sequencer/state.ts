@@ -109,24 +109,34 @@ async function loadAt(
   if (!equal(edgeRoot(edge), checkpoint.root)) {
     throw corrupt(`right-edge tiles do not hash to the root of checkpoint ${size}`);
   }
-  return { lock, note: await publishedNote(store, note, verifier), checkpoint, edge };
+  return { lock, note, checkpoint, edge };
 }
 
-// The published checkpoint may carry witness cosignatures the lock does not: serve it if it is
-// the same checkpoint, signed by the log.
-async function publishedNote(
+/** Published is a checkpoint as clients see it: the note (with cosignatures) and its body. */
+export interface Published {
+  readonly note: string;
+  readonly checkpoint: Checkpoint;
+}
+
+/**
+ * loadPublished reads the published `checkpoint` object: a checkpoint signed by the log for its
+ * origin, no larger than the integrated state (the publisher writes it under the lock's
+ * compare-and-swap, after the tree it covers). Its root is checked against the tiles by the
+ * caller, which can read them. A store written before publication was separate holds the lock's
+ * own note there, which passes the same checks.
+ */
+export async function loadPublished(
   store: LogStore,
-  note: string,
   verifier: NoteVerifier,
-): Promise<string> {
-  const published = await store.get(CHECKPOINT_KEY);
-  const text = published ? decodeUtf8(published) : null;
-  if (!text || text === note) return note;
-  try {
-    return openNote(text, [verifier]).text === openNote(note, [verifier]).text ? text : note;
-  } catch {
-    return note;
-  }
+  integrated: LogState,
+): Promise<Published> {
+  const bytes = await store.get(CHECKPOINT_KEY);
+  const note = bytes ? decodeUtf8(bytes) : null;
+  if (note === null) throw corrupt('the published checkpoint is missing or not UTF-8');
+  const { checkpoint } = openLock(utf8(note), verifier, integrated.checkpoint.origin);
+  if (checkpoint.size > integrated.checkpoint.size)
+    throw corrupt(`published checkpoint ${checkpoint.size} is ahead of the integrated tree`);
+  return { note, checkpoint };
 }
 
 /** lockBytes returns the bytes stored as the lock for a signed checkpoint note. */

@@ -53,7 +53,8 @@ describe('log-side witnessing', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'tilelog-wl-')), 'db');
     let store = await LevelStore.open(dir);
     const witnessing = new Witnessing({ policy: parsePolicy(policy), timeoutMs: 2000, fetch });
-    let log = await Log.open(store, { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing });
+    const o = { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing, deadlineMs: 1500 };
+    let log = await Log.open(store, o);
     const keys = [parseCosignerKey(w1.verifierKey), parseCosignerKey(w2.verifierKey)];
     for (let round = 0; round < 3; round++) {
       const r = await Promise.all(
@@ -67,20 +68,14 @@ describe('log-side witnessing', () => {
     await log.close();
     await store.close();
     store = await LevelStore.open(dir);
-    log = await Log.open(store, { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing });
+    log = await Log.open(store, o);
     expect(openNote(log.state.note, keys).sigs).toHaveLength(2);
     // One witness down: no quorum, so the entry is refused (fail closed)…
     down = true;
     await expect(log.add(utf8('while w2 is down'))).rejects.toMatchObject({ code: 'unavailable' });
     await log.close();
     // …unless the log fails open.
-    const open = await Log.open(store, {
-      origin: ORIGIN,
-      signer: logKey,
-      maxAgeMs: 2,
-      witnessing,
-      failOpen: true,
-    });
+    const open = await Log.open(store, { ...o, failOpen: true });
     const r = await open.add(utf8('fail open'));
     expect(openNote(r.note, keys).sigs.map((s) => s.name)).toEqual(['w1.example.test']);
     await open.close();

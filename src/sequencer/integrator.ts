@@ -1,0 +1,251 @@
+/**
+ * The integrator: turns sequenced batches into durable commits through sequence.ts, the one
+ * crash-safety argument. Commits are pipelined: the next batch is sequenced while the previous
+ * one is being written, and its commit expects the previous one's lock, so it can only land after
+ * it. A batch that loses the lock to another writer is sequenced again after a reload. It also
+ * writes the publisher's cosigned checkpoint, riding the next commit (or alone), so that write is
+ * ordered with the tree and compare-and-swapped on the same lock.
+ *
+ * Owned by Integrator: the integrated state (durable `current`, sequenced-but-not-durable `tip`),
+ * the queue of entries to sequence with their in-flight dedup, the pipeline, conflict retry and
+ * reload, and the publication waiting to be written. It runs between start() and stop(), so a
+ * lease can make an instance the sequencer and take it away.
+ */
+import { equal } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { parseVerifierKey } from '../note/index.ts';
+import type { TileWrite } from '../tiles/index.ts';
+import type { Sequenced, Sequencer } from './pool.ts';
+import { commitBatch, type CommitContext, freezeCommit, type Pending } from './sequence.ts';
+import { loadState, type LogState } from './state.ts';
+
+/** IntegratorEvents are the integrator's observable moments, for metrics; they must not throw. */
+export interface IntegratorEvents {
+  committed?(info: { entries: number; fresh: number; size: number; ms: number }): void;
+  failed?(code: string): void;
+}
+
+/** IntegratorOptions configures an integrator. */
+export interface IntegratorOptions {
+  /** maxBatch is the most entries one commit sequences. */
+  readonly maxBatch: number;
+  readonly events?: IntegratorEvents;
+  /** onCommitted sees every durable commit's state and tile writes (reader cache, publisher). */
+  readonly onCommitted?: (state: LogState, writes: readonly TileWrite[]) => void;
+}
+
+interface Item {
+  readonly p: Pending;
+  resolve(s: Sequenced): void;
+  reject(e: unknown): void;
+  /** conflicts counts the commits this entry was in that lost a race with another writer. */
+  conflicts: number;
+}
+
+interface Publication {
+  readonly note: string;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+// A batch that loses the lock to another writer is sequenced again on the new state, this often.
+const MAX_CONFLICTS = 8;
+
+// Two batches in flight: one being written while the next is sequenced. More buys nothing,
+// since the store applies commits one at a time.
+const PIPELINE = 2;
+
+/** Integrator commits batches on top of the integrated state; see above. */
+export class Integrator implements Sequencer {
+  private readonly ctx: CommitContext;
+  private readonly opts: IntegratorOptions;
+  private current: LogState;
+  private tip: LogState;
+  private queue: Item[] = [];
+  private readonly inflight = new Map<string, Promise<Sequenced>>();
+  private publication: Publication | undefined;
+  private inFlight = 0;
+  private sequencing = false;
+  private stale = false;
+  private running = false;
+  private idle: (() => void) | undefined;
+
+  constructor(ctx: CommitContext, state: LogState, opts: IntegratorOptions) {
+    this.ctx = ctx;
+    this.current = state;
+    this.tip = state;
+    this.opts = opts;
+  }
+
+  /** state is the last durably committed (integrated) state. */
+  get state(): LogState {
+    return this.current;
+  }
+
+  /** queued is the number of entries handed over and not yet durably committed. */
+  get queued(): number {
+    return this.inflight.size;
+  }
+
+  /** start lets the integrator commit (after reloading the state another writer may have moved). */
+  start(): void {
+    this.running = true;
+    this.stale = true;
+    this.kick();
+  }
+
+  /**
+   * stop refuses new work and resolves once the commits in flight have settled; queued entries
+   * are refused with 'unavailable' (the pool or a forwarder sends them again).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    const e = new LogError('unavailable', 'sequencer: this instance stopped sequencing');
+    for (const it of this.queue.splice(0)) this.fail(it, e);
+    this.publication?.reject(e);
+    this.publication = undefined;
+    if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
+  }
+
+  /** sequence implements Sequencer: it resolves once every entry is durably committed. */
+  sequence(batch: readonly Pending[]): Promise<Sequenced[]> {
+    if (!this.running)
+      return Promise.reject(new LogError('unavailable', 'sequencer: not sequencing'));
+    const all = batch.map((p) => {
+      const same = this.inflight.get(p.hashHex);
+      if (same) return same;
+      const s = new Promise<Sequenced>((resolve, reject) =>
+        this.queue.push({ p, resolve, reject, conflicts: 0 }),
+      );
+      this.inflight.set(p.hashHex, s);
+      return s;
+    });
+    this.kick();
+    return Promise.all(all);
+  }
+
+  /**
+   * publish writes a cosigned checkpoint (no larger than the integrated tree) as the published
+   * `checkpoint` object, in the next commit or alone, under the lock's compare-and-swap. It
+   * resolves once durable; it rejects if that commit failed (a newer publish replaces an older
+   * one still waiting, which is then resolved along with it).
+   */
+  publish(note: string): Promise<void> {
+    if (!this.running)
+      return Promise.reject(new LogError('unavailable', 'sequencer: not sequencing'));
+    const older = this.publication;
+    const p = new Promise<void>((resolve, reject) => {
+      this.publication = { note, resolve, reject };
+    });
+    if (older) p.then(older.resolve, older.reject);
+    this.kick();
+    return p;
+  }
+
+  /**
+   * refresh adopts a lock committed by another writer sharing the store (S3), so reads and the
+   * next batch start from it. It does nothing while commits are in flight.
+   */
+  async refresh(): Promise<void> {
+    if (this.inFlight > 0 || this.sequencing) return;
+    this.inFlight++; // holds the pipeline while the state is read
+    try {
+      await this.reload();
+    } finally {
+      this.settled();
+    }
+  }
+
+  /** freeze commits the final, frozen checkpoint; call it stopped, with nothing in flight. */
+  async freeze(now: Date): Promise<LogState> {
+    this.current = this.tip = await freezeCommit(this.ctx, this.current, now);
+    return this.current;
+  }
+
+  private kick(): void {
+    if (!this.running || this.sequencing || this.inFlight >= PIPELINE) return;
+    if (this.queue.length === 0 && !this.publication) return;
+    if (this.stale && this.inFlight > 0) return; // reload only once the pipeline has drained
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    const pub = this.publication;
+    this.publication = undefined;
+    this.sequencing = true;
+    this.inFlight++;
+    void this.run(batch, pub);
+  }
+
+  private async run(batch: Item[], pub: Publication | undefined): Promise<void> {
+    let sequenced = false;
+    const signed = (next: LogState) => {
+      this.tip = next;
+      this.sequencing = false;
+      sequenced = true;
+      this.kick();
+    };
+    try {
+      if (this.stale) await this.reload();
+      const started = Date.now();
+      const entries = batch.map((it) => it.p);
+      const r = await commitBatch(this.ctx, this.tip, entries, signed, pub?.note);
+      this.current = r.state;
+      this.opts.events?.committed?.({
+        entries: batch.length,
+        fresh: r.existing.filter((e) => !e).length,
+        size: r.state.checkpoint.size,
+        ms: Date.now() - started,
+      });
+      batch.forEach((it, i) => {
+        this.inflight.delete(it.p.hashHex);
+        it.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]! });
+      });
+      pub?.resolve();
+      if (r.writes.length > 0) this.opts.onCommitted?.(r.state, r.writes);
+    } catch (err) {
+      this.failed(batch, pub, err);
+    } finally {
+      if (!sequenced) this.sequencing = false; // failed before signing: free the slot
+      this.settled();
+    }
+  }
+
+  private failed(batch: Item[], pub: Publication | undefined, err: unknown): void {
+    // The commit may or may not have been applied: reload before trusting our state again.
+    this.stale = true;
+    this.opts.events?.failed?.(err instanceof LogError ? err.code : 'bug');
+    pub?.reject(err);
+    const conflict = err instanceof LogError && err.code === 'conflict';
+    if (conflict && this.running && batch.every((it) => ++it.conflicts < MAX_CONFLICTS)) {
+      // Another writer (or a failed commit before ours in the pipeline) moved the lock: the
+      // batch goes back to the front of the queue and is sequenced again after a reload.
+      // Entries that did land are found by the dedup index and keep their index.
+      this.queue.unshift(...batch);
+      return;
+    }
+    for (const it of batch) this.fail(it, err);
+  }
+
+  private fail(it: Item, err: unknown): void {
+    this.inflight.delete(it.p.hashHex);
+    it.reject(err);
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) {
+      this.idle?.();
+      this.idle = undefined;
+    }
+    this.kick();
+  }
+
+  private async reload(): Promise<void> {
+    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
+    const state = await loadState(this.ctx.store, verifier, this.ctx.origin);
+    if (!state) throw new LogError('corrupt', 'sequencer: the lock disappeared');
+    const moved = !equal(state.lock, this.current.lock);
+    this.current = state;
+    this.tip = state;
+    this.stale = false;
+    if (moved) this.opts.onCommitted?.(state, []);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The pool: submissions this instance admitted, from admission until they are answered. Entries
+ * wait until the pool holds maxBatch of them or the oldest is maxAgeMs old; then the batch goes
+ * to the sequencer (the local integrator, or a remote one through forwarding), which answers with
+ * each entry's index once it is durably committed. A submitter is answered only when a published
+ * checkpoint covers its index, with that checkpoint; one whose deadline passes first gets 503.
+ *
+ * Owned by Pool (nothing else touches it): the waiters in all three stages (waiting for a batch,
+ * being sequenced, waiting for publication), the in-flight dedup map, the batching timer, the
+ * deadline sweep, and the newest published checkpoint it has been told about.
+ */
+import { toHex } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { leafHash } from '../merkle/index.ts';
+import { checkEntry } from '../tiles/index.ts';
+import type { Clock } from './clock.ts';
+import type { Pending } from './sequence.ts';
+import type { Published } from './state.ts';
+
+/** AddResult says where an entry is: its index and the published checkpoint that contains it. */
+export interface AddResult {
+  readonly index: number;
+  /** duplicate is true when identical bytes were already committed before this submission. */
+  readonly duplicate: boolean;
+  readonly size: number;
+  readonly note: string;
+}
+
+/** Sequenced is where the sequencer put an entry. */
+export interface Sequenced {
+  readonly index: number;
+  readonly duplicate: boolean;
+}
+
+/**
+ * Sequencer durably sequences admitted entries: the local integrator, or a forwarder to the
+ * instance that holds the lease. sequence() resolves with one Sequenced per entry, in order, only
+ * once they are durably committed (idempotent: identical bytes keep their index, so a batch may be
+ * sent again after an unknown outcome); it rejects with a LogError ('unavailable', 'pushback',
+ * 'frozen', …) when it cannot say, and the entries may or may not have been committed.
+ */
+export interface Sequencer {
+  sequence(batch: readonly Pending[]): Promise<Sequenced[]>;
+}
+
+/** PoolOptions configures a pool. */
+export interface PoolOptions {
+  readonly maxBatch: number;
+  readonly maxAgeMs: number;
+  readonly maxPending: number;
+  /** deadlineMs is how long a submitter waits for a covering checkpoint before a 503. */
+  readonly deadlineMs: number;
+  readonly clock: Clock;
+  readonly onPushback?: () => void;
+}
+
+interface Waiter extends Pending {
+  readonly admitted: number;
+  index?: number;
+  duplicate?: boolean;
+  settled: boolean;
+  resolve(r: AddResult): void;
+  reject(e: unknown): void;
+}
+
+/** Pool holds admitted entries until a published checkpoint answers them; see above. */
+export class Pool {
+  private readonly sequencer: Sequencer;
+  private readonly opts: PoolOptions;
+  private queue: Waiter[] = [];
+  private readonly waiting = new Set<Waiter>();
+  private readonly inflight = new Map<string, Promise<AddResult>>();
+  private published: Published;
+  private lastProgress: number;
+  private cancelFlush: (() => void) | undefined;
+  private cancelSweep: (() => void) | undefined;
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  constructor(sequencer: Sequencer, published: Published, opts: PoolOptions) {
+    this.sequencer = sequencer;
+    this.published = published;
+    this.opts = opts;
+    this.lastProgress = opts.clock.now();
+  }
+
+  /** pending is the number of admitted entries not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * stuckForMs is how long the oldest waiting submission has waited with no publication since
+   * (0 when nothing waits): the health check fails when it grows past a few intervals.
+   */
+  get stuckForMs(): number {
+    let oldest = Infinity;
+    for (const w of this.waiting) oldest = Math.min(oldest, w.admitted);
+    if (oldest === Infinity) return 0;
+    return Math.max(0, this.opts.clock.now() - Math.max(oldest, this.lastProgress));
+  }
+
+  /**
+   * add admits an entry and resolves once a published checkpoint covers it. Identical bytes in
+   * flight share one answer. The pool keeps entry: do not modify it after.
+   */
+  add(entry: Uint8Array): Promise<AddResult> {
+    if (this.closed)
+      return Promise.reject(new LogError('unavailable', 'sequencer: log is closing'));
+    checkEntry(entry);
+    const hash = leafHash(entry);
+    const hashHex = toHex(hash);
+    const same = this.inflight.get(hashHex);
+    if (same) return same;
+    if (this.waiting.size >= this.opts.maxPending) {
+      this.opts.onPushback?.();
+      return Promise.reject(
+        new LogError('pushback', 'sequencer: too many pending entries, retry later'),
+      );
+    }
+    const p = new Promise<AddResult>((resolve, reject) => {
+      const w: Waiter = {
+        entry,
+        hash,
+        hashHex,
+        admitted: this.opts.clock.now(),
+        settled: false,
+        resolve,
+        reject,
+      };
+      this.waiting.add(w);
+      this.queue.push(w);
+    });
+    this.inflight.set(hashHex, p);
+    this.schedule();
+    this.sweepLater();
+    return p;
+  }
+
+  /** publish tells the pool about a newly published checkpoint: it answers what that covers. */
+  publish(p: Published): void {
+    if (p.checkpoint.size < this.published.checkpoint.size) return;
+    this.published = p;
+    this.lastProgress = this.opts.clock.now();
+    for (const w of this.waiting)
+      if (w.index !== undefined && w.index < p.checkpoint.size) this.answer(w);
+  }
+
+  /** close stops admitting and resolves once every admitted entry has been answered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush();
+    if (this.waiting.size > 0) await new Promise<void>((r) => (this.drained = r));
+    this.cancelFlush?.();
+    this.cancelSweep?.();
+  }
+
+  private schedule(): void {
+    if (this.queue.length === 0 || this.cancelFlush) return;
+    const ms = this.queue.length >= this.opts.maxBatch ? 0 : this.opts.maxAgeMs;
+    this.cancelFlush = this.opts.clock.after(ms, () => {
+      this.cancelFlush = undefined;
+      this.flush();
+    });
+  }
+
+  // flush hands everything queued to the sequencer, in batches of at most maxBatch.
+  private flush(): void {
+    while (this.queue.length > 0) void this.send(this.queue.splice(0, this.opts.maxBatch));
+  }
+
+  private async send(batch: Waiter[]): Promise<void> {
+    try {
+      const r = await this.sequencer.sequence(batch);
+      batch.forEach((w, i) => {
+        w.index = r[i]!.index;
+        w.duplicate = r[i]!.duplicate;
+        if (w.index < this.published.checkpoint.size) this.answer(w);
+      });
+    } catch (err) {
+      const e =
+        err instanceof LogError && err.code !== 'conflict'
+          ? err
+          : new LogError('unavailable', 'sequencer: commit failed, retry later', { cause: err });
+      for (const w of batch) this.settle(w, () => w.reject(e));
+    }
+  }
+
+  private answer(w: Waiter): void {
+    const { note, checkpoint } = this.published;
+    this.settle(w, () =>
+      w.resolve({ index: w.index!, duplicate: w.duplicate!, size: checkpoint.size, note }),
+    );
+  }
+
+  private settle(w: Waiter, f: () => void): void {
+    if (w.settled) return;
+    w.settled = true;
+    this.waiting.delete(w);
+    this.inflight.delete(w.hashHex);
+    f();
+    if (this.waiting.size === 0) this.drained?.();
+  }
+
+  // The deadline sweep: a submitter that no published checkpoint answered in time gets 503 (its
+  // entry may still be published later; retrying finds it through dedup).
+  private sweepLater(): void {
+    if (this.cancelSweep) return;
+    const every = Math.max(10, Math.min(1000, this.opts.deadlineMs / 4));
+    this.cancelSweep = this.opts.clock.after(every, () => {
+      this.cancelSweep = undefined;
+      const now = this.opts.clock.now();
+      const e = new LogError(
+        'unavailable',
+        'sequencer: no checkpoint covering the entry was published in time, retry later',
+      );
+      for (const w of this.waiting)
+        if (now - w.admitted >= this.opts.deadlineMs) this.settle(w, () => w.reject(e));
+      if (this.waiting.size > 0) this.sweepLater();
+    });
+  }
+}
