@@ -52,9 +52,12 @@ export function decodePersonality(b: Uint8Array): Personality {
   return p;
 }
 
-/** settlePersonality's view of the opened log: its committed lock and tree size. */
+/** settlePersonality's view of the opened log: its committed (integrated) lock and tree size. */
 export interface OpenedLog {
-  readonly state: { readonly lock: Uint8Array; readonly checkpoint: { readonly size: number } };
+  readonly integrated: {
+    readonly lock: Uint8Array;
+    readonly checkpoint: { readonly size: number };
+  };
 }
 
 /**
@@ -73,7 +76,7 @@ export async function settlePersonality(
   if (!stored) {
     const chosen = requested ?? 'rekor';
     try {
-      const lock = log.state.lock;
+      const lock = log.integrated.lock;
       await store.commit({
         expected: lock,
         next: lock,

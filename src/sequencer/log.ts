@@ -19,7 +19,7 @@ import type { AddResult } from './pool.ts';
 import type { CheckpointWitnessing, PublisherEvents } from './publisher.ts';
 import { TileReader } from './reader.ts';
 import { type CommitContext, FROZEN_PREFIX, initialCommit } from './sequence.ts';
-import { loadPublished, loadState, type Published } from './state.ts';
+import { loadPublished, loadState, type LogState, type Published } from './state.ts';
 
 /** FROZEN_MESSAGE is rekor-tiles' answer to a write on a frozen log. */
 export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the latest log.';
@@ -76,6 +76,8 @@ export interface LogCore {
   readonly reader: TileReader;
   /** published is the checkpoint clients are served and answered with. */
   readonly published: Published;
+  /** integrated is the committed state (the lock): at or ahead of the published checkpoint. */
+  readonly integrated: LogState;
   /** pending is the number of entries admitted and not yet answered. */
   readonly pending: number;
   /** stuckForMs is how long the oldest admitted entry has waited with no publication since. */
@@ -173,6 +175,11 @@ export class Log {
     return this.core.published;
   }
 
+  /** integrated is the last committed state: the lock, at or ahead of the published one. */
+  get integrated(): LogState {
+    return this.core.integrated;
+  }
+
   /** role is what this instance does for the log. */
   get role(): Role {
     return this.core.role;
@@ -248,6 +255,10 @@ class LocalCore implements LogCore {
 
   get published(): Published {
     return this.frozenAs ?? this.core.publisher.published;
+  }
+
+  get integrated(): LogState {
+    return this.core.integrator.state;
   }
 
   get pending(): number {

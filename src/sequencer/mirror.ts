@@ -49,6 +49,10 @@ export class MirrorCore implements LogCore {
     return this.current;
   }
 
+  get integrated(): LogState {
+    return this.state;
+  }
+
   get lastPublishedAt(): number {
     return this.loadedAt;
   }

@@ -106,7 +106,7 @@ describe('recorded personality', () => {
 
       store = await reopen();
       log = await open(store);
-      const lock = log.state.lock;
+      const lock = log.integrated.lock;
       const err = await refusal(settlePersonality(store, log, 'rekor'));
       expect(err.code).toBe('fatal');
       expect(err.message).toBe(
