@@ -14,6 +14,7 @@ import type { Personality } from './personality.ts';
 import { getConsistencyProof, getInclusionProof } from './proofs.ts';
 import { getCheckpoint, getTile } from './read.ts';
 import { postEntry } from './rekor.ts';
+import { type IndexRoutes, mountIndex } from './vindex.ts';
 import { postAdd } from './write.ts';
 
 /** ApiOptions configures the HTTP API. */
@@ -34,6 +35,8 @@ export interface ApiOptions {
   readonly metrics?: Metrics;
   /** stuckAfterMs: /healthz fails once submissions wait this long with no commit (default 30 s). */
   readonly stuckAfterMs?: number;
+  /** index serves a verifiable index of this log (src/vindex) under its own prefix. */
+  readonly index?: IndexRoutes;
 }
 
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
@@ -73,6 +76,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 
+  if (opts.index) mountIndex(app, opts.index);
   app.notFound((c) =>
     c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
   );

@@ -19,4 +19,6 @@ export {
   settlePersonality,
 } from './personality.ts';
 export { GRPC_CODE, MAX_REQUEST_SIZE } from './rekor.ts';
+export type { IndexRoutes } from './vindex.ts';
+export { mountIndex, queryKey } from './vindex.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

@@ -66,7 +66,7 @@ const IDENTITIES: { sans: San[]; issuer?: string; legacyIssuer?: string }[] = [
 ];
 
 function certRequest(i: number, artifact: Uint8Array) {
-  const id = IDENTITIES[i % IDENTITIES.length]!;
+  const id = IDENTITIES[Math.floor(i / 5) % IDENTITIES.length]!;
   const pair = PAIRS[i % PAIRS.length]!;
   const cert = makeCert(id, pair);
   return {

@@ -1,0 +1,103 @@
+/**
+ * The verifiable index's routes, under the index prefix: `lookup` by digest, key, SAN, issuer or
+ * issuer and SAN, `lookup/<key hash hex>`, and the output log's `checkpoint` and `tile/…`.
+ * Lookup parameters are parsed strictly; a malformed one is a 400 with the reason.
+ */
+import type { Context, Hono } from 'hono';
+
+import { fromHex } from '../bytes.ts';
+import { badRequest } from '../errors.ts';
+import type { Hash } from '../merkle/index.ts';
+import type { Log } from '../sequencer/index.ts';
+import {
+  digestKey,
+  type Indexer,
+  issuerKey,
+  issuerSanKey,
+  keyHash,
+  MAX_PAGE,
+  sanKey,
+} from '../vindex/index.ts';
+import { getCheckpoint, getTile } from './read.ts';
+
+/** IndexRoutes is an index to serve: its indexer, its output log and where. */
+export interface IndexRoutes {
+  readonly prefix: string;
+  readonly indexer: Indexer;
+  readonly output: Log;
+}
+
+const DIGEST = /^(sha256|sha384|sha512):([0-9a-f]+)$/;
+const SIZES: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const MAX_VALUE = 4096;
+
+function hexDigest(v: string, what: string): [string, Uint8Array] {
+  const m = DIGEST.exec(v);
+  if (!m || m[2]!.length !== SIZES[m[1]!])
+    throw badRequest(`${what} must be sha256:<64 lowercase hex> (or sha384:, sha512:)`);
+  return [m[1]!, fromHex(m[2]!)!];
+}
+
+/** queryKey turns lookup parameters into the typed key string they name (README table). */
+export function queryKey(q: Record<string, string | undefined>): string {
+  const names = Object.keys(q).filter((k) => !['start', 'limit', 'since'].includes(k));
+  for (const n of names)
+    if (!['digest', 'key', 'san', 'issuer'].includes(n))
+      throw badRequest(`unknown lookup parameter ${JSON.stringify(n.slice(0, 40))}`);
+  for (const n of names)
+    if ((q[n] ?? '') === '' || q[n]!.length > MAX_VALUE)
+      throw badRequest(`${n} must be 1 to ${MAX_VALUE} characters`);
+  const { digest, key, san, issuer } = q;
+  const one = (ok: boolean) => {
+    if (!ok) throw badRequest('give exactly one of digest, key, san, issuer, or issuer with san');
+  };
+  if (digest !== undefined) {
+    one(names.length === 1);
+    return digestKey(...hexDigest(digest, 'digest'));
+  }
+  if (key !== undefined) {
+    one(names.length === 1);
+    if (hexDigest(key, 'key')[0] !== 'sha256')
+      throw badRequest('key must be sha256:<hex of SHA-256 of the DER SPKI>');
+    return `key:${key}`;
+  }
+  if (issuer !== undefined && san !== undefined) {
+    one(names.length === 2);
+    return issuerSanKey(issuer, san);
+  }
+  one(names.length === 1);
+  return issuer !== undefined ? issuerKey(issuer) : sanKey(san!);
+}
+
+function count(v: string | undefined, what: string, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || Number(v) > max)
+    throw badRequest(`${what} must be a decimal integer from 0 to ${max}`);
+  return Number(v);
+}
+
+async function answer(c: Context, ix: IndexRoutes, key: Hash): Promise<Response> {
+  const start = count(c.req.query('start'), 'start', Number.MAX_SAFE_INTEGER);
+  const limit = count(c.req.query('limit'), 'limit', MAX_PAGE);
+  if (limit === 0) throw badRequest(`limit must be from 1 to ${MAX_PAGE}`);
+  const since = count(c.req.query('since'), 'since', Number.MAX_SAFE_INTEGER);
+  const a = await ix.indexer.lookup(key, { start, limit, since });
+  c.header('Cache-Control', 'no-store');
+  return c.json(a);
+}
+
+/** mountIndex adds the index's routes to app. */
+export function mountIndex(app: Hono, ix: IndexRoutes): void {
+  const p = ix.prefix;
+  app.get(`${p}/lookup`, (c) => answer(c, ix, keyHash(queryKey(c.req.query()))));
+  app.get(`${p}/lookup/:hex`, (c) => {
+    const hex = c.req.param('hex');
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw badRequest('lookup/<key hash> needs 64 lowercase hex');
+    return answer(c, ix, fromHex(hex)!);
+  });
+  app.get(`${p}/checkpoint`, (c) => getCheckpoint(c, ix.output));
+  app.get(`${p}/tile/*`, (c) => {
+    // The raw path, not the decoded one: %-escapes are not canonical tile paths.
+    return getTile(c, ix.output, new URL(c.req.url).pathname.slice(p.length + 1));
+  });
+}
