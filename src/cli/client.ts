@@ -145,7 +145,13 @@ export const monitor = defineCommand({
   flags: [
     { name: 'url', type: 'string', arg: 'PREFIX', required: true, help: "the log's URL prefix" },
     { ...VKEY, env: undefined, required: true, multiple: true },
-    { name: 'state', type: 'string', arg: 'DIR', default: 'monitor-state', help: 'position' },
+    {
+      name: 'state',
+      type: 'string',
+      arg: 'DIR',
+      default: 'monitor-state',
+      help: 'where the monitor keeps its position',
+    },
     { name: 'watch', type: 'string', arg: 'FILE', help: 'watch rules (default: print nothing)' },
     {
       name: 'from',

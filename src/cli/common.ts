@@ -18,7 +18,7 @@ export const S3 = [
     type: 'string',
     arg: 'URL',
     env: ['TILELOG_S3_ENDPOINT', 'AWS_ENDPOINT_URL'],
-    help: 'S3 endpoint (Ceph RGW, MinIO); credentials come from the usual AWS_* variables',
+    help: "S3 endpoint (Ceph RGW, MinIO); credentials and region come from the AWS SDK's usual variables",
   },
   {
     name: 's3-path-style',

@@ -1,9 +1,13 @@
 /**
  * The declarative command line: each command is a table of flags, and everything else (the
- * node:util parseArgs options, the environment look-up, type checks, defaults, the usage text and
- * the README's option list) is derived from that table. A new flag is one entry.
+ * node:util parseArgs options, the environment look-up, the config file, type checks and defaults
+ * here; the usage text and the README's option list in help.ts) is derived from that table. A new
+ * flag is one entry.
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+
+import { parse as parseToml } from 'smol-toml';
 
 /** Flag is one option of a command: `--name VALUE`, or `--name` for a boolean. */
 export interface Flag {
@@ -104,15 +108,14 @@ export interface Parsed {
 
 /**
  * parseCommand parses args against a command's table. Each flag's value comes from, in order:
- * the command line, the environment, the config file (`file`, keys are flag names), the default.
+ * the command line, the environment, the config file (when the command has one), the default.
  */
-export function parseCommand(
+export async function parseCommand(
   cmd: Command,
   args: string[],
   environ: NodeJS.ProcessEnv,
-  file?: Record<string, unknown>,
-): Parsed {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+): Promise<Parsed> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple: boolean }> = {};
   for (const f of cmd.flags)
     options[f.name] = { type: f.type === 'boolean' ? 'boolean' : 'string', multiple: !!f.multiple };
   let parsed;
@@ -127,20 +130,36 @@ export function parseCommand(
     usageError(firstLine(err));
   }
   if (parsed.values.help) return { values: {}, positionals: [], help: true };
-  if (file) {
-    for (const key of Object.keys(file)) {
-      if (!cmd.flags.some((f) => f.name === key && f.name !== cmd.configFile))
-        usageError(`unknown key ${key} in the config file`);
-    }
-  }
+  const given = parsed.values as Record<string, unknown>;
+  const configFlag = cmd.flags.find((f) => f.name === cmd.configFile);
+  const path = configFlag && resolve(configFlag, given[configFlag.name], environ, undefined);
+  const file = typeof path === 'string' ? await readConfigFile(path, cmd) : undefined;
   const values: Record<string, unknown> = {};
-  for (const f of cmd.flags) {
-    const given = (parsed.values as Record<string, unknown>)[f.name];
-    values[camel(f.name)] = resolve(f, given, environ, file?.[f.name]);
-  }
+  for (const f of cmd.flags) values[camel(f.name)] = resolve(f, given[f.name], environ, file);
   const { min = 0, name = '' } = cmd.positionals ?? {};
   if (parsed.positionals.length < min) usageError(`${cmd.name} needs ${name}`);
   return { values, positionals: parsed.positionals, help: false };
+}
+
+// readConfigFile reads a TOML file whose keys are the command's flag names (not the file's own).
+async function readConfigFile(path: string, cmd: Command): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return usageError(`${path}: ${firstLine(err)}`);
+  }
+  let table: Record<string, unknown>;
+  try {
+    table = parseToml(text);
+  } catch (err) {
+    return usageError(`${path}: ${firstLine(err)}`);
+  }
+  for (const key of Object.keys(table)) {
+    if (!cmd.flags.some((f) => f.name === key && f.name !== cmd.configFile))
+      usageError(`${path}: unknown key ${key}`);
+  }
+  return table;
 }
 
 function firstLine(err: unknown): string {
@@ -148,13 +167,18 @@ function firstLine(err: unknown): string {
 }
 
 // One flag's value: command line, then environment, then config file, then default.
-function resolve(f: Flag, given: unknown, environ: NodeJS.ProcessEnv, inFile: unknown): unknown {
+function resolve(
+  f: Flag,
+  given: unknown,
+  environ: NodeJS.ProcessEnv,
+  file: Record<string, unknown> | undefined,
+): unknown {
   if (given !== undefined) return typed(f, given, `--${f.name}`);
   for (const e of envNames(f)) {
     const v = environ[e];
     if (v !== undefined && v !== '') return typed(f, fromEnv(f, v, e), e);
   }
-  if (inFile !== undefined) return typed(f, inFile, `${f.name} in the config file`);
+  if (file && Object.hasOwn(file, f.name)) return fromFile(f, file[f.name]);
   if (f.default !== undefined) return typed(f, f.default, `the default of --${f.name}`);
   if (f.required) usageError(`missing --${f.name}`);
   return f.type === 'boolean' ? false : f.multiple ? [] : undefined;
@@ -169,6 +193,23 @@ function fromEnv(f: Flag, v: string, name: string): unknown {
   }
   return f.multiple ? v.split(',').map((s) => s.trim()) : v;
 }
+
+// A config file has types of its own: an int must be an integer, a list an array of strings.
+function fromFile(f: Flag, v: unknown): unknown {
+  const where = `${f.name} in the config file`;
+  const want = f.type === 'int' ? 'number' : f.type === 'list' ? 'object' : f.type;
+  const ok = (x: unknown) => typeof x === want && (f.type !== 'list' || Array.isArray(x));
+  if (f.multiple ? !Array.isArray(v) || !v.every(ok) : !ok(v))
+    usageError(`${where} must be ${f.multiple ? 'an array of ' : ''}${kinds[f.type]}`);
+  return typed(f, v, where);
+}
+
+const kinds = {
+  string: 'a string',
+  boolean: 'true or false',
+  int: 'a positive integer',
+  list: 'an array of strings',
+} as const;
 
 // typed checks one value (or each value of a repeatable flag) against the flag's type and choices.
 function typed(f: Flag, v: unknown, where: string): unknown {
@@ -207,63 +248,4 @@ function typedOne(f: Flag, v: unknown, where: string): unknown {
 function checkChoice(f: Flag, v: string, where: string): void {
   if (f.choices && !f.choices.includes(v))
     usageError(`${where}: ${v} is not one of ${f.choices.join(', ')}`);
-}
-
-/** flagUsage is one flag as the usage text shows it: `--max-batch N`. */
-export function flagUsage(f: Flag): string {
-  if (f.type === 'boolean') return `--${f.name}`;
-  return `--${f.name} ${f.arg ?? (f.type === 'int' ? 'N' : f.type === 'list' ? 'A,B' : 'VALUE')}`;
-}
-
-/** synopsis is the one-line form of a command: `tilelog add [options] FILE...`. */
-export function synopsis(cmd: Command): string {
-  const req = cmd.flags.filter((f) => f.required).map(flagUsage);
-  const opt = cmd.flags.some((f) => !f.required) ? ['[options]'] : [];
-  const pos = cmd.positionals ? [cmd.positionals.name] : [];
-  return ['tilelog', cmd.name, ...req, ...opt, ...pos].join(' ');
-}
-
-/** flagDetails is what follows a flag's help: required, default, environment variables. */
-export function flagDetails(f: Flag): string[] {
-  const d: string[] = [];
-  if (f.required) d.push('required');
-  if (f.multiple) d.push('repeatable');
-  if (f.default !== undefined) d.push(`default ${f.default}`);
-  const env = envNames(f);
-  if (env.length > 0) d.push(`env ${env.join(' or ')}`);
-  return d;
-}
-
-/** commandHelp is a command's usage text, ending with a newline; lines fit in 100 columns. */
-export function commandHelp(cmd: Command): string {
-  const rows = cmd.flags.map((f) => {
-    const details = flagDetails(f);
-    return [flagUsage(f), f.help + (details.length ? ` (${details.join('; ')})` : '')] as const;
-  });
-  rows.push(['--help', 'print this help']);
-  const width = Math.min(26, Math.max(...rows.map(([u]) => u.length)) + 2);
-  const lines = [`usage: ${synopsis(cmd)}`, '', ...wrap(cmd.summary, 100, '')];
-  lines.push('', 'options:');
-  for (const [u, h] of rows) {
-    const text = wrap(h, 100 - 2 - width, ''.padEnd(2 + width));
-    if (u.length + 2 > width) lines.push(`  ${u}`, ''.padEnd(2 + width) + text[0]);
-    else lines.push(`  ${u.padEnd(width)}${text[0]}`);
-    lines.push(...text.slice(1));
-  }
-  if (cmd.notes?.length) lines.push('', ...cmd.notes);
-  return lines.join('\n') + '\n';
-}
-
-// wrap breaks text at spaces into lines of at most width; lines after the first get indent.
-function wrap(text: string, width: number, indent: string): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  out.push(line);
-  return out.map((l, i) => (i === 0 ? l : indent + l));
 }

@@ -3,8 +3,9 @@
  * client.ts and tools.ts) and the dispatcher. Exit codes: 0 done, 1 failed, 2 usage mistake.
  */
 import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from './client.ts';
-import { type Command, commandHelp, parseCommand, synopsis, UsageError } from './flags.ts';
+import { type Command, parseCommand, UsageError } from './flags.ts';
 import { hammer } from './hammer.ts';
+import { commandHelp, synopsis } from './help.ts';
 import { freeze, keygen, rotate, serve, trustRoot } from './log.ts';
 import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
@@ -77,7 +78,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const { cmd, rest } = found;
   try {
-    const parsed = parseCommand(cmd, rest, env);
+    const parsed = await parseCommand(cmd, rest, env);
     if (parsed.help) {
       process.stdout.write(commandHelp(cmd));
       return 0;

@@ -93,6 +93,13 @@ export const keygen = defineCommand({
 
 /** SERVE_FLAGS are the flags of `tilelog serve`; their names are ServeConfig's (src/server.ts). */
 export const SERVE_FLAGS = [
+  {
+    name: 'config',
+    type: 'string',
+    arg: 'FILE',
+    env: 'TILELOG_CONFIG',
+    help: 'TOML file of flag values, keyed by flag name (max-batch = 4096); flags and environment win',
+  },
   DATA,
   KEY,
   ORIGIN,
@@ -191,8 +198,12 @@ export const serve = defineCommand({
   name: 'serve',
   summary: 'Serve a log: sequence, sign and publish entries over HTTP (tlog-tiles and Rekor v2).',
   flags: SERVE_FLAGS,
-  notes: ['SIGTERM and SIGINT stop accepting, commit the pending entries and exit 0.'],
-  async run(values) {
+  configFile: 'config',
+  notes: [
+    'Each value comes from the command line, else the environment, else --config, else the default.',
+    'SIGTERM and SIGINT stop accepting, commit the pending entries and exit 0.',
+  ],
+  async run({ config: _config, ...values }) {
     const running = await startServer({
       ...values,
       allowedKeyDetails: values.allowedKeyDetails as KeyDetails[] | undefined,

@@ -5,10 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { parseCommand } from '../../src/cli/flags.ts';
-import { COMMANDS, main } from '../../src/cli/index.ts';
+import { type Command, COMMANDS, main } from '../../src/cli/index.ts';
 
 // run calls main in-process and collects what it prints.
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -123,15 +124,18 @@ describe('tilelog usage mistakes', () => {
 
 describe('where a value comes from', () => {
   const serve = command('serve');
+  const values = async (c: Command, args: string[], env: NodeJS.ProcessEnv) =>
+    (await parseCommand(c, args, env)).values;
 
-  it('takes the command line over the environment over the default', () => {
-    expect(parseCommand(serve, [], {}).values.maxBatch).toBe(4096);
-    expect(parseCommand(serve, [], { TILELOG_MAX_BATCH: '7' }).values.maxBatch).toBe(7);
-    const both = parseCommand(serve, ['--max-batch', '9'], { TILELOG_MAX_BATCH: '7' });
-    expect(both.values.maxBatch).toBe(9);
+  it('takes the command line over the environment over the default', async () => {
+    expect((await values(serve, [], {})).maxBatch).toBe(4096);
+    expect((await values(serve, [], { TILELOG_MAX_BATCH: '7' })).maxBatch).toBe(7);
+    expect((await values(serve, ['--max-batch', '9'], { TILELOG_MAX_BATCH: '7' })).maxBatch).toBe(
+      9,
+    );
   });
 
-  it('reads the environment names tilelog has always read', () => {
+  it('reads the environment names tilelog has always read', async () => {
     const env = {
       TILELOG_DATA: 'd',
       TILELOG_KEY: 'k',
@@ -151,7 +155,8 @@ describe('where a value comes from', () => {
       TILELOG_WITNESS_TIMEOUT_MS: '11',
       TILELOG_WITNESS_FAIL_OPEN: '1',
     };
-    expect(parseCommand(serve, [], env).values).toEqual({
+    expect(await values(serve, [], env)).toEqual({
+      config: undefined,
       data: 'd',
       key: 'k',
       origin: 'o',
@@ -173,21 +178,103 @@ describe('where a value comes from', () => {
     });
     // TILELOG_S3_ENDPOINT is read before AWS_ENDPOINT_URL; an empty variable counts as unset.
     const s3 = { TILELOG_S3_ENDPOINT: 'http://ceph', AWS_ENDPOINT_URL: 'http://aws' };
-    expect(parseCommand(serve, [], s3).values.s3Endpoint).toBe('http://ceph');
-    expect(parseCommand(serve, [], { TILELOG_DATA: '' }).values.data).toBe('data');
-    const w = parseCommand(command('witness'), ['--config', 'c', '--key', 'k'], {
+    expect((await values(serve, [], s3)).s3Endpoint).toBe('http://ceph');
+    expect((await values(serve, [], { TILELOG_DATA: '' })).data).toBe('data');
+    const w = await values(command('witness'), ['--config', 'c', '--key', 'k'], {
       TILELOG_WITNESS_LISTEN: '127.0.0.1:9',
       TILELOG_DATA: 'wd',
     });
-    expect(w.values).toMatchObject({ listen: '127.0.0.1:9', data: 'wd', prefix: '' });
-    const add = parseCommand(command('add'), ['f'], { TILELOG_URL: 'u', TILELOG_VKEY: 'v' });
-    expect(add.values).toEqual({ url: 'u', vkey: 'v' });
+    expect(w).toMatchObject({ listen: '127.0.0.1:9', data: 'wd', prefix: '' });
+    const add = await values(command('add'), ['f'], { TILELOG_URL: 'u', TILELOG_VKEY: 'v' });
+    expect(add).toEqual({ url: 'u', vkey: 'v' });
   });
 
-  it('collects a repeated flag into a list', () => {
-    const m = parseCommand(command('monitor'), ['--url', 'u', '--vkey', 'a', '--vkey', 'b'], {});
-    expect(m.values.vkey).toEqual(['a', 'b']);
-    expect(m.values.interval).toBe(10);
+  it('accepts an integer flag exactly when its text is a canonical positive integer', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.nat().map(String), fc.bigInt().map(String)),
+        async (s) => {
+          const canonical = /^[1-9][0-9]*$/.test(s) && Number.isSafeInteger(Number(s));
+          const got = await parseCommand(serve, ['--max-batch', s], {}).then(
+            (p) => p.values.maxBatch,
+            (err: Error) => err.name,
+          );
+          expect(got).toEqual(canonical ? Number(s) : 'UsageError');
+          if (canonical) expect(String(got)).toBe(s);
+        },
+      ),
+    );
+  });
+
+  it('collects a repeated flag into a list', async () => {
+    const m = await values(command('monitor'), ['--url', 'u', '--vkey', 'a', '--vkey', 'b'], {});
+    expect(m.vkey).toEqual(['a', 'b']);
+    expect(m.interval).toBe(10);
+  });
+});
+
+describe('serve --config FILE', () => {
+  const serve = command('serve');
+  const dir = mkdtempSync(join(tmpdir(), 'tilelog-cfg-'));
+  let n = 0;
+  const file = (text: string) => {
+    const f = join(dir, `c${n++}.toml`);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it('takes values from the file, under the command line and the environment', async () => {
+    const f = file(
+      [
+        'data = "/srv/log"',
+        'max-batch = 64',
+        'max-age-ms = 5',
+        'accept-dsse = true',
+        'allowed-key-details = ["PKIX_ED25519_PH"]',
+        'listen = "0.0.0.0:9000"',
+      ].join('\n'),
+    );
+    const v = (await parseCommand(serve, ['--config', f, '--max-age-ms', '7'], {})).values;
+    expect(v).toMatchObject({
+      data: '/srv/log',
+      maxBatch: 64,
+      maxAgeMs: 7,
+      acceptDsse: true,
+      allowedKeyDetails: ['PKIX_ED25519_PH'],
+      listen: '0.0.0.0:9000',
+      prefix: '/api/v2',
+    });
+    const env = { TILELOG_CONFIG: f, TILELOG_MAX_BATCH: '8' };
+    expect((await parseCommand(serve, [], env)).values).toMatchObject({
+      maxBatch: 8,
+      data: '/srv/log',
+    });
+  });
+
+  it('refuses an unknown key, a wrong type or bad TOML with one line and exit 2', async () => {
+    const cases: [string, RegExp][] = [
+      ['max_batch = 1', /unknown key max_batch/],
+      ['config = "other.toml"', /unknown key config/],
+      ['[server]\nlisten = "x:1"', /unknown key server/],
+      ['max-batch = "64"', /max-batch in the config file must be a positive integer/],
+      ['max-batch = 0', /max-batch in the config file must be a positive integer/],
+      ['max-batch = 1.5', /max-batch in the config file must be a positive integer/],
+      ['accept-dsse = 1', /accept-dsse in the config file must be true or false/],
+      ['allowed-key-details = "PKIX_ED25519_PH"', /must be an array of strings/],
+      ['allowed-key-details = ["RSA"]', /RSA is not one of/],
+      ['data = 3', /data in the config file must be a string/],
+      ['data = "a"\ndata = "b"', /c\d+\.toml: /],
+      ['data = ', /c\d+\.toml: /],
+    ];
+    for (const [text, want] of cases) {
+      const r = await run(['serve', '--config', file(text)]);
+      expect(r.code, text).toBe(2);
+      expect(r.err, text).toMatch(want);
+      expect(r.err.trimEnd().split('\n'), text).toHaveLength(1);
+    }
+    const missing = await run(['serve', '--config', join(dir, 'none.toml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/none\.toml: ENOENT/);
   });
 });
 
