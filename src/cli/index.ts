@@ -6,9 +6,10 @@ import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from 
 import { type Command, parseCommand, UsageError } from './flags.ts';
 import { hammer } from './hammer.ts';
 import { commandHelp, synopsis } from './help.ts';
-import { freeze, keygen, rotate, serve, trustRoot } from './log.ts';
+import { freeze, keygen, serve } from './log.ts';
 import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
+import { rotate, trustRoot } from './trust.ts';
 import { witness } from './witness.ts';
 
 export type { Command, Flag } from './flags.ts';

@@ -1,12 +1,13 @@
 /**
- * Commands that run and manage a log you operate: keygen, serve, freeze, rotate, trust-root.
+ * Commands that run and manage a log you operate: keygen, serve, freeze (rotate and trust-root
+ * are in trust.ts).
  * Each is a table of flags (src/cli/flags.ts) and a function over the parsed values.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { loadOrCreateDevKey, openStore, readSignerKey, type StoreConfig } from '../config.ts';
-import { KEY_DETAILS, type KeyDetails, trustMaterial } from '../entries/index.ts';
+import { openStore, readSignerKey, type StoreConfig } from '../config.ts';
+import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
 import {
   ALG_MLDSA44,
   generateCosignerSecret,
@@ -16,7 +17,7 @@ import {
 } from '../note/index.ts';
 import { Log } from '../sequencer/index.ts';
 import { startServer, untilSignal } from '../server.ts';
-import { DATA, fail, S3, STORAGE } from './common.ts';
+import { DATA, S3, STORAGE } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
 import { signingKeygen } from './sign.ts';
 import { witnessKeygen } from './witness.ts';
@@ -214,7 +215,11 @@ export const serve = defineCommand({
 });
 
 /** freezeLog commits the final frozen checkpoint of a log and returns it. */
-async function freezeLog(cfg: StoreConfig, keyFile?: string, origin?: string): Promise<string> {
+export async function freezeLog(
+  cfg: StoreConfig,
+  keyFile?: string,
+  origin?: string,
+): Promise<string> {
   const signer = await readSignerKey(keyFile ?? join(cfg.data, 'log.key'));
   const store = await openStore(cfg);
   try {
@@ -233,87 +238,6 @@ export const freeze = defineCommand({
   flags: [DATA, KEY, ORIGIN, STORAGE, ...S3],
   async run({ key, origin, ...store }) {
     process.stdout.write(await freezeLog(store, key, origin));
-    return 0;
-  },
-});
-
-/** rotate freezes a shard and starts the next one, printing the trust material for both. */
-export const rotate = defineCommand({
-  name: 'rotate',
-  summary: 'Freeze this shard, make the next one, print the sigstore trust material for both.',
-  flags: [
-    { name: 'data', type: 'string', arg: 'DIR', required: true, help: "the current shard's data" },
-    { name: 'old-url', type: 'string', arg: 'URL', required: true, help: 'its public URL' },
-    {
-      name: 'new-origin',
-      type: 'string',
-      arg: 'ORIGIN',
-      required: true,
-      help: 'origin of the next shard',
-    },
-    {
-      name: 'new-data',
-      type: 'string',
-      arg: 'DIR',
-      required: true,
-      help: 'empty data directory for the next shard',
-    },
-    {
-      name: 'new-url',
-      type: 'string',
-      arg: 'URL',
-      help: 'public URL of the next shard (default: https://NEW-ORIGIN)',
-    },
-  ],
-  async run(v) {
-    const now = new Date();
-    const oldSigner = await readSignerKey(join(v.data, 'log.key'));
-    // 1. Freeze the current shard: a final checkpoint with the freeze line; writes now get 405.
-    const finalNote = await freezeLog({ data: v.data });
-    // 2. The next shard: a new origin and a new key.
-    const next = await loadOrCreateDevKey(v.newData, v.newOrigin);
-    if (!next.created) fail(`${v.newData} already holds a key; choose an empty directory`);
-    // 3. What clients need: the old log bounded in time, the new one from now on.
-    const old = trustMaterial(v.oldUrl, oldSigner, now);
-    const fresh = trustMaterial(v.newUrl ?? `https://${v.newOrigin}`, next.signer, now);
-    const end = { end: old.tlog.publicKey.validFor.start };
-    const out = {
-      frozenCheckpoint: finalNote,
-      newVerifierKey: next.signer.verifierKey,
-      trustedRootTlogs: [
-        { ...old.tlog, publicKey: { ...old.tlog.publicKey, validFor: end } },
-        fresh.tlog,
-      ],
-      signingConfigRekorTlogUrls: [fresh.rekorTlogUrl, { ...old.rekorTlogUrl, validFor: end }],
-    };
-    console.log(JSON.stringify(out, null, 2));
-    return 0;
-  },
-});
-
-/** trustRoot prints the sigstore TrustedRoot entry and SigningConfig URL for a log. */
-export const trustRoot = defineCommand({
-  name: 'trust-root',
-  summary: "Print the log's sigstore TrustedRoot tlog entry and SigningConfig URL as JSON.",
-  flags: [
-    {
-      name: 'url',
-      type: 'string',
-      arg: 'https://HOST',
-      required: true,
-      help: "the log's public base URL",
-    },
-    { name: 'key', type: 'string', arg: 'FILE', required: true, help: 'its signer key file' },
-  ],
-  async run({ url, key }) {
-    if (!URL.canParse(url)) usageError(`--url ${url} is not a URL`);
-    const signer = await readSignerKey(key);
-    if (!new URL(url).host.includes(signer.name) && !url.includes(signer.name)) {
-      console.error(
-        `warning: key name ${signer.name} does not appear in ${url}; sigstore clients match them`,
-      );
-    }
-    console.log(JSON.stringify(trustMaterial(url.replace(/\/$/, ''), signer, new Date()), null, 2));
     return 0;
   },
 });

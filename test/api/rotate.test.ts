@@ -28,6 +28,8 @@ describe('tilelog rotate', () => {
       old,
       '--old-url',
       'https://log2026-1.example.test',
+      '--old-key-valid-from',
+      '2026-01-01T00:00:00Z',
       '--new-origin',
       'log2026-2.example.test',
       '--new-data',
@@ -37,10 +39,10 @@ describe('tilelog rotate', () => {
     expect(code).toBe(0);
     const r = JSON.parse(out.join('\n'));
     expect(r.frozenCheckpoint).toMatch(/^log2026-1\.example\.test\n3\n.*\nLog frozen \u2014 /);
-    expect(r.trustedRootTlogs[0].baseUrl).toBe('https://log2026-1.example.test');
-    expect(r.trustedRootTlogs[0].publicKey.validFor.end).toBeDefined();
-    expect(r.trustedRootTlogs[1].baseUrl).toBe('https://log2026-2.example.test');
-    expect(r.signingConfigRekorTlogUrls[0].url).toBe('https://log2026-2.example.test');
+    expect(r.trustedRoot.tlogs[0].baseUrl).toBe('https://log2026-1.example.test');
+    expect(r.trustedRoot.tlogs[0].publicKey.validFor.end).toBeDefined();
+    expect(r.trustedRoot.tlogs[1].baseUrl).toBe('https://log2026-2.example.test');
+    expect(r.signingConfig.rekorTlogUrls[0].url).toBe('https://log2026-2.example.test');
     expect(r.newVerifierKey).toMatch(/^log2026-2\.example\.test\+/);
     const again = await LevelStore.open(join(old, 'db'));
     const frozen = await Log.open(again, { origin: signer.name, signer });
