@@ -56,4 +56,33 @@ describe('layout rules', () => {
         expect(/\/(api\/|cli\/|server\.ts)/.test(i), `${f} imports ${i}`).toBe(false);
     }
   });
+
+  it('has one assert(): no hand-rolled assertion errors outside src/errors.ts', () => {
+    for (const f of SRC.filter((f) => f !== join('src', 'errors.ts')))
+      expect(/assertion failed/i.test(readFileSync(f, 'utf8')), f).toBe(false);
+  });
+
+  it("never decides a status or code from an error message's text", () => {
+    // A message may go into a response body or another message, but is never tested: compared,
+    // searched or matched. api/ and witness/ choose statuses from codes and typed reasons only.
+    const tested = [
+      /\.message\s*(\?\.|\.)\s*(includes|startsWith|endsWith|match|matchAll|search|indexOf)\b/,
+      /\.message\s*(===?|!==?)/,
+      /(===?|!==?)\s*\w+\.message\b/,
+      /\.(test|exec)\([^)]*\.message\b/,
+      /switch\s*\([^)]*\.message\b/,
+    ];
+    for (const f of SRC) {
+      const text = readFileSync(f, 'utf8');
+      for (const re of tested) expect(re.test(text), `${f} matches ${re}`).toBe(false);
+    }
+    for (const f of SRC.filter((f) => ['api', 'witness'].includes(folder(f)))) {
+      for (const line of readFileSync(f, 'utf8').split('\n')) {
+        if (!line.includes('.message')) continue;
+        expect(/\b(if|while)\s*\(.*\.message|\.message\s*\?[^.?]/.test(line), `${f}: ${line}`).toBe(
+          false,
+        );
+      }
+    }
+  });
 });

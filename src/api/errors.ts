@@ -1,12 +1,13 @@
 /**
- * The one table from LogError codes to HTTP statuses, and the error handler that applies it.
- * Every error answer is a single line of text/plain saying what was wrong.
+ * The one place statuses are decided: LogError codes to HTTP statuses and to gRPC codes, witness
+ * outcomes to HTTP statuses, and the error handler that applies them. Every error answer is a
+ * single line saying what was wrong; no status is ever chosen from a message's text.
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 
 import { LogError, type LogErrorCode } from '../errors.ts';
-import { GRPC_CODE } from './rekor.ts';
+import type { WitnessOutcome } from '../witness/index.ts';
 
 /** STATUS maps each error code to its HTTP status. */
 export const STATUS: Record<LogErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 503> = {
@@ -19,6 +20,32 @@ export const STATUS: Record<LogErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 50
   frozen: 405,
   corrupt: 500, // our stored data failed verification: our fault, never the client's
   fatal: 500, // misconfigured storage (no bucket, no permission): the operator must act
+};
+
+/**
+ * GRPC_CODE maps each error code to the gRPC status code (google.rpc.Code) that grpc-gateway puts
+ * in error bodies, as rekor-tiles answers.
+ */
+export const GRPC_CODE: Record<LogErrorCode, number> = {
+  bad_request: 3, // INVALID_ARGUMENT
+  not_found: 5, // NOT_FOUND
+  conflict: 10, // ABORTED
+  too_large: 3, // INVALID_ARGUMENT
+  pushback: 14, // UNAVAILABLE
+  unavailable: 14, // UNAVAILABLE
+  frozen: 12, // UNIMPLEMENTED: rekor-tiles' CreateEntry on a frozen (read-only) log
+  corrupt: 13, // INTERNAL
+  fatal: 13, // INTERNAL
+};
+
+/** WITNESS_STATUS maps each add-checkpoint outcome to its status (tlog-witness, "add-checkpoint"). */
+export const WITNESS_STATUS: Record<WitnessOutcome, 200 | 400 | 403 | 404 | 409 | 422> = {
+  cosigned: 200,
+  malformed: 400,
+  unknown_log: 404,
+  untrusted: 403,
+  conflict: 409,
+  inconsistent: 422,
 };
 
 /** RETRY_AFTER_SECONDS is sent with every 503. */

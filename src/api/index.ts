@@ -4,7 +4,7 @@ export { createApp, normalizePrefix } from './app.ts';
 export { readBody } from './body.ts';
 export type { Created, TransparencyLogEntry } from './create.ts';
 export { createEntry } from './create.ts';
-export { logServerError, setErrorLogger, STATUS } from './errors.ts';
+export { GRPC_CODE, logServerError, setErrorLogger, STATUS } from './errors.ts';
 export type { HealthStatus } from './health.ts';
 export { healthOf } from './health.ts';
 export type { Listener } from './listen.ts';
@@ -18,7 +18,7 @@ export {
   PERSONALITY_KEY,
   settlePersonality,
 } from './personality.ts';
-export { GRPC_CODE, MAX_REQUEST_SIZE } from './rekor.ts';
+export { MAX_REQUEST_SIZE } from './rekor.ts';
 export type { IndexRoutes } from './vindex.ts';
 export { mountIndex, queryKey } from './vindex.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

@@ -7,7 +7,6 @@
 import type { Context } from 'hono';
 
 import { type AdmitOptions, parseJson } from '../entries/index.ts';
-import type { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { readBody } from './body.ts';
 import { checkWritable, createEntry } from './create.ts';
@@ -26,16 +25,3 @@ export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promi
   }
   return c.json(r.entry, 201);
 }
-
-/** GRPC_CODE maps our error codes to the gRPC status codes grpc-gateway puts in error bodies. */
-export const GRPC_CODE: Record<LogError['code'], number> = {
-  bad_request: 3,
-  not_found: 5,
-  conflict: 10,
-  too_large: 3,
-  pushback: 14,
-  unavailable: 14,
-  frozen: 12, // UNIMPLEMENTED: rekor-tiles' CreateEntry on a frozen (read-only) log
-  corrupt: 13,
-  fatal: 13,
-};

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 
 import type { Witness } from '../witness/index.ts';
 import { readBody } from './body.ts';
+import { errorResponse, WITNESS_STATUS } from './errors.ts';
 
 /** MAX_REQUEST is the largest add-checkpoint body accepted: 63 proof lines and a note with many signatures. */
 export const MAX_REQUEST = 64 * 1024;
@@ -15,15 +16,12 @@ export function createWitnessApp(witness: Witness, prefix = ''): Hono {
     const decoded = new TextDecoder('utf-8', { fatal: false }).decode(body);
     const r = await witness.addCheckpoint(decoded);
     c.header('Content-Type', r.contentType);
-    return c.body(r.body, r.status);
+    return c.body(r.body, WITNESS_STATUS[r.outcome]);
   });
   app.notFound((c) =>
     c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
   );
-  app.onError((err, c) => {
-    const tooLarge = err instanceof Error && /over \d+ bytes/.test(err.message);
-    if (!tooLarge) console.error('tilelog witness:', err);
-    return c.text(tooLarge ? `${err.message}\n` : 'internal error\n', tooLarge ? 413 : 500);
-  });
+  // A body over MAX_REQUEST is a too_large LogError: 413 from the one table, like every LogError.
+  app.onError((err, c) => errorResponse(c, err));
   return app;
 }

@@ -3,6 +3,7 @@
  * keys sorted by UTF-16 code units, arrays, strings, integers, booleans and null, no white space.
  * String escaping is ECMAScript's JSON.stringify, which is what RFC 8785 §3.2.2.2 specifies.
  */
+import { assert } from '../errors.ts';
 
 /** JsonValue is a JSON value tilelog can canonicalize. */
 export type JsonValue =
@@ -13,7 +14,7 @@ export function canonicalize(v: JsonValue): string {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number') {
     // RFC 8785 §3.2.2.3 is ECMAScript number serialization; entries only hold safe integers.
-    if (!Number.isSafeInteger(v)) throw new Error('assertion failed: jcs: only safe integers');
+    assert(Number.isSafeInteger(v), 'jcs: only safe integers');
     return String(v);
   }
   if (Array.isArray(v)) return `[${v.map(canonicalize).join(',')}]`;

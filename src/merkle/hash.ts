@@ -3,6 +3,7 @@
  * SHA-256(0x01 ‖ left ‖ right), which keeps leaves and nodes in separate domains.
  */
 import { sha256 } from '../crypto.ts';
+import { assert } from '../errors.ts';
 
 /** Hash is a 32-byte SHA-256 value. */
 export type Hash = Uint8Array;
@@ -49,9 +50,7 @@ export function balancedRoot(nodes: readonly Hash[]): Hash {
     level = next;
   }
   const root = level[0];
-  if (!root || (nodes.length & (nodes.length - 1)) !== 0) {
-    throw new Error('assertion failed: merkle: balancedRoot needs 2^k nodes');
-  }
+  assert(root && (nodes.length & (nodes.length - 1)) === 0, 'merkle: balancedRoot needs 2^k nodes');
   return root;
 }
 

@@ -3,7 +3,7 @@
  * §2.1.4.2, and the builder that turns the hashes of planned ranges into a proof.
  */
 import { equal } from '../bytes.ts';
-import { LogError } from '../errors.ts';
+import { assert, LogError } from '../errors.ts';
 import { foldRight, type Hash, HASH_SIZE, nodeHash } from './hash.ts';
 import { type Range, rangeSubtrees, type Subtree } from './subtree.ts';
 
@@ -147,6 +147,6 @@ export function buildProof(ranges: readonly Range[], hashes: readonly Hash[]): H
     out.push(foldRight(hashes.slice(i, i + n)));
     i += n;
   }
-  if (i !== hashes.length) throw new Error('assertion failed: merkle: bad math in buildProof');
+  assert(i === hashes.length, 'merkle: bad math in buildProof');
   return out;
 }

@@ -25,5 +25,5 @@ export {
   parseSignerKey,
   parseVerifierKey,
 } from './keys.ts';
-export type { Note, Signature } from './note.ts';
-export { MAX_SIGNATURES, openNote, signNote, splitNote } from './note.ts';
+export type { Note, NoteFailure, Signature } from './note.ts';
+export { MAX_SIGNATURES, NoteError, openNote, signNote, splitNote } from './note.ts';

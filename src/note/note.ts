@@ -5,7 +5,7 @@
  * keys are ignored, and a bad signature by a known key rejects the whole note.
  */
 import { concat, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.ts';
-import { badRequest, LogError } from '../errors.ts';
+import { LogError } from '../errors.ts';
 import { isValidKeyName, keyHashHex, type NoteSigner, type NoteVerifier } from './keys.ts';
 
 /** MAX_SIGNATURES is the most signature lines a note may carry (Go's limit; the spec asks for ≥ 16). */
@@ -28,8 +28,25 @@ export interface Note {
 
 const SIG_PREFIX = '\u2014 ';
 
-function malformed(why: string): LogError {
-  return badRequest(`note: malformed note: ${why}`);
+/**
+ * NoteFailure says why a note did not open, as Go's note package tells them apart: malformed
+ * (errMalformedNote), no signature by a known key verifies (UnverifiedNoteError), or a known key's
+ * signature is invalid (InvalidSignatureError).
+ */
+export type NoteFailure = 'malformed' | 'unverified' | 'invalid_signature';
+
+/** NoteError is the bad_request LogError of a note that does not open, with its typed reason. */
+export class NoteError extends LogError {
+  readonly reason: NoteFailure;
+  constructor(reason: NoteFailure, message: string) {
+    super('bad_request', message);
+    this.name = 'NoteError';
+    this.reason = reason;
+  }
+}
+
+function malformed(why: string): NoteError {
+  return new NoteError('malformed', `note: malformed note: ${why}`);
 }
 
 /** checkText throws unless text is note text: ends in a newline, no control characters but newline. */
@@ -57,8 +74,9 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
 }
 
 /**
- * openNote parses and verifies a signed note against known verifiers. It throws a bad_request
- * LogError for a malformed note, an invalid signature by a known key, or no verified signature.
+ * openNote parses and verifies a signed note against known verifiers. It throws a NoteError whose
+ * reason says which failure it was: a malformed note, no verified signature, or an invalid
+ * signature by a known key.
  */
 export function openNote(msg: string | Uint8Array, verifiers: readonly NoteVerifier[]): Note {
   const s = typeof msg === 'string' ? msg : decodeUtf8(msg);
@@ -90,10 +108,14 @@ export function openNote(msg: string | Uint8Array, verifiers: readonly NoteVerif
     if (seen.has(id)) continue; // a repeated signature by one key counts once
     seen.add(id);
     const raw = fromBase64(sig.base64)!.subarray(4);
-    if (!v.verify(textBytes, raw)) throw badRequest(`note: invalid signature for key ${id}`);
+    if (!v.verify(textBytes, raw)) {
+      throw new NoteError('invalid_signature', `note: invalid signature for key ${id}`);
+    }
     sigs.push(sig);
   }
-  if (sigs.length === 0) throw badRequest('note: note has no verifiable signatures');
+  if (sigs.length === 0) {
+    throw new NoteError('unverified', 'note: note has no verifiable signatures');
+  }
   return { text, sigs, unverifiedSigs };
 }
 

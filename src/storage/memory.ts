@@ -4,7 +4,7 @@
  * was stored: aliasing bugs show up here rather than on a real backend.
  */
 import { equal } from '../bytes.ts';
-import { LogError } from '../errors.ts';
+import { assert, LogError } from '../errors.ts';
 import type { Commit, LogStore } from './storage.ts';
 
 /** MemoryStore keeps a log in a Map; it is lost when the process ends. */
@@ -51,6 +51,6 @@ export class MemoryStore implements LogStore {
   }
 
   private check(): void {
-    if (this.closed) throw new Error('assertion failed: storage: memory store used after close');
+    assert(!this.closed, 'storage: memory store used after close');
   }
 }

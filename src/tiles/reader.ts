@@ -2,7 +2,7 @@
  * Tree hashes and proofs computed from tiles, in three steps (plan, one batched read, compute),
  * as golang.org/x/mod/sumdb/tlog does. TileFetcher is the only seam to storage or the network.
  */
-import { LogError } from '../errors.ts';
+import { assert, LogError } from '../errors.ts';
 import {
   buildProof,
   consistencyRanges,
@@ -48,9 +48,7 @@ export async function subtreeHashes(
     if (!byKey.has(k)) byKey.set(k, tiles.push(l.tile) - 1);
   }
   const got = await fetch(tiles);
-  if (got.length !== tiles.length) {
-    throw new Error(`assertion failed: tiles: fetched ${got.length} tiles, want ${tiles.length}`);
-  }
+  assert(got.length === tiles.length, `tiles: fetched ${got.length} tiles, want ${tiles.length}`);
   tiles.forEach((t, i) => {
     if (got[i]!.width !== t.width)
       throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);

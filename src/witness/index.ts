@@ -4,5 +4,5 @@ export { Witnessing } from './ask.ts';
 export { parseWitnessConfig } from './config.ts';
 export type { Policy, PolicyWitness } from './policy.ts';
 export { parsePolicy, quorumMet } from './policy.ts';
-export type { WitnessAnswer, WitnessedLog } from './witness.ts';
+export type { WitnessAnswer, WitnessedLog, WitnessOutcome } from './witness.ts';
 export { parseRequest, Witness } from './witness.ts';

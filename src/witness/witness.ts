@@ -11,6 +11,7 @@ import {
   type Checkpoint,
   type Cosigner,
   formatCheckpoint,
+  NoteError,
   type NoteVerifier,
   openNote,
   parseCheckpoint,
@@ -18,9 +19,18 @@ import {
 } from '../note/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 
-/** WitnessStatus is an answer of add-checkpoint: the HTTP status and its body. */
+/**
+ * WitnessOutcome is what became of an add-checkpoint request (tlog-witness, "add-checkpoint"):
+ * cosigned; malformed; unknown_log (origin not witnessed); untrusted (no valid signature by the
+ * log's keys, or an invalid one); conflict (old size is not the recorded size); inconsistent (the
+ * proof or checkpoint contradicts the recorded tree). api/errors.ts maps each to its HTTP status.
+ */
+export type WitnessOutcome =
+  'cosigned' | 'malformed' | 'unknown_log' | 'untrusted' | 'conflict' | 'inconsistent';
+
+/** WitnessAnswer is an answer of add-checkpoint: its outcome and body. */
 export interface WitnessAnswer {
-  readonly status: 200 | 400 | 403 | 404 | 409 | 422;
+  readonly outcome: WitnessOutcome;
   readonly body: string;
   readonly contentType: string;
 }
@@ -32,8 +42,8 @@ export interface WitnessedLog {
 }
 
 const MAX_PROOF_LINES = 63;
-const text = (status: WitnessAnswer['status'], body: string): WitnessAnswer => ({
-  status,
+const text = (outcome: WitnessOutcome, body: string): WitnessAnswer => ({
+  outcome,
   body: body + '\n',
   contentType: 'text/plain; charset=utf-8',
 });
@@ -66,20 +76,22 @@ export class Witness {
   /** addCheckpoint handles one request body. */
   async addCheckpoint(body: string): Promise<WitnessAnswer> {
     const req = parseRequest(body);
-    if (typeof req === 'string') return text(400, req);
+    if (typeof req === 'string') return text('malformed', req);
     const origin = req.note.slice(0, req.note.indexOf('\n'));
     const log = this.logs.get(origin);
-    if (!log) return text(404, `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
+    if (!log)
+      return text('unknown_log', `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
     let cp: Checkpoint;
     try {
       cp = parseCheckpoint(openNote(req.note, log.verifiers).text);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      // A note with no trusted signature, or a bad one by a trusted key, is 403; the rest is 400.
-      return text(/verifiable signatures|invalid signature/.test(msg) ? 403 : 400, msg);
+      if (!(err instanceof LogError)) throw err;
+      // A note with no trusted signature, or a bad one by a trusted key, is untrusted (403).
+      const untrusted = err instanceof NoteError && err.reason !== 'malformed';
+      return text(untrusted ? 'untrusted' : 'malformed', err.message);
     }
     if (req.old > cp.size)
-      return text(400, `old size ${req.old} is above the checkpoint size ${cp.size}`);
+      return text('malformed', `old size ${req.old} is above the checkpoint size ${cp.size}`);
     return this.serialized(origin, () => this.check(origin, req.old, req.proof, cp));
   }
 
@@ -91,16 +103,17 @@ export class Witness {
   ): Promise<WitnessAnswer> {
     const recorded = await this.recorded(origin);
     if (old !== recorded.size)
-      return { status: 409, body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
+      return { outcome: 'conflict', body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
     if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT))
-      return text(422, 'a checkpoint of size 0 must have the empty tree root');
+      return text('inconsistent', 'a checkpoint of size 0 must have the empty tree root');
     if (old === 0 && proof.length > 0)
-      return text(422, 'a consistency proof from size 0 must be empty');
+      return text('inconsistent', 'a consistency proof from size 0 must be empty');
     if (old > 0) {
       try {
         checkConsistency(old, cp.size, recorded.root, cp.root, proof);
       } catch (err) {
-        return text(422, err instanceof Error ? err.message : 'consistency proof does not verify');
+        if (!(err instanceof LogError)) throw err;
+        return text('inconsistent', err.message);
       }
     }
     // Durable before answering: a cosignature is a promise never to sign a fork of it.
@@ -111,7 +124,7 @@ export class Witness {
     const body = formatCheckpoint(cp);
     const timestamp = this.now();
     return {
-      status: 200,
+      outcome: 'cosigned',
       body: this.cosigners.map((c) => c.cosign(body, timestamp)).join(''),
       contentType: 'text/plain; charset=utf-8',
     };
@@ -146,7 +159,8 @@ export function parseRequest(body: string): { old: number; proof: Hash[]; note: 
   try {
     old = parseDecimalSize(m[1]!, 'old size');
   } catch (err) {
-    return err instanceof Error ? err.message : 'bad old size';
+    if (!(err instanceof LogError)) throw err;
+    return err.message;
   }
   const proof: Hash[] = [];
   let i = 1;

@@ -10,6 +10,8 @@ import {
   formatVerifierKey,
   generateSignerKey,
   keyId,
+  NoteError,
+  type NoteFailure,
   openNote,
   parseCheckpoint,
   parseSignerKey,
@@ -24,6 +26,17 @@ const FMT = JSON.parse(
 const C2SP = JSON.parse(readFileSync('spec-vectors/c2sp-spec-examples.json', 'utf8'));
 
 const peter = parseVerifierKey(GO.keys.PeterNeumann.vkey);
+
+// failure returns the typed reason openNote gives for a note that does not open.
+function failure(open: () => unknown): NoteFailure {
+  try {
+    open();
+  } catch (err) {
+    if (err instanceof NoteError) return err.reason;
+    throw err;
+  }
+  throw new Error('the note opened');
+}
 const enoch = parseVerifierKey(GO.keys.EnochRoot.vkey);
 
 describe('signed-note keys (golang.org/x/mod/sumdb/note vectors)', () => {
@@ -87,6 +100,10 @@ describe('signed notes', () => {
     expect(one.unverifiedSigs.map((s) => s.name)).toEqual(['EnochRoot']);
     expect(openNote(sn.fullNoteBoth, [peter, enoch]).sigs).toHaveLength(2);
     expect(() => openNote(sn.fullNoteBoth, [])).toThrow(/no verifiable signatures/);
+    expect(failure(() => openNote(sn.fullNoteBoth, []))).toBe('unverified');
+    expect(
+      failure(() => openNote(sn.fullNoteBoth, [parseVerifierKey(FMT.ecdsaNotes.cases[0].vkey)])),
+    ).toBe('unverified');
     expect(openNote(utf8(sn.fullNotePeterOnly), [peter]).text).toBe(sn.text);
   });
 
@@ -94,6 +111,10 @@ describe('signed notes', () => {
     for (const c of GO.malformedNotes.cases) {
       const note = c.noteBase64 ? fromBase64(c.noteBase64)! : c.note;
       expect(() => openNote(note, [peter]), c.why).toThrow(LogError);
+      expect(
+        failure(() => openNote(note, [peter])),
+        c.why,
+      ).toBe('malformed');
     }
   });
 
@@ -101,6 +122,7 @@ describe('signed notes', () => {
     expect(() => openNote(GO.invalidSignature.note, [peter])).toThrow(
       /invalid signature for key PeterNeumann\+c74f20a3/,
     );
+    expect(failure(() => openNote(GO.invalidSignature.note, [peter]))).toBe('invalid_signature');
   });
 
   it('accepts 100 signatures and refuses 101', () => {
@@ -109,7 +131,7 @@ describe('signed notes', () => {
     const others = (n: number) =>
       Array.from({ length: n }, (_, i) => `\u2014 other${i} ${line.split(' ')[2]}`).join('');
     expect(openNote(sn.text + '\n' + line + others(99), [peter]).unverifiedSigs).toHaveLength(99);
-    expect(() => openNote(sn.text + '\n' + line + others(100), [peter])).toThrow(LogError);
+    expect(failure(() => openNote(sn.text + '\n' + line + others(100), [peter]))).toBe('malformed');
   });
 
   it('verifies the C2SP signed-note example and real sum.golang.org checkpoints', () => {
