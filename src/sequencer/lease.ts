@@ -27,7 +27,7 @@
  *   once, and a released record (empty holder, written on a clean shutdown) is free at once.
  */
 import { decodeUtf8, equal, utf8 } from '../bytes.ts';
-import { LogError } from '../errors.ts';
+import { assert, LogError } from '../errors.ts';
 import type { VersionedObjects } from '../storage/index.ts';
 
 /** LEASE_KEY is where the lease object lives, beside the log's tiles under the same prefix. */
@@ -163,7 +163,7 @@ export class Lease {
     this.margin = Math.floor(this.leaseMs / 4);
     this.clock = opts.clock ?? systemClock;
     this.events = opts.events ?? {};
-    if (!HOLDER.test(this.id) || this.id === '') throw new Error('assertion failed: lease id');
+    assert(HOLDER.test(this.id) && this.id !== '', 'lease id');
   }
 
   /** isSequencer reports whether this instance holds the lease now and may commit. */
