@@ -67,7 +67,7 @@ describe('layout rules', () => {
     // searched or matched. api/ and witness/ choose statuses from codes and typed reasons only.
     const tested = [
       /\.message\s*(\?\.|\.)\s*(includes|startsWith|endsWith|match|matchAll|search|indexOf)\b/,
-      /\.message\s*(===?|!==?)/,
+      /(?<!typeof\s+[\w?.]*)\.message\s*(===?|!==?)/, // typeof j.message is a JSON shape check
       /(===?|!==?)\s*\w+\.message\b/,
       /\.(test|exec)\([^)]*\.message\b/,
       /switch\s*\([^)]*\.message\b/,
