@@ -21,7 +21,7 @@
  * tiles instead, and a chunk of the wrong length is ignored.
  */
 import { decodeUtf8, readU64be, toHex, u64be } from '../bytes.ts';
-import { LogError } from '../errors.ts';
+import { assert, LogError } from '../errors.ts';
 import { HASH_SIZE } from '../merkle/index.ts';
 import { TILE_WIDTH, tileAt, tilePath } from '../tiles/index.ts';
 import { type LocalMap, openLocalMap } from './leveldb.ts';
@@ -61,8 +61,7 @@ export class IndexedStore implements LogStore {
     this.objects = objects;
     this.db = db;
     this.chunk = opts.snapshotEntries ?? 65_536;
-    if (this.chunk <= 0 || this.chunk % TILE_WIDTH !== 0)
-      throw new Error('assertion failed: snapshotEntries is a multiple of 256');
+    assert(this.chunk > 0 && this.chunk % TILE_WIDTH === 0, 'snapshotEntries is a multiple of 256');
   }
 
   /** open opens (creating) the local index at path in front of objects. */
