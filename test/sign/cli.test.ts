@@ -131,18 +131,24 @@ describe('tilelog sign', () => {
     ).toThrow();
   });
 
-  it('takes the log key from a TrustedRoot, and writes --out', async () => {
+  it('takes the log key from the TrustedRoot that trust-root writes, and writes --out', async () => {
+    const trust = join(dir, 'trust');
+    const keyFile = join(t.dir, 'log.key');
+    const tr = await run(['trust-root', '--url', t.baseUrl, '--key', keyFile, '--out', trust]);
+    expect(tr.code, tr.err).toBe(0);
+    const root = join(trust, 'trusted_root.json');
     const artifact = join(dir, 'notes.txt');
     writeFileSync(artifact, 'notes');
     const out = join(dir, 'notes.bundle.json');
+    const key = join(keys, 'signing.key');
     const r = await run([
       'sign',
       '--key',
-      join(keys, 'signing.key'),
+      key,
       '--url',
       `${t.baseUrl}/`,
       '--trusted-root',
-      rootFile,
+      root,
       '--out',
       out,
       artifact,
@@ -153,7 +159,7 @@ describe('tilelog sign', () => {
       '--bundle',
       out,
       '--trusted-root',
-      rootFile,
+      root,
       '--artifact',
       artifact,
     ]);

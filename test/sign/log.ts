@@ -1,7 +1,7 @@
 // A log as `tilelog serve` runs it (LevelDB store, sequencer, hono app, real HTTP on 127.0.0.1
 // port 0), started in-process. The origin is the log's host:port, as serve's dev key is named, so
 // the TrustedRoot baseUrl http://127.0.0.1:PORT names the checkpoint origin as Rekor v2 does.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +21,7 @@ export interface TestLog {
   /** trustedRoot is a TrustedRoot with this log's tlogs[] entry (key valid since 2020). */
   readonly trustedRoot: Record<string, unknown>;
   readonly tlog: ReturnType<typeof trustMaterial>['tlog'];
+  /** dir holds the store and log.key, the log's signer key file. */
   readonly dir: string;
   close(): Promise<void>;
 }
@@ -46,7 +47,9 @@ export async function startLog(
   (server as import('node:http').Server).keepAliveTimeout = 120_000;
   const addr = server.address();
   const origin = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  const signer = parseSignerKey(generateSignerKey(origin));
+  const skey = generateSignerKey(origin);
+  const signer = parseSignerKey(skey);
+  await writeFile(join(dir, 'log.key'), skey + '\n', { mode: 0o600 });
   const store = await LevelStore.open(join(dir, 'db'));
   const log = await Log.open(store, { origin, signer, maxAgeMs: 5 });
   late.app = createApp(log, { allowedKeyDetails: opts.allowedKeyDetails });
