@@ -20,5 +20,5 @@ export {
 } from './personality.ts';
 export { MAX_REQUEST_SIZE } from './rekor.ts';
 export type { IndexRoutes } from './vindex.ts';
-export { mountIndex, queryKey } from './vindex.ts';
+export { createIndexApp, mountIndex, queryKey } from './vindex.ts';
 export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';

@@ -3,7 +3,7 @@
  * issuer and SAN, `lookup/<key hash hex>`, and the output log's `checkpoint` and `tile/…`.
  * Lookup parameters are parsed strictly; a malformed one is a 400 with the reason.
  */
-import type { Context, Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 
 import { fromHex } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
@@ -18,6 +18,7 @@ import {
   MAX_PAGE,
   sanKey,
 } from '../vindex/index.ts';
+import { errorResponse } from './errors.ts';
 import { getCheckpoint, getTile } from './read.ts';
 
 /** IndexRoutes is an index to serve: its indexer, its output log and where. */
@@ -100,4 +101,15 @@ export function mountIndex(app: Hono, ix: IndexRoutes): void {
     // The raw path, not the decoded one: %-escapes are not canonical tile paths.
     return getTile(c, ix.output, new URL(c.req.url).pathname.slice(p.length + 1));
   });
+}
+
+/** createIndexApp serves an index alone (`tilelog index --listen`). */
+export function createIndexApp(ix: IndexRoutes): Hono {
+  const app = new Hono();
+  mountIndex(app, ix);
+  app.notFound((c) =>
+    c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
+  );
+  app.onError((err, c) => errorResponse(c, err));
+  return app;
 }

@@ -10,6 +10,7 @@ import { freeze, keygen, serve } from './log.ts';
 import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
 import { rotate, trustRoot } from './trust.ts';
+import { indexCmd, indexVerify, lookup } from './vindex.ts';
 import { witness } from './witness.ts';
 
 export type { Command, Flag } from './flags.ts';
@@ -32,6 +33,9 @@ export const COMMANDS: readonly Command[] = [
   migrate,
   mirror,
   hammer,
+  indexCmd,
+  indexVerify,
+  lookup,
 ];
 
 /** usage is the top-level help text, ending with a newline. */

@@ -1,0 +1,286 @@
+/**
+ * The verifiable index's commands: `index` builds and serves an index of any tlog-tiles Rekor
+ * log, `lookup` asks one and verifies everything it answers, `index verify` rebuilds the map on
+ * its own and compares it with every committed root. Any failed check prints `ALARM: …`, exit 2.
+ */
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createIndexApp, listen, normalizePrefix } from '../api/index.ts';
+import { fromBase64, toBase64, toHex } from '../bytes.ts';
+import { TlogClient } from '../client/index.ts';
+import { openStateMap, openStore, readSignerKey } from '../config.ts';
+import { LogError } from '../errors.ts';
+import { checkInclusion, leafHash } from '../merkle/index.ts';
+import { parseCheckpoint, parseVerifierKey } from '../note/index.ts';
+import { Log } from '../sequencer/index.ts';
+import { parseListen } from '../server.ts';
+import { openLocalMap } from '../storage/index.ts';
+import { decodeBundle, ENTRIES, TILE_WIDTH, tileAt } from '../tiles/index.ts';
+import {
+  auditIndex,
+  digestKey,
+  Indexer,
+  issuerKey,
+  issuerSanKey,
+  keyHash,
+  mapEntry,
+  type MapValue,
+  sanKey,
+  verifyLookup,
+} from '../vindex/index.ts';
+import { progressBar } from './common.ts';
+import { defineCommand, usageError } from './flags.ts';
+
+const INPUT = [
+  { name: 'input', type: 'string', arg: 'URL', required: true, help: "the input log's prefix" },
+  {
+    name: 'input-vkey',
+    type: 'string',
+    arg: 'VKEY',
+    required: true,
+    multiple: true,
+    help: "the input log's verifier key",
+  },
+] as const;
+
+// alarm turns a failed check into `ALARM: …` and exit code 2; other errors propagate.
+async function alarmed(f: () => Promise<number>): Promise<number> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof LogError && err.code === 'corrupt') {
+      console.error(`ALARM: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/** indexCmd builds an index of the input log and keeps it up to date. */
+export const indexCmd = defineCommand({
+  name: 'index',
+  summary: 'Build a verifiable index of a Rekor log, append map revisions, serve lookups.',
+  flags: [
+    ...INPUT,
+    { name: 'key', type: 'string', arg: 'FILE', required: true, help: "the index's signer key" },
+    { name: 'data', type: 'string', arg: 'DIR', default: 'index-data', help: 'map and output log' },
+    { name: 'listen', type: 'string', arg: 'HOST:PORT', help: 'serve lookups and the output log' },
+    { name: 'prefix', type: 'string', arg: 'P', default: '/index', help: 'the index prefix' },
+    { name: 'chunk', type: 'int', arg: 'N', default: 16384, help: 'entries per map commit' },
+    { name: 'once', type: 'boolean', help: 'catch up once, then exit' },
+    { name: 'interval', type: 'int', arg: 'S', default: 5, help: 'seconds between passes' },
+  ],
+  notes: ['exit 2: ALARM, the input log served unverifiable entries or checkpoints'],
+  async run(v) {
+    const signer = await readSignerKey(v.key);
+    const store = await openStore({ data: join(v.data, 'output') });
+    const output = await Log.open(store, { origin: signer.name, signer });
+    const kv = await openStateMap(join(v.data, 'map'));
+    const input = new TlogClient({ url: v.input, verifiers: v.inputVkey.map(parseVerifierKey) });
+    const bar = progressBar('index');
+    const done = async () => {
+      await output.close();
+      await store.close();
+      await kv.close();
+    };
+    return alarmed(async () => {
+      const indexer = await Indexer.open({
+        input,
+        output,
+        kv,
+        chunk: v.chunk,
+        events: { progress: bar },
+      });
+      if (v.listen) {
+        const { host, port } = parseListen(v.listen);
+        const prefix = normalizePrefix(v.prefix);
+        const app = createIndexApp({ prefix, indexer, output });
+        const l = await listen(app.fetch, host, port, prefix);
+        console.error(`index: serving ${l.url}`);
+      }
+      for (;;) {
+        try {
+          if (await indexer.step()) console.error(`index: revision ${indexer.state.revisions - 1}`);
+        } catch (err) {
+          if (err instanceof LogError && err.code === 'corrupt') throw err;
+          console.error(`index: ${err instanceof Error ? err.message : err} (will retry)`);
+          if (v.once) return done().then(() => 1);
+        }
+        if (v.once && !v.listen) return done().then(() => 0);
+        await new Promise((r) => setTimeout(r, v.interval * 1000));
+      }
+    });
+  },
+});
+
+/** indexVerify rebuilds the map from the input log and compares every committed root. */
+export const indexVerify = defineCommand({
+  name: 'index verify',
+  summary: 'Rebuild the map from the input log and compare it with every committed map root.',
+  flags: [
+    { name: 'index', type: 'string', arg: 'URL', required: true, help: 'the index prefix URL' },
+    { name: 'vkey', type: 'string', arg: 'VKEY', required: true, help: "the index's verifier key" },
+    ...INPUT,
+  ],
+  notes: ['exit 2: ALARM, a committed root differs (the first such revision is named)'],
+  async run(v) {
+    const dir = await mkdtemp(join(tmpdir(), 'tilelog-index-verify-'));
+    const scratch = await openLocalMap(join(dir, 'map'));
+    try {
+      return await alarmed(async () => {
+        const verifiers = v.inputVkey.map(parseVerifierKey);
+        const r = await auditIndex({
+          output: new TlogClient({ url: v.index, verifiers: [parseVerifierKey(v.vkey)] }),
+          input: new TlogClient({ url: v.input, verifiers }),
+          inputVerifiers: verifiers,
+          scratch,
+          progress: progressBar('index verify'),
+        });
+        const d = r.firstDiffering;
+        if (d) {
+          console.error(
+            `ALARM: revision ${d.revision} (input size ${d.inputSize}) commits to map root ` +
+              `${toBase64(d.committed)}, the input log rebuilds to ${toBase64(d.rebuilt)}`,
+          );
+          return 2;
+        }
+        console.log(JSON.stringify({ revisions: r.revisions, verified: true }));
+        return 0;
+      });
+    } finally {
+      await scratch.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+interface LookupState {
+  output: string | null;
+  lists: Record<string, { size: number; root: string }>;
+}
+
+async function loadLookupState(file: string): Promise<LookupState> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as LookupState;
+  } catch {
+    return { output: null, lists: {} };
+  }
+}
+
+const corrupt = (msg: string) => new LogError('corrupt', msg);
+
+/** lookup asks an index for a key and verifies the answer, the output log and every hit. */
+export const lookup = defineCommand({
+  name: 'lookup',
+  summary: 'Look up entries in a verifiable index; verify every proof and every hit.',
+  flags: [
+    { name: 'index', type: 'string', arg: 'URL', required: true, help: 'the index prefix URL' },
+    { name: 'vkey', type: 'string', arg: 'VKEY', required: true, help: "the index's verifier key" },
+    ...INPUT,
+    { name: 'digest', type: 'string', arg: 'sha256:HEX', help: 'an artifact digest' },
+    { name: 'key', type: 'string', arg: 'sha256:HEX', help: 'SHA-256 of a DER public key' },
+    { name: 'san', type: 'string', arg: 'VALUE', help: 'a SAN of any type' },
+    { name: 'issuer', type: 'string', arg: 'URL', help: 'an OIDC issuer (with --san: the pair)' },
+    { name: 'state', type: 'string', arg: 'DIR', default: 'lookup-state', help: 'what was seen' },
+  ],
+  notes: [
+    'prints one JSON line per verified hit; none (exit 0) when the key is proved absent',
+    'exit 2: ALARM, a proof failed or the index or a log is inconsistent with what was seen',
+  ],
+  async run(v) {
+    const q = { digest: v.digest, key: v.key, san: v.san, issuer: v.issuer };
+    const given = Object.fromEntries(Object.entries(q).filter(([, x]) => x !== undefined));
+    let keyString: string;
+    try {
+      keyString = queryKeyOf(given);
+    } catch (err) {
+      return usageError(err instanceof Error ? err.message : String(err));
+    }
+    const key = keyHash(keyString);
+    const hex = toHex(key);
+    const outputVerifiers = [parseVerifierKey(v.vkey)];
+    const inputVerifiers = v.inputVkey.map(parseVerifierKey);
+    const output = new TlogClient({ url: v.index, verifiers: outputVerifiers });
+    const input = new TlogClient({ url: v.input, verifiers: inputVerifiers });
+    await mkdir(v.state, { recursive: true });
+    const file = join(v.state, 'lookup.json');
+    const state = await loadLookupState(file);
+    const old = state.lists[hex];
+    const since: MapValue | undefined = old && { size: old.size, listRoot: fromBase64(old.root)! };
+    return alarmed(async () => {
+      const hits: number[] = [];
+      let first: ReturnType<typeof verifyLookup> | undefined;
+      for (let start = 0; ;) {
+        const sinceQ = since && start === 0 ? `&since=${since.size}` : '';
+        const res = await fetch(
+          `${v.index.replace(/\/+$/, '')}/lookup/${hex}?start=${start}&limit=1000${sinceQ}`,
+        );
+        if (!res.ok) throw new Error(`lookup: ${res.status} ${(await res.text()).trim()}`);
+        const page = verifyLookup(await res.json(), {
+          key,
+          outputVerifiers,
+          inputVerifiers,
+          since: start === 0 ? since : undefined,
+        });
+        if (first && page.revisionIndex !== first.revisionIndex)
+          throw new Error('lookup: the index moved to a new revision between pages; run again');
+        first ??= page;
+        hits.push(...page.indices);
+        start += page.indices.length;
+        if (start >= page.list.size) break;
+      }
+      if (state.output) {
+        const prev = parseCheckpoint(state.output.slice(0, state.output.indexOf('\n\n') + 1));
+        await output.checkConsistent(prev, first.output.checkpoint);
+      }
+      const cp = first.input.checkpoint;
+      for (const i of hits) {
+        const t = tileAt(ENTRIES, Math.floor(i / TILE_WIDTH), cp.size)!;
+        const entry = decodeBundle(await input.tile(t), t.width)[i % TILE_WIDTH]!;
+        try {
+          checkInclusion(
+            i,
+            cp.size,
+            leafHash(entry),
+            await input.proveInclusion(i, cp.size),
+            cp.root,
+          );
+        } catch (err) {
+          throw corrupt(`hit ${i} is not in the input log: ${(err as Error).message}`);
+        }
+        const keys = mapEntry(entry).keys;
+        if (!keys.includes(keyString)) throw corrupt(`hit ${i} does not carry ${keyString}`);
+        console.log(JSON.stringify({ index: i, keys, canonicalizedBody: toBase64(entry) }));
+      }
+      state.output = first.output.note;
+      state.lists[hex] = { size: first.list.size, root: toBase64(first.list.listRoot) };
+      if (first.list.size === 0) delete state.lists[hex];
+      await writeFile(file + '.tmp', JSON.stringify(state));
+      await rename(file + '.tmp', file);
+      return 0;
+    });
+  },
+});
+
+// queryKeyOf maps the lookup flags to the typed key string, as the lookup API does.
+function queryKeyOf(q: Record<string, string | undefined>): string {
+  const { digest, key, san, issuer } = q;
+  const n = Object.keys(q).length;
+  if (n === 0 || n > 2 || (n === 2 && (san === undefined || issuer === undefined)))
+    throw new Error('give one of --digest, --key, --san [--issuer], --issuer');
+  const hexOf = (s: string, what: string) => {
+    const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(s);
+    if (!m || m[2]!.length !== { sha256: 64, sha384: 96, sha512: 128 }[m[1]!])
+      throw new Error(`${what} must be sha256:<64 lowercase hex>`);
+    return m;
+  };
+  if (digest !== undefined) {
+    const m = hexOf(digest, '--digest');
+    return digestKey(m[1]!, Uint8Array.from(m[2]!.match(/../g)!.map((h) => parseInt(h, 16))));
+  }
+  if (key !== undefined) return `key:${hexOf(key, '--key')[0]}`;
+  if (san !== undefined && issuer !== undefined) return issuerSanKey(issuer, san);
+  return san !== undefined ? sanKey(san) : issuerKey(issuer!);
+}
