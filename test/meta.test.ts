@@ -12,9 +12,17 @@ function files(dir: string): string[] {
 }
 
 const SRC = files('src');
+// The modules a file loads: its imports and its re-exports (`export … from`).
 const imports = (f: string) =>
-  [...readFileSync(f, 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+  [
+    ...readFileSync(f, 'utf8').matchAll(
+      /^(?:import[^'"]*|export[^'";]*\bfrom\s*)['"]([^'"]+)['"]/gm,
+    ),
+  ].map((m) => m[1]!);
 const folder = (f: string) => relative('src', f).split('/')[0]!;
+
+// The folders a browser can load: no Node or third-party imports but through crypto.ts.
+const PURE = ['merkle', 'tiles', 'note', 'verify', 'client'];
 
 describe('layout rules', () => {
   it('keeps every source file under 400 lines', () => {
@@ -22,8 +30,8 @@ describe('layout rules', () => {
       expect(readFileSync(f, 'utf8').split('\n').length, f).toBeLessThanOrEqual(400);
   });
 
-  it('keeps merkle/, tiles/, note/ and verify/ free of Node and third-party imports (crypto.ts is the door)', () => {
-    for (const f of SRC.filter((f) => ['merkle', 'tiles', 'note', 'verify'].includes(folder(f)))) {
+  it('keeps merkle/, tiles/, note/, verify/ and client/ free of Node and third-party imports (crypto.ts is the door)', () => {
+    for (const f of SRC.filter((f) => PURE.includes(folder(f)))) {
       for (const i of imports(f)) expect(i.startsWith('.'), `${f} imports ${i}`).toBe(true);
     }
   });
@@ -35,6 +43,38 @@ describe('layout rules', () => {
         if (i.startsWith('hono') || i.startsWith('@hono'))
           expect(folder(f), `${f} imports ${i}`).toBe('api');
       }
+    }
+  });
+
+  it('lets the library entry points (tilelog/client, tilelog/verify) reach only pure code', () => {
+    // What a browser bundle of package.json's exports pulls in: pure folders and the three
+    // root files they share. The storage contract and its drivers stay out.
+    const seen = new Set<string>();
+    const walk = (f: string): void => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      for (const i of imports(f).filter((i) => i.startsWith('.'))) walk(join(f, '..', i));
+    };
+    for (const entry of ['client', 'verify']) walk(join('src', entry, 'index.ts'));
+    for (const f of seen) {
+      const ok =
+        PURE.includes(folder(f)) || ['bytes.ts', 'crypto.ts', 'errors.ts'].includes(folder(f));
+      expect(ok, `${f} is reachable from a library entry point`).toBe(true);
+    }
+  });
+
+  it("points package.json's exports at the built index of pure folders, with types", () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+    const entries = Object.entries(pkg.exports).filter(([k]) => k !== './package.json');
+    expect(entries.map(([k]) => k)).toEqual(['./client', './verify']);
+    for (const [k, v] of entries as [string, { types: string; default: string }][]) {
+      const dir = k.slice(2);
+      expect(PURE).toContain(dir);
+      expect(v).toEqual({
+        types: `./dist/${dir}/index.d.ts`,
+        default: `./dist/${dir}/index.js`,
+      });
+      expect(statSync(join('src', dir, 'index.ts')).isFile()).toBe(true);
     }
   });
 

@@ -5,10 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { HttpStore, TlogClient } from '../client/index.ts';
+import { TlogClient } from '../client/index.ts';
 import { openStore, openStoreAt } from '../config.ts';
 import { parseVerifierKey } from '../note/index.ts';
 import { fsck as checkStore, migrate as copyStore } from '../sequencer/index.ts';
+import { HttpStore } from '../storage/index.ts';
 import { DATA, progressBar, S3, STORAGE, VKEY } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 

@@ -1,4 +1,5 @@
 /** Where a log's bytes live: the storage contract and its drivers. */
+export { HttpStore } from './http.ts';
 export { CHECKPOINT_KEY, indexKey } from './storage.ts';
 import type { LogStore, VersionedObjects } from './storage.ts';
 export type { LocalMap } from './leveldb.ts';

@@ -4,13 +4,7 @@ export type { Edge, TileWrite } from './edge.ts';
 export { appendToEdge, edgeRoot, edgeTiles, EMPTY_EDGE } from './edge.ts';
 export { locateSubtree, TileHashes } from './hashes.ts';
 export type { TileFetcher } from './reader.ts';
-export {
-  planTiles,
-  proveConsistency,
-  proveInclusion,
-  readTreeHash,
-  subtreeHashes,
-} from './reader.ts';
+export { proveConsistency, proveInclusion, readTreeHash, subtreeHashes } from './reader.ts';
 export type { Tile } from './tile.ts';
 export {
   bundleForIndex,

@@ -24,16 +24,6 @@ export type TileFetcher = (tiles: readonly Tile[]) => Promise<TileHashes[]>;
 // A cheap identity for a tile within one plan (tilePath formats the index, which costs more).
 const tileKey = (t: Tile) => `${t.level}/${t.n}/${t.width}`;
 
-/** planTiles lists, without duplicates, the tiles that hold the given subtrees in a tree of size. */
-export function planTiles(subtrees: readonly Subtree[], size: number): Tile[] {
-  const byKey = new Map<string, Tile>();
-  for (const s of subtrees) {
-    const { tile } = locateSubtree(s, size);
-    byKey.set(tileKey(tile), tile);
-  }
-  return [...byKey.values()];
-}
-
 /** subtreeHashes reads the hashes of subtrees in a tree of size with a single fetch. */
 export async function subtreeHashes(
   fetch: TileFetcher,

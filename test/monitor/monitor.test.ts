@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
-import { HttpStore, TlogClient } from '../../src/client/index.ts';
+import { TlogClient } from '../../src/client/index.ts';
 import {
   type EntrySummary,
   loadMonitorState,
@@ -17,7 +17,7 @@ import {
 } from '../../src/monitor/index.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log, migrate } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { HttpStore, MemoryStore } from '../../src/storage/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const ORIGIN = 'log.example.test/monitor';

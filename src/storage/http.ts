@@ -4,10 +4,10 @@
  * remote log with the same verified copy it uses between local backends.
  */
 import { utf8 } from '../bytes.ts';
+import type { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
-import type { Commit, LogStore } from '../storage/index.ts';
 import { parseTilePath } from '../tiles/index.ts';
-import type { TlogClient } from './client.ts';
+import type { Commit, LogStore } from './storage.ts';
 
 /** HttpStore is a read-only LogStore over a remote log. */
 export class HttpStore implements LogStore {
