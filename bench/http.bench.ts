@@ -38,7 +38,16 @@ const base = await run({ url: trivial.url + '/', connections: 64, duration: DURA
 trivial.proc.kill('SIGTERM');
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
-const log = await start(['bin/tilelog.js', 'serve', '--data', dir, '--listen', '127.0.0.1:0']);
+const log = await start([
+  'bin/tilelog.js',
+  'serve',
+  '--data',
+  dir,
+  '--listen',
+  '127.0.0.1:0',
+  '--personality',
+  'generic',
+]);
 let n = 0;
 const pad = 'x'.repeat(1000);
 const add = await run({

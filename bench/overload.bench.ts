@@ -24,6 +24,8 @@ const proc = spawn(
     dir,
     '--listen',
     '127.0.0.1:0',
+    '--personality',
+    'generic',
     '--max-pending',
     String(process.env.BENCH_MAX_PENDING ?? 512),
   ],

@@ -14,7 +14,9 @@ import {
   createWitnessApp,
   listen,
   normalizePrefix,
+  type Personality,
   setErrorLogger,
+  settlePersonality,
 } from './api/index.ts';
 import {
   loadOrCreateDevKey,
@@ -26,6 +28,7 @@ import {
 } from './config.ts';
 import type { KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
+import { startGrpcServer } from './grpc/index.ts';
 import type { NoteSigner } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
 import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
@@ -44,6 +47,10 @@ export interface ServeConfig extends StoreConfig {
   readonly maxPending?: number;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** personality names the write API a new log gets; an existing log must have this one. */
+  readonly personality?: Personality;
+  /** grpcListen is HOST:PORT for the gRPC server (CreateEntry and health); none when absent. */
+  readonly grpcListen?: string;
   /** witnessPolicy is a C2SP tlog-policy file: the witnesses to ask for each checkpoint. */
   readonly witnessPolicy?: string;
   readonly witnessTimeoutMs?: number;
@@ -148,18 +155,23 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
       },
     },
   });
+  const personality = await settlePersonality(store, log, cfg.personality).catch(async (err) => {
+    await log.close();
+    await store.close();
+    throw err;
+  });
   metrics.watch(log);
   // With S3 several writers may share the log: pick up their commits for reads now and then.
   const refresh = cfg.storage
     ? setInterval(() => void log.refresh().catch(() => undefined), 1000)
     : undefined;
-  const app = createApp(log, {
-    prefix,
-    allowedKeyDetails: cfg.allowedKeyDetails,
-    acceptDsse: cfg.acceptDsse,
-    metrics,
-  });
+  const api = { allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, personality };
+  const app = createApp(log, { prefix, metrics, ...api });
+  const grpc = cfg.grpcListen
+    ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api })
+    : undefined;
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
+    await grpc?.close();
     clearInterval(refresh);
     await log.close();
     logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
@@ -169,8 +181,9 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   say(`verifier key: ${signer.verifierKey}`);
   logger.info({ origin, size, url: running.url, storage: cfg.storage ?? 'leveldb' }, 'serving');
   say(
-    `log ${origin} at size ${size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${running.url}`,
+    `log ${origin} (${personality}) at size ${size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${running.url}`,
   );
+  if (grpc) say(`gRPC (Rekor CreateEntry, grpc.health.v1) on ${grpc.address}`);
   return { ...running, log, verifierKey: signer.verifierKey };
 }
 

@@ -43,6 +43,8 @@ async function start(): Promise<{ proc: ChildProcess; url: string; vkey: string 
       '127.0.0.1:0',
       '--origin',
       'harness.test/log',
+      '--personality',
+      'generic',
       '--max-age-ms',
       '3',
       ...extra,

@@ -4,9 +4,10 @@
  */
 import { Hono } from 'hono';
 
-import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
+import type { KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
+import { admitOptions } from './create.ts';
 import { errorResponse } from './errors.ts';
 import { healthOf } from './health.ts';
 import type { Metrics } from './metrics.ts';
@@ -22,9 +23,9 @@ export interface ApiOptions {
   /** prefix is where the log's paths live (default /api/v2). */
   readonly prefix?: string;
   /**
-   * personality chooses the one write route ('rekor': POST log/entries only; 'generic': POST add
-   * only); the other answers 404 and appends nothing. Pass the log's recorded one
-   * (settlePersonality). Unset serves both, as before personalities: only until serve passes it.
+   * personality chooses the one write route (default 'rekor': POST log/entries only; 'generic':
+   * POST add only); the other answers 404 and appends nothing. Pass the log's recorded one
+   * (settlePersonality).
    */
   readonly personality?: Personality;
   /** allowedKeyDetails narrows the hashedrekord algorithms (default: rekor-tiles' set). */
@@ -87,20 +88,15 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
 // One write route per log: raw bytes must never become leaves of a Rekor log (Rekor v2 §6.1.3: the
 // service validates the signing event), and a generic log has no Rekor admission.
 function mountWrites(app: Hono, log: Log, prefix: string, opts: ApiOptions): void {
-  const admit = {
-    allowedKeyDetails: opts.allowedKeyDetails ?? KEY_DETAILS,
-    acceptDsse: opts.acceptDsse ?? false,
-  };
-  const personality = opts.personality;
-  if (personality !== 'rekor') app.post(`${prefix}/add`, (c) => postAdd(c, log));
-  if (personality !== 'generic') app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
-  if (personality) {
-    const [served, refused] =
-      personality === 'generic' ? ['add', 'log/entries'] : ['log/entries', 'add'];
-    app.post(`${prefix}/${refused}`, () => {
-      throw new LogError('not_found', `a ${personality} log takes entries at POST ${served} only`);
-    });
-  }
+  const personality = opts.personality ?? 'rekor';
+  const admit = admitOptions(opts);
+  const [served, refused] =
+    personality === 'generic' ? ['add', 'log/entries'] : ['log/entries', 'add'];
+  if (personality === 'generic') app.post(`${prefix}/add`, (c) => postAdd(c, log));
+  else app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
+  app.post(`${prefix}/${refused}`, () => {
+    throw new LogError('not_found', `a ${personality} log takes entries at POST ${served} only`);
+  });
 }
 
 function rawPath(url: string): string {

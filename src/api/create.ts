@@ -4,7 +4,12 @@
  * so the two can never admit different entries.
  */
 import { toBase64 } from '../bytes.ts';
-import { admitCreateEntry, type AdmitOptions } from '../entries/index.ts';
+import {
+  admitCreateEntry,
+  type AdmitOptions,
+  KEY_DETAILS,
+  type KeyDetails,
+} from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
@@ -33,6 +38,17 @@ export interface TransparencyLogEntry {
 export type Created =
   | { readonly entry: TransparencyLogEntry; readonly duplicate?: undefined }
   | { readonly duplicate: number; readonly message: string };
+
+/** admitOptions fills in the admission defaults: rekor-tiles' algorithms, no DSSE (≥ v2.3.0). */
+export function admitOptions(o: {
+  readonly allowedKeyDetails?: readonly KeyDetails[];
+  readonly acceptDsse?: boolean;
+}): AdmitOptions {
+  return {
+    allowedKeyDetails: o.allowedKeyDetails ?? KEY_DETAILS,
+    acceptDsse: o.acceptDsse ?? false,
+  };
+}
 
 /** checkWritable refuses writes to a frozen log with rekor-tiles' message. */
 export function checkWritable(log: Log): void {

@@ -3,7 +3,7 @@ export type { ApiOptions } from './app.ts';
 export { createApp, normalizePrefix } from './app.ts';
 export { readBody } from './body.ts';
 export type { Created, TransparencyLogEntry } from './create.ts';
-export { createEntry } from './create.ts';
+export { admitOptions, createEntry } from './create.ts';
 export { GRPC_CODE, logServerError, setErrorLogger, STATUS } from './errors.ts';
 export type { HealthStatus } from './health.ts';
 export { healthOf } from './health.ts';

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { PERSONALITIES } from '../api/index.ts';
 import { openStore, readSignerKey, type StoreConfig } from '../config.ts';
 import { KEY_DETAILS, type KeyDetails } from '../entries/index.ts';
 import {
@@ -141,6 +142,21 @@ export const SERVE_FLAGS = [
     env: 'TILELOG_MAX_PENDING',
     default: 100_000,
     help: 'most entries waiting; beyond it writes get 503 and Retry-After',
+  },
+  {
+    name: 'personality',
+    type: 'string',
+    arg: 'NAME',
+    env: 'TILELOG_PERSONALITY',
+    choices: PERSONALITIES,
+    help: "a new log's write API, fixed for its life: rekor (POST log/entries, the default) or generic (POST add); an existing log refuses another",
+  },
+  {
+    name: 'grpc-listen',
+    type: 'string',
+    arg: 'HOST:PORT',
+    env: 'TILELOG_GRPC_LISTEN',
+    help: 'also serve Rekor CreateEntry and grpc.health.v1 over gRPC (plaintext) there',
   },
   {
     name: 'allowed-key-details',

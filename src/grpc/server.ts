@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 
 import {
+  admitOptions,
   createEntry,
   GRPC_CODE,
   healthOf,
@@ -20,7 +21,7 @@ import {
   MAX_REQUEST_SIZE,
   type Personality,
 } from '../api/index.ts';
-import type { AdmitOptions } from '../entries/index.ts';
+import type { KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 
@@ -46,8 +47,9 @@ export interface GrpcOptions {
   /** host and port to listen on (port 0: any free port). */
   readonly host: string;
   readonly port: number;
-  /** admit is the operator's admission policy, the one the HTTP API uses. */
-  readonly admit: AdmitOptions;
+  /** allowedKeyDetails and acceptDsse are the admission policy, the HTTP API's (same defaults). */
+  readonly allowedKeyDetails?: readonly KeyDetails[];
+  readonly acceptDsse?: boolean;
   /** personality of the log: a generic log has no CreateEntry (Unimplemented). */
   readonly personality?: Personality;
   /** stuckAfterMs: the health service says NOT_SERVING once commits are stuck this long. */
@@ -110,6 +112,7 @@ export async function startGrpcServer(log: Log, opts: GrpcOptions): Promise<Grpc
 }
 
 function rekorService(log: Log, opts: GrpcOptions): grpc.UntypedServiceImplementation {
+  const admit = admitOptions(opts);
   const unimplemented = (method: string) => (_: unknown, cb: grpc.sendUnaryData<unknown>) =>
     cb({ code: grpc.status.UNIMPLEMENTED, details: `method ${method} not implemented` });
   const createEntryCall: grpc.handleUnaryCall<unknown, unknown> = (call, cb) => {
@@ -117,7 +120,7 @@ function rekorService(log: Log, opts: GrpcOptions): grpc.UntypedServiceImplement
       cb({ code: grpc.status.UNIMPLEMENTED, details: 'a generic log takes entries at POST add' });
       return;
     }
-    createEntry(log, call.request, opts.admit).then(
+    createEntry(log, call.request, admit).then(
       (r) => {
         if (r.duplicate === undefined) return cb(null, r.entry);
         const metadata = new grpc.Metadata();

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { utf8 } from '../../src/bytes.ts';
 import { startServer } from '../../src/server.ts';
+import { makeSigner, request } from '../helpers/signers.ts';
 
 describe('hostile clients', () => {
   it('keeps serving while a slow client trickles a body, and refuses deep nesting and huge numbers', async () => {
@@ -21,12 +23,13 @@ describe('hostile clients', () => {
       const { port } = new URL(running.url);
       const slow = connect(Number(port), '127.0.0.1');
       await new Promise((r) => slow.once('connect', r));
-      slow.write('POST /api/v2/add HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc');
-      const ok = await fetch(`${running.url}/add`, {
+      slow.write('POST /api/v2/log/entries HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc');
+      const signer = makeSigner('PKIX_ECDSA_P256_SHA_256');
+      const ok = await fetch(`${running.url}/log/entries`, {
         method: 'POST',
-        body: 'while someone is slow',
+        body: JSON.stringify(request(signer, utf8('while someone is slow'))),
       });
-      expect(ok.status).toBe(200);
+      expect(ok.status).toBe(201);
       slow.destroy();
       const deep = '{"hashedRekordRequestV002":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
       const r1 = await fetch(`${running.url}/log/entries`, { method: 'POST', body: deep });

@@ -1,6 +1,7 @@
 // One personality per log: a Rekor log takes only validated CreateEntryRequests, a generic log
 // only raw bytes; the other write route is a 404 that appends nothing. The personality is recorded
 // in the store (LevelDB and a real Ceph S3) and a reopen naming another one is refused.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
+import { startServer } from '../../src/server.ts';
 import { LevelStore, type LogStore, MemoryStore, openS3Store } from '../../src/storage/index.ts';
+import { kill9, startChild } from '../helpers/server.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const ORIGIN = 'log.example.test/personality';
@@ -44,9 +47,17 @@ async function refusal(p: Promise<unknown>): Promise<LogError> {
 }
 
 describe('write routes by personality', () => {
-  it('a Rekor log answers POST add with 404 and appends nothing', async () => {
+  it('a Rekor log (the default) answers POST add with 404 and appends nothing', async () => {
     const log = await open(new MemoryStore());
-    const app = createApp(log, { personality: 'rekor' });
+    const app = createApp(log);
+    expect(
+      (
+        await createApp(log, { personality: 'rekor' }).request('/api/v2/add', {
+          method: 'POST',
+          body: 'x',
+        })
+      ).status,
+    ).toBe(404);
     const r = await post(app, 'add', 'not a hashedrekord at all');
     expect(r.status).toBe(404);
     expect(await r.text()).toBe('a rekor log takes entries at POST log/entries only\n');
@@ -178,4 +189,60 @@ describe('personality records and names parse strictly', () => {
       }),
     );
   });
+});
+
+describe('tilelog serve --personality', () => {
+  it('serves a new log as rekor, keeps it, and refuses to reopen it as generic', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'tilelog-serve-personality-'));
+    const lines: string[] = [];
+    const cfg = {
+      data,
+      listen: '127.0.0.1:0',
+      prefix: '/api/v2',
+      say: (l: string) => lines.push(l),
+    };
+    let running = await startServer(cfg);
+    const add = await fetch(`${running.url}/add`, { method: 'POST', body: 'raw bytes' });
+    expect(add.status).toBe(404);
+    expect(running.log.state.checkpoint.size).toBe(0);
+    const entry = await fetch(`${running.url}/log/entries`, {
+      method: 'POST',
+      body: hashedrekord(),
+    });
+    expect(entry.status).toBe(201);
+    await running.close();
+    expect(lines.join('\n')).toMatch(/^log \S+ \(rekor\) at size 0, serving http/m);
+
+    const err = await refusal(startServer({ ...cfg, personality: 'generic' }));
+    expect(err.message).toBe(
+      "this log's personality is rekor, fixed when it was created; it cannot be served as generic",
+    );
+    // The refusal released the store: the log opens again, as what it is.
+    running = await startServer({ ...cfg, personality: 'rekor' });
+    expect(running.log.state.checkpoint.size).toBe(1);
+    await running.close();
+  }, 30_000);
+
+  it('says why on one line and exits 1 from the command line', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'tilelog-cli-personality-'));
+    // TILELOG_PERSONALITY is read when the flag is absent: the log is created generic.
+    process.env.TILELOG_PERSONALITY = 'generic';
+    const child = await startChild(data).finally(() => delete process.env.TILELOG_PERSONALITY);
+    expect(child.output()).toMatch(/\(generic\) at size 0/);
+    await kill9(child);
+    const serve = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['bin/tilelog.js', 'serve', '--data', data, '--listen', '127.0.0.1:0', ...extra],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+    const r = serve('--origin', 'crash.test/log', '--personality', 'rekor');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      "tilelog serve: this log's personality is generic, fixed when it was created; it cannot be served as rekor\n",
+    );
+    const bad = serve('--personality', 'Rekor');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Rekor is not one of rekor, generic/);
+  }, 30_000);
 });

@@ -1,6 +1,9 @@
 // The gRPC server against a real @grpc/grpc-js client: CreateEntry appends exactly what POST
 // log/entries would, a duplicate is AlreadyExists with the index in trailing metadata, refusals
 // carry rekor-tiles' codes and append nothing, and the health service tracks stuck commits.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as grpc from '@grpc/grpc-js';
@@ -9,7 +12,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
-import { KEY_DETAILS } from '../../src/entries/index.ts';
 import { REKOR_SERVICE, startGrpcServer } from '../../src/grpc/index.ts';
 import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import {
@@ -20,6 +22,7 @@ import {
   parseVerifierKey,
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
+import { startServer } from '../../src/server.ts';
 import { type Commit, MemoryStore } from '../../src/storage/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
@@ -56,7 +59,6 @@ async function setup(logOpts: { maxPending?: number; hang?: () => boolean } = {}
   const server = await startGrpcServer(log, {
     host: '127.0.0.1',
     port: 0,
-    admit: { allowedKeyDetails: KEY_DETAILS },
     stuckAfterMs: 50,
     watchIntervalMs: 10,
   });
@@ -195,4 +197,40 @@ describe('gRPC grpc.health.v1.Health', () => {
     expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
     watch.cancel();
   });
+});
+
+describe('tilelog serve --grpc-listen', () => {
+  it('serves gRPC beside HTTP, and /healthz answers as rekor-tiles does', async () => {
+    const lines: string[] = [];
+    const running = await startServer({
+      data: mkdtempSync(join(tmpdir(), 'tilelog-grpc-serve-')),
+      listen: '127.0.0.1:0',
+      prefix: '/api/v2',
+      grpcListen: '127.0.0.1:0',
+      say: (l) => lines.push(l),
+    });
+    cleanup.push(() => running.close());
+    const address = /^gRPC .* on (\S+)$/m.exec(lines.join('\n'))![1]!;
+    const creds = grpc.credentials.createInsecure();
+    const health = new pkg.grpc.health.v1.Health(address, creds);
+    const rekor = new pkg.dev.sigstore.rekor.v2.Rekor(address, creds);
+    cleanup.push(() => (health.close(), rekor.close()));
+    const check = await new Promise<unknown>((resolve, reject) =>
+      (health as unknown as Record<string, Unary>).Check!.call(health, {}, (e, r) =>
+        e ? reject(e) : resolve(r),
+      ),
+    );
+    expect(check).toEqual({ status: 'SERVING' });
+    const created = await new Promise<{ logIndex: string }>((resolve, reject) =>
+      (rekor as unknown as Record<string, Unary>).CreateEntry!.call(
+        rekor,
+        request(s, utf8('over grpc')),
+        (e, r) => (e ? reject(e) : resolve(r as { logIndex: string })),
+      ),
+    );
+    expect(created.logIndex).toBe('0');
+    const healthz = await fetch(new URL('/healthz', running.url));
+    expect(healthz.status).toBe(200);
+    expect(await healthz.text()).toMatch(/^\{"status":"SERVING",/);
+  }, 30_000);
 });

@@ -164,7 +164,9 @@ describe('mirror', () => {
     });
     expect(mirror.state.note).toBe(log.state.note);
     const app = createApp(mirror);
-    expect((await app.request('/api/v2/add', { method: 'POST', body: 'x' })).status).toBe(405);
+    expect((await app.request('/api/v2/log/entries', { method: 'POST', body: 'x' })).status).toBe(
+      405,
+    );
     const r = await app.request('/api/v2/proof/inclusion?index=5&treeSize=800');
     expect(r.status).toBe(200);
     // A tampered bundle on the way stops the copy.

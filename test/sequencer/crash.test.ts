@@ -31,7 +31,7 @@ describe('crash recovery (kill -9 of a real server on LevelDB)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tilelog-crash-'));
     const acked = new Map<string, number>();
     const served = new Set<string>();
-    let child = await startChild(dir, ['--max-age-ms', '3']);
+    let child = await startChild(dir, ['--max-age-ms', '3', '--personality', 'generic']);
     const verifier = parseVerifierKey(child.vkey);
     for (let round = 0; round < ROUNDS; round++) {
       const stop = { done: false };
@@ -43,7 +43,7 @@ describe('crash recovery (kill -9 of a real server on LevelDB)', () => {
       await kill9(child);
       stop.done = true;
       await running;
-      child = await startChild(dir, ['--max-age-ms', '3']);
+      child = await startChild(dir, ['--max-age-ms', '3', '--personality', 'generic']);
       const note = await (await fetch(`${child.url}/checkpoint`)).text();
       const latest = parseCheckpoint(openNote(note, [verifier]).text);
       const read = async (path: string) => {

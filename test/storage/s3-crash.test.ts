@@ -42,6 +42,8 @@ describe('kill -9 of one of two S3 writers', () => {
       '--s3-path-style',
       '--max-age-ms',
       '5',
+      '--personality',
+      'generic',
     ];
     const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
     await raw.send(
