@@ -55,6 +55,10 @@ export interface ServeConfig extends StoreConfig {
   readonly witnessPolicy?: string;
   readonly witnessTimeoutMs?: number;
   readonly witnessFailOpen?: boolean;
+  /** checkpointIntervalMs: least time between publications (default 0; 1,000 with a policy). */
+  readonly checkpointIntervalMs?: number;
+  /** republishIntervalMs: an unchanged tree is published again this often (default 600,000). */
+  readonly republishIntervalMs?: number;
   /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
   readonly mirrorOf?: string;
   /** mldsaKey holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
@@ -141,9 +145,12 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
       ? new Witnessing({
           policy: parsePolicy(await readFile(cfg.witnessPolicy, 'utf8')),
           timeoutMs: cfg.witnessTimeoutMs,
+          events: metrics.witnessEvents,
         })
       : undefined,
     failOpen: cfg.witnessFailOpen,
+    checkpointIntervalMs: cfg.checkpointIntervalMs,
+    republishIntervalMs: cfg.republishIntervalMs,
     events: {
       ...metrics.events,
       failed(code) {

@@ -5,11 +5,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { Log, LogEvents } from '../sequencer/index.ts';
+import type { WitnessEvents } from '../witness/index.ts';
 
 /** Metrics is a registry and the log events that feed it. */
 export interface Metrics {
   readonly registry: Registry;
   readonly events: LogEvents;
+  /** witnessEvents feed the witness round metrics (src/witness Witnessing's events option). */
+  readonly witnessEvents: WitnessEvents;
   /** watch adds the gauges read from a running log. */
   watch(log: Log): void;
 }
@@ -63,6 +66,23 @@ export function createMetrics(): Metrics {
     help: 'Witness rounds without the quorum that published nothing (failing closed).',
     registers: r,
   });
+  const rounds = new Histogram({
+    name: 'tilelog_witness_round_seconds',
+    help: 'Duration of a witness round, by whether it reached the quorum.',
+    labelNames: ['quorum'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: r,
+  });
+  const witnessFailures = new Counter({
+    name: 'tilelog_witness_failures_total',
+    help: 'Rounds in which a witness gave no cosignature, by witness and reason.',
+    labelNames: ['witness', 'reason'],
+    registers: r,
+  });
+  const witnessEvents: WitnessEvents = {
+    round: ({ ms, quorum }) => rounds.observe({ quorum: String(quorum) }, ms / 1000),
+    failed: (witness, reason) => witnessFailures.inc({ witness, reason }),
+  };
   let lastCommit = Date.now();
   const events: LogEvents = {
     committed({ entries: n, fresh, ms }) {
@@ -80,6 +100,7 @@ export function createMetrics(): Metrics {
   return {
     registry,
     events,
+    witnessEvents,
     watch(log) {
       new Gauge({
         name: 'tilelog_checkpoint_size',

@@ -202,6 +202,21 @@ export const SERVE_FLAGS = [
     help: 'publish a checkpoint even when the witness quorum is not met',
   },
   {
+    name: 'checkpoint-interval-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_CHECKPOINT_INTERVAL_MS',
+    help: 'least time between two published checkpoints (default 0; 1000 with --witness-policy)',
+  },
+  {
+    name: 'republish-interval-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_REPUBLISH_INTERVAL_MS',
+    default: 600_000,
+    help: 'publish an unchanged tree again this often, with fresh cosignatures',
+  },
+  {
     name: 'mirror-of',
     type: 'string',
     arg: 'VKEY',

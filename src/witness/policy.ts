@@ -4,7 +4,15 @@
  * which witnesses to ask and when their cosignatures are enough.
  */
 import { badRequest } from '../errors.ts';
-import { type CosignatureVerifier, parseCosignerKey } from '../note/index.ts';
+import { concat, fromBase64, toBase64, toHex } from '../bytes.ts';
+import {
+  ALG_COSIGNATURE_V1,
+  ALG_ED25519,
+  type CosignatureVerifier,
+  keyId,
+  parseCosignerKey,
+  parseVerifierKey,
+} from '../note/index.ts';
 
 /** PolicyWitness is a witness a log asks for cosignatures. */
 export interface PolicyWitness {
@@ -33,6 +41,7 @@ export function parsePolicy(text: string): Policy {
   const groups = new Map<string, Group>();
   let quorum: string | undefined;
   const names = new Set<string>(['none']);
+  const keys = new Set<string>();
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') return;
@@ -46,10 +55,14 @@ export function parsePolicy(text: string): Policy {
       if (names.has(args[0]!)) throw bad(`name ${args[0]} is already defined`);
       let verifier: CosignatureVerifier;
       try {
-        verifier = parseCosignerKey(args[1]!);
+        verifier = parseWitnessKey(args[1]!);
       } catch (err) {
         throw bad(err instanceof Error ? err.message : 'bad witness key');
       }
+      // tlog-policy: "multiple witness lines with the same public key are not allowed".
+      const key = toHex(verifier.publicKey);
+      if (keys.has(key)) throw bad(`the key of ${args[0]} is already listed for another witness`);
+      keys.add(key);
       names.add(args[0]!);
       witnesses.push({ name: args[0]!, verifier, url: args[2] });
     } else if (word === 'group') {
@@ -58,6 +71,9 @@ export function parsePolicy(text: string): Policy {
         throw bad('want "group <name> <k|any|all> <member>…"');
       if (names.has(name)) throw bad(`name ${name} is already defined`);
       for (const m of members) if (!names.has(m) || m === 'none') throw bad(`unknown member ${m}`);
+      // tlog-policy: "each defined name can be listed as a group member at most once".
+      const twice = members.find((m, j) => members.indexOf(m) !== j);
+      if (twice !== undefined) throw bad(`member ${twice} is listed twice`);
       const threshold =
         k === 'any' ? 1 : k === 'all' ? members.length : /^[1-9][0-9]*$/.test(k) ? Number(k) : NaN;
       if (!(threshold >= 1 && threshold <= members.length)) throw bad(`bad threshold ${k}`);
@@ -74,6 +90,22 @@ export function parsePolicy(text: string): Policy {
   });
   if (quorum === undefined) throw badRequest('policy has no quorum line');
   return { logs, witnesses, groups, quorum };
+}
+
+/**
+ * parseWitnessKey parses a witness's verifier key: a cosigner key (cosignature/v1 or ML-DSA-44),
+ * or a plain Ed25519 note key (type 0x01), which is accepted as transparency-dev/formats and
+ * Tessera do: as the cosignature/v1 key of the same name and public key, whose key ID is derived
+ * again with type 0x04 (tlog-cosignature).
+ */
+export function parseWitnessKey(vkey: string): CosignatureVerifier {
+  // name+hash+base64: the base64 may itself contain '+'.
+  const typedKey = /^[^+\s]+\+[0-9a-f]{8}\+(.+)$/.exec(vkey)?.[1];
+  if (fromBase64(typedKey ?? '')?.[0] !== ALG_ED25519) return parseCosignerKey(vkey);
+  const ed25519 = parseVerifierKey(vkey);
+  const typed = concat(Uint8Array.of(ALG_COSIGNATURE_V1), ed25519.publicKey);
+  const id = keyId(ed25519.name, typed).subarray(0, 4);
+  return parseCosignerKey(`${ed25519.name}+${toHex(id)}+${toBase64(typed)}`);
 }
 
 /** quorumMet reports whether the witnesses named in cosigned satisfy the policy's quorum. */

@@ -154,6 +154,8 @@ describe('where a value comes from', () => {
       TILELOG_WITNESS_POLICY: 'w',
       TILELOG_WITNESS_TIMEOUT_MS: '11',
       TILELOG_WITNESS_FAIL_OPEN: '1',
+      TILELOG_CHECKPOINT_INTERVAL_MS: '250',
+      TILELOG_REPUBLISH_INTERVAL_MS: '60000',
     };
     expect(await values(serve, [], env)).toEqual({
       config: undefined,
@@ -175,6 +177,8 @@ describe('where a value comes from', () => {
       witnessPolicy: 'w',
       witnessTimeoutMs: 11,
       witnessFailOpen: true,
+      checkpointIntervalMs: 250,
+      republishIntervalMs: 60_000,
     });
     // TILELOG_S3_ENDPOINT is read before AWS_ENDPOINT_URL; an empty variable counts as unset.
     const s3 = { TILELOG_S3_ENDPOINT: 'http://ceph', AWS_ENDPOINT_URL: 'http://aws' };

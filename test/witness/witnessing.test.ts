@@ -12,6 +12,7 @@ import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   cosignerFromSeed,
+  formatVerifierKey,
   generateSignerKey,
   openNote,
   parseCosignerKey,
@@ -53,7 +54,7 @@ describe('log-side witnessing', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'tilelog-wl-')), 'db');
     let store = await LevelStore.open(dir);
     const witnessing = new Witnessing({ policy: parsePolicy(policy), timeoutMs: 2000, fetch });
-    const o = { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing, deadlineMs: 1500 };
+    const o = { origin: ORIGIN, signer: logKey, maxAgeMs: 2, witnessing, deadlineMs: 4000 };
     let log = await Log.open(store, o);
     const keys = [parseCosignerKey(w1.verifierKey), parseCosignerKey(w2.verifierKey)];
     for (let round = 0; round < 3; round++) {
@@ -91,6 +92,22 @@ describe('log-side witnessing', () => {
     expect(quorumMet(parsePolicy('quorum none'), new Set())).toBe(true);
     expect(() => parsePolicy('group g 1 nobody\nquorum g')).toThrow(/unknown member/);
     expect(() => parsePolicy(`witness A ${w1.verifierKey}`)).toThrow(/no quorum/);
+    // tlog-policy: a name is a group member at most once; a key is on one witness line only.
+    expect(() => parsePolicy(`witness A ${w1.verifierKey}\ngroup g 1 A A\nquorum g`)).toThrow(
+      /member A is listed twice/,
+    );
+    expect(() =>
+      parsePolicy(`witness A ${w1.verifierKey}\nwitness B ${w1.verifierKey}\nquorum A`),
+    ).toThrow(/already listed/);
+    // A type 0x01 (plain Ed25519 note) key names the cosignature/v1 key of the same public key.
+    const v = parseCosignerKey(w1.verifierKey);
+    const p01 = parsePolicy(`witness A ${formatVerifierKey(v.name, v.publicKey)}\nquorum A`);
+    expect(p01.witnesses[0]!.verifier.keyHash).toBe(v.keyHash);
+    expect(() =>
+      parsePolicy(
+        `witness A ${w1.verifierKey}\nwitness B ${formatVerifierKey(v.name, v.publicKey)}\nquorum A`,
+      ),
+    ).toThrow(/already listed/);
   });
 
   it('parses the real tesseract staging policy', async () => {
