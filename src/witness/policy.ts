@@ -3,8 +3,8 @@
  * `group <name> <k|any|all> <member>…` and `quorum <name|none>`, with `#` comments. A policy says
  * which witnesses to ask and when their cosignatures are enough.
  */
-import { badRequest } from '../errors.ts';
 import { concat, fromBase64, toBase64, toHex } from '../bytes.ts';
+import { badRequest } from '../errors.ts';
 import {
   ALG_COSIGNATURE_V1,
   ALG_ED25519,
