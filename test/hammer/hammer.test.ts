@@ -6,11 +6,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runHammer } from '../../src/hammer/index.ts';
 import { parseVerifierKey } from '../../src/note/index.ts';
+import { publicRead } from '../helpers/bucket.ts';
 import { type Child, kill9, startChild } from '../helpers/server.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
@@ -97,24 +97,7 @@ describe('tilelog hammer', () => {
 
   it('loads an S3-backed log, then reads the Ceph bucket as a static log', async () => {
     const prefix = `hammer-${process.pid}-${Date.now()}`;
-    const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
-    await raw.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: '*',
-              Action: ['s3:GetObject'],
-              Resource: [`arn:aws:s3:::${bucket}/*`],
-            },
-          ],
-        }),
-      }),
-    );
-    raw.destroy();
+    await publicRead(endpoint, bucket);
     const s3 = [
       '--storage',
       `s3://${bucket}/${prefix}`,

@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
@@ -17,6 +16,7 @@ import {
   parseCheckpoint,
   parseVerifierKey,
 } from '../../src/note/index.ts';
+import { publicRead } from '../helpers/bucket.ts';
 import { kill9, startChild, writeLoad } from '../helpers/server.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
@@ -45,24 +45,7 @@ describe('kill -9 of one of two S3 writers', () => {
       '--personality',
       'generic',
     ];
-    const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
-    await raw.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: '*',
-              Action: ['s3:GetObject'],
-              Resource: [`arn:aws:s3:::${bucket}/*`],
-            },
-          ],
-        }),
-      }),
-    );
-    raw.destroy();
+    await publicRead(endpoint, bucket);
     const a = await startChild(join(dir, 'a'), args);
     let b = await startChild(join(dir, 'b'), args);
     const verifier = parseVerifierKey(a.vkey);
