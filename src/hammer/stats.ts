@@ -12,15 +12,20 @@ export class Stats {
   readonly failures: string[] = [];
   private readonly writeMs: number[] = [];
   private readonly readMs: number[] = [];
+  /** windowWriteMs/windowReadMs hold the latencies since the last status line (reset by it). */
+  windowWriteMs: number[] = [];
+  windowReadMs: number[] = [];
 
   write(ms: number): void {
     this.writes++;
     this.writeMs.push(ms);
+    this.windowWriteMs.push(ms);
   }
 
   read(ms: number): void {
     this.reads++;
     this.readMs.push(ms);
+    this.windowReadMs.push(ms);
   }
 
   error(kind: string): void {
@@ -33,28 +38,33 @@ export class Stats {
     if (this.failures.length < 20) this.failures.push(what);
   }
 
-  /** percentile of all latencies (writes and reads), in milliseconds; 0 with none. */
-  percentile(p: number, which: 'all' | 'write' | 'read' = 'all'): number {
-    const all =
-      which === 'write'
-        ? this.writeMs
-        : which === 'read'
-          ? this.readMs
-          : this.writeMs.concat(this.readMs);
-    if (all.length === 0) return 0;
-    const sorted = Float64Array.from(all).sort();
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  /** percentile of all latencies of the run (writes and reads), in milliseconds; 0 with none. */
+  percentile(p: number): number {
+    return percentile(this.writeMs.concat(this.readMs), p);
   }
 }
 
-/** statusLine is the one-line live view: rates since the last line, latencies, errors. */
+/** percentile is the nearest-rank percentile of ms; 0 for none. */
+export function percentile(ms: readonly number[], p: number): number {
+  if (ms.length === 0) return 0;
+  const sorted = Float64Array.from(ms).sort();
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * statusLine is the one-line live view: rates and latencies since the last line (so its cost
+ * does not grow with the run), totals and errors.
+ */
 export function statusLine(s: Stats, prev: { writes: number; reads: number }, dtMs: number) {
   const rate = (n: number) => ((n * 1000) / Math.max(dtMs, 1)).toFixed(0);
+  const [w, r] = [s.windowWriteMs, s.windowReadMs];
+  s.windowWriteMs = [];
+  s.windowReadMs = [];
   const kinds = [...s.errorKinds].map(([k, n]) => `${k}×${n}`).join(' ');
   return (
-    `writes ${s.writes} (${rate(s.writes - prev.writes)}/s, p50 ${s.percentile(50, 'write').toFixed(1)} ` +
-    `p99 ${s.percentile(99, 'write').toFixed(1)} ms) · reads ${s.reads} (${rate(s.reads - prev.reads)}/s, ` +
-    `p99 ${s.percentile(99, 'read').toFixed(1)} ms) · errors ${s.errors}${kinds ? ` [${kinds}]` : ''}` +
+    `writes ${s.writes} (${rate(s.writes - prev.writes)}/s, p50 ${percentile(w, 50).toFixed(1)} ` +
+    `p99 ${percentile(w, 99).toFixed(1)} ms) · reads ${s.reads} (${rate(s.reads - prev.reads)}/s, ` +
+    `p99 ${percentile(r, 99).toFixed(1)} ms) · errors ${s.errors}${kinds ? ` [${kinds}]` : ''}` +
     ` · verify failures ${s.verifyFailures}`
   );
 }
