@@ -10,3 +10,8 @@ export {
 } from './proof.ts';
 export type { Range, Subtree } from './subtree.ts';
 export { consistencyRanges, inclusionRanges, pathRanges, rangeSubtrees } from './subtree.ts';
+export {
+  checkSubtreeConsistency,
+  isValidSubtree,
+  subtreeConsistencyRanges,
+} from './subtreeproof.ts';

@@ -39,6 +39,21 @@ export function cosignedMessage(
 ): Uint8Array {
   if (alg === ALG_COSIGNATURE_V1) return utf8(`cosignature/v1\ntime ${timestamp}\n${text}`);
   const cp = parseCheckpoint(text);
+  return subtreeMessage(name, timestamp, cp.origin, 0, cp.size, cp.root);
+}
+
+/**
+ * subtreeMessage returns the ML-DSA-44 cosigned_message for the subtree [start, end) of origin
+ * with hash (tlog-cosignature, "ML-DSA-44 signed message"); a checkpoint is the subtree [0, size).
+ */
+export function subtreeMessage(
+  name: string,
+  timestamp: number,
+  origin: string,
+  start: number,
+  end: number,
+  hash: Uint8Array,
+): Uint8Array {
   const lp = (b: Uint8Array) => {
     if (b.length < 1 || b.length > 255)
       throw badRequest('note: cosigned name or origin must be 1 to 255 bytes');
@@ -48,10 +63,10 @@ export function cosignedMessage(
     utf8('subtree/v1\n\0'),
     lp(utf8(name)),
     u64be(timestamp),
-    lp(utf8(cp.origin)),
-    u64be(0),
-    u64be(cp.size),
-    cp.root,
+    lp(utf8(origin)),
+    u64be(start),
+    u64be(end),
+    hash,
   );
 }
 
@@ -113,6 +128,11 @@ export interface Cosigner {
   readonly verifierKey: string;
   /** cosign returns the signature line for a checkpoint note text at a POSIX timestamp. */
   cosign(text: string, timestamp: number): string;
+  /**
+   * cosignSubtree returns the signature line for the subtree [start, end) of origin with hash, at
+   * timestamp 0 (tlog-witness, "sign-subtree"); only ML-DSA-44 cosigners have it.
+   */
+  readonly cosignSubtree?: (origin: string, start: number, end: number, hash: Uint8Array) => string;
 }
 
 /** cosignerFromSeed makes a cosigner of type alg named name from a 32-byte seed. */
@@ -129,6 +149,13 @@ export function cosignerFromSeed(name: string, alg: CosignAlg, seed: Uint8Array)
       const sig = s.sign(cosignedMessage(alg, name, text, timestamp));
       return `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(timestamp), sig))}\n`;
     },
+    cosignSubtree:
+      alg === ALG_MLDSA44
+        ? (origin, start, end, hash) => {
+            const sig = s.sign(subtreeMessage(name, 0, origin, start, end, hash));
+            return `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(0), sig))}\n`;
+          }
+        : undefined,
   };
 }
 

@@ -12,6 +12,7 @@ export {
   generateCosignerSecret,
   parseCosignerKey,
   parseCosignerSecret,
+  subtreeMessage,
 } from './cosignature.ts';
 export type { NoteSigner, NoteVerifier } from './keys.ts';
 export {

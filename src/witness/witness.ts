@@ -1,13 +1,23 @@
 /**
- * A C2SP tlog-witness (tlog-witness, HEAD 5ba5ee8, "add-checkpoint"): it cosigns a checkpoint
- * only if it is consistent with the last one it cosigned for that origin, and records the new
- * one durably before answering. The check and the update run under one lock per origin, so two
- * concurrent requests can never both be cosigned from the same old size (the spec's rollback race).
+ * A C2SP tlog-witness (tlog-witness, HEAD 5ba5ee8): `add-checkpoint` cosigns a checkpoint only
+ * if it is consistent with the last one it cosigned for that origin, and records the new one
+ * durably before answering; `sign-subtree` cosigns a subtree of a checkpoint this witness
+ * cosigned; the monitoring retrieval serves the last cosigned checkpoint of each log. The check
+ * and the update of add-checkpoint run under one lock per origin, so two concurrent requests can
+ * never both be cosigned from the same old size (the spec's rollback race).
  */
-import { equal, fromBase64, toBase64, utf8 } from '../bytes.ts';
+import { equal, fromBase64, toBase64, toHex, utf8 } from '../bytes.ts';
+import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
-import { checkConsistency, EMPTY_ROOT, type Hash } from '../merkle/index.ts';
 import {
+  checkConsistency,
+  checkSubtreeConsistency,
+  EMPTY_ROOT,
+  type Hash,
+  isValidSubtree,
+} from '../merkle/index.ts';
+import {
+  ALG_MLDSA44,
   type Checkpoint,
   type Cosigner,
   formatCheckpoint,
@@ -15,20 +25,23 @@ import {
   type NoteVerifier,
   openNote,
   parseCheckpoint,
-  parseDecimalSize,
+  parseCosignerKey,
+  splitNote,
 } from '../note/index.ts';
 import type { LocalMap } from '../storage/index.ts';
+import { parseRequest, parseSubtreeRequest } from './request.ts';
 
 /**
- * WitnessOutcome is what became of an add-checkpoint request (tlog-witness, "add-checkpoint"):
- * cosigned; malformed; unknown_log (origin not witnessed); untrusted (no valid signature by the
- * log's keys, or an invalid one); conflict (old size is not the recorded size); inconsistent (the
- * proof or checkpoint contradicts the recorded tree). api/errors.ts maps each to its HTTP status.
+ * WitnessOutcome is what became of a request (tlog-witness): cosigned; malformed (400);
+ * unknown_log (404: origin not witnessed, or no checkpoint to serve); untrusted (403: no valid
+ * signature by a trusted key, or an invalid one); conflict (409: old size is not the recorded
+ * size); inconsistent (422: the proof or checkpoint contradicts the recorded tree).
+ * api/errors.ts maps each to its HTTP status.
  */
 export type WitnessOutcome =
   'cosigned' | 'malformed' | 'unknown_log' | 'untrusted' | 'conflict' | 'inconsistent';
 
-/** WitnessAnswer is an answer of add-checkpoint: its outcome and body. */
+/** WitnessAnswer is an answer of the witness: its outcome and body. */
 export interface WitnessAnswer {
   readonly outcome: WitnessOutcome;
   readonly body: string;
@@ -38,25 +51,35 @@ export interface WitnessAnswer {
 /** WitnessedLog is a log the witness knows: its origin and its verifier keys. */
 export interface WitnessedLog {
   readonly origin: string;
+  /** verifiers are note keys (Ed25519, ECDSA) or ML-DSA-44 cosigner keys (tlog-checkpoint). */
   readonly verifiers: readonly NoteVerifier[];
 }
 
-const MAX_PROOF_LINES = 63;
 const text = (outcome: WitnessOutcome, body: string): WitnessAnswer => ({
   outcome,
   body: body + '\n',
   contentType: 'text/plain; charset=utf-8',
 });
+const reason = (err: unknown): string => {
+  if (!(err instanceof LogError)) throw err;
+  return err.message;
+};
 
 interface Recorded {
   readonly size: number;
   readonly root: Hash;
 }
 
-/** Witness answers add-checkpoint requests for a set of logs, keeping state in a LocalMap. */
+/** originHash is the hex SHA-256 of an origin: its monitoring path segment (tlog-witness). */
+export function originHash(origin: string): string {
+  return toHex(sha256(utf8(origin)));
+}
+
+/** Witness answers tlog-witness requests for a set of logs, keeping state in a LocalMap. */
 export class Witness {
-  private readonly logs: Map<string, WitnessedLog>;
+  private logs: Map<string, WitnessedLog>;
   private readonly cosigners: readonly Cosigner[];
+  private readonly own: readonly NoteVerifier[];
   private readonly state: LocalMap;
   private readonly now: () => number;
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -69,11 +92,34 @@ export class Witness {
   ) {
     this.logs = new Map(logs.map((l) => [l.origin, l]));
     this.cosigners = cosigners;
+    this.own = cosigners.map((c) => parseCosignerKey(c.verifierKey));
     this.state = state;
     this.now = now;
   }
 
-  /** addCheckpoint handles one request body. */
+  /** origins lists the witnessed logs. */
+  origins(): string[] {
+    return [...this.logs.keys()];
+  }
+
+  /**
+   * setLogs replaces the witnessed logs, at once for every later request; the recorded state of
+   * a removed log is kept, so adding it back resumes from its last cosigned checkpoint.
+   */
+  setLogs(logs: readonly WitnessedLog[]): { added: string[]; removed: string[] } {
+    const next = new Map(logs.map((l) => [l.origin, l]));
+    const added = [...next.keys()].filter((o) => !this.logs.has(o));
+    const removed = [...this.logs.keys()].filter((o) => !next.has(o));
+    this.logs = next;
+    return { added, removed };
+  }
+
+  /** signsSubtrees reports whether the witness has a key that can sign subtrees (ML-DSA-44). */
+  get signsSubtrees(): boolean {
+    return this.cosigners.some((c) => c.cosignSubtree);
+  }
+
+  /** addCheckpoint handles one add-checkpoint body. */
   async addCheckpoint(body: string): Promise<WitnessAnswer> {
     const req = parseRequest(body);
     if (typeof req === 'string') return text('malformed', req);
@@ -82,26 +128,33 @@ export class Witness {
     if (!log)
       return text('unknown_log', `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
     let cp: Checkpoint;
+    let sigs: string;
     try {
-      cp = parseCheckpoint(openNote(req.note, log.verifiers).text);
+      const opened = openNote(req.note, log.verifiers);
+      cp = parseCheckpoint(opened.text);
+      sigs = opened.sigs.map((s) => `\u2014 ${s.name} ${s.base64}\n`).join('');
+      // An ML-DSA-44 signature does not cover extension lines (tlog-checkpoint): cosigning them
+      // with Ed25519, which does, needs a log signature that covered them.
+      const covering = opened.sigs.some((s) => !isMlDsa(log, s.name, s.keyHash));
+      if (cp.extensions.length > 0 && !covering)
+        return text('untrusted', 'no verified log signature covers the extension lines');
     } catch (err) {
-      if (!(err instanceof LogError)) throw err;
       // A note with no trusted signature, or a bad one by a trusted key, is untrusted (403).
       const untrusted = err instanceof NoteError && err.reason !== 'malformed';
-      return text(untrusted ? 'untrusted' : 'malformed', err.message);
+      return text(untrusted ? 'untrusted' : 'malformed', reason(err));
     }
     if (req.old > cp.size)
       return text('malformed', `old size ${req.old} is above the checkpoint size ${cp.size}`);
-    return this.serialized(origin, () => this.check(origin, req.old, req.proof, cp));
+    return this.serialized(origin, () => this.check(req.old, req.proof, cp, sigs));
   }
 
   private async check(
-    origin: string,
     old: number,
     proof: Hash[],
     cp: Checkpoint,
+    logSigs: string,
   ): Promise<WitnessAnswer> {
-    const recorded = await this.recorded(origin);
+    const recorded = await this.recorded(cp.origin);
     if (old !== recorded.size)
       return { outcome: 'conflict', body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
     if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT))
@@ -112,22 +165,78 @@ export class Witness {
       try {
         checkConsistency(old, cp.size, recorded.root, cp.root, proof);
       } catch (err) {
-        if (!(err instanceof LogError)) throw err;
-        return text('inconsistent', err.message);
+        return text('inconsistent', reason(err));
       }
     }
-    // Durable before answering: a cosignature is a promise never to sign a fork of it.
-    await this.state.put(
-      [{ key: `log/${origin}`, value: utf8(`${cp.size}\n${toBase64(cp.root)}\n`) }],
-      { sync: true },
-    );
     const body = formatCheckpoint(cp);
     const timestamp = this.now();
-    return {
-      outcome: 'cosigned',
-      body: this.cosigners.map((c) => c.cosign(body, timestamp)).join(''),
-      contentType: 'text/plain; charset=utf-8',
-    };
+    const cosignatures = this.cosigners.map((c) => c.cosign(body, timestamp)).join('');
+    // Durable before answering: a cosignature is a promise never to sign a fork of it. The
+    // checkpoint served to monitors is written in the same batch.
+    await this.state.put(
+      [
+        { key: `log/${cp.origin}`, value: utf8(`${cp.size}\n${toBase64(cp.root)}\n`) },
+        {
+          key: `checkpoint/${originHash(cp.origin)}`,
+          value: utf8(`${body}\n${logSigs}${cosignatures}`),
+        },
+      ],
+      { sync: true },
+    );
+    return { outcome: 'cosigned', body: cosignatures, contentType: 'text/plain; charset=utf-8' };
+  }
+
+  /**
+   * signSubtree handles one sign-subtree body (tlog-witness, "sign-subtree"): 400 for a
+   * malformed body or a range that is not a subtree of the checkpoint, 404 for an unknown
+   * origin, 403 unless the checkpoint carries a valid cosignature by this witness and agrees with
+   * its record, 422 for a proof that does not verify; it changes no state.
+   */
+  async signSubtree(body: string): Promise<WitnessAnswer> {
+    const req = parseSubtreeRequest(body);
+    if (typeof req === 'string') return text('malformed', req);
+    let cp: Checkpoint;
+    try {
+      cp = parseCheckpoint(splitNote(req.note)?.text ?? '');
+    } catch (err) {
+      return text('malformed', reason(err));
+    }
+    if (!isValidSubtree(req.start, req.end))
+      return text('malformed', `[${req.start}, ${req.end}) is not a valid subtree`);
+    if (req.end > cp.size)
+      return text('malformed', `subtree end ${req.end} is above the checkpoint size ${cp.size}`);
+    if (!this.logs.has(cp.origin))
+      return text('unknown_log', `unknown log origin ${JSON.stringify(cp.origin.slice(0, 100))}`);
+    try {
+      openNote(req.note, this.own);
+    } catch (err) {
+      const untrusted = err instanceof NoteError && err.reason !== 'malformed';
+      return text(untrusted ? 'untrusted' : 'malformed', reason(err));
+    }
+    // Our cosignature says we checked it; our record must agree (it may have grown since).
+    const recorded = await this.recorded(cp.origin);
+    if (cp.size > recorded.size || (cp.size === recorded.size && !equal(cp.root, recorded.root)))
+      return text('untrusted', 'the checkpoint does not agree with the recorded one');
+    try {
+      checkSubtreeConsistency(req.start, req.end, cp.size, req.hash, cp.root, req.proof);
+    } catch (err) {
+      return text('inconsistent', reason(err));
+    }
+    const lines = this.cosigners.flatMap((c) =>
+      c.cosignSubtree ? [c.cosignSubtree(cp.origin, req.start, req.end, req.hash)] : [],
+    );
+    return { outcome: 'cosigned', body: lines.join(''), contentType: 'text/plain; charset=utf-8' };
+  }
+
+  /**
+   * checkpoint answers the monitoring retrieval for an origin hash: the last cosigned checkpoint
+   * with the log's verified signatures and the witness's cosignatures, or 404 if there is none.
+   */
+  async checkpoint(hash: string): Promise<WitnessAnswer> {
+    const v = /^[0-9a-f]{64}$/.test(hash) ? await this.state.get(`checkpoint/${hash}`) : undefined;
+    if (!v) return text('unknown_log', 'no checkpoint cosigned for this origin hash');
+    const body = new TextDecoder().decode(v);
+    return { outcome: 'cosigned', body, contentType: 'text/plain; charset=utf-8' };
   }
 
   private async recorded(origin: string): Promise<Recorded> {
@@ -150,28 +259,8 @@ export class Witness {
   }
 }
 
-/** parseRequest parses an add-checkpoint body strictly, or returns the reason it is malformed. */
-export function parseRequest(body: string): { old: number; proof: Hash[]; note: string } | string {
-  const lines = body.split('\n');
-  const m = /^old (0|[1-9][0-9]*)$/.exec(lines[0] ?? '');
-  if (!m) return 'first line must be "old <size>"';
-  let old: number;
-  try {
-    old = parseDecimalSize(m[1]!, 'old size');
-  } catch (err) {
-    if (!(err instanceof LogError)) throw err;
-    return err.message;
-  }
-  const proof: Hash[] = [];
-  let i = 1;
-  for (; i < lines.length && lines[i] !== ''; i++) {
-    const h = fromBase64(lines[i]!);
-    if (!h || h.length !== 32) return `proof line ${i} is not a base64 SHA-256 hash`;
-    proof.push(h);
-  }
-  if (i >= lines.length) return 'missing the empty line before the checkpoint';
-  if (proof.length > MAX_PROOF_LINES) return `more than ${MAX_PROOF_LINES} proof lines`;
-  const note = lines.slice(i + 1).join('\n');
-  if (note === '') return 'missing checkpoint';
-  return { old, proof, note };
+// isMlDsa reports whether the log's verifier of that name and key hash is an ML-DSA-44 key.
+function isMlDsa(log: WitnessedLog, name: string, keyHash: number): boolean {
+  const v = log.verifiers.find((k) => k.name === name && k.keyHash === keyHash);
+  return v !== undefined && 'alg' in v && v.alg === ALG_MLDSA44;
 }

@@ -206,6 +206,34 @@ describe("the log's own ML-DSA-44 cosignature", () => {
   });
 });
 
+describe('a log that signs its checkpoints with ML-DSA-44 only', () => {
+  it('can be configured and is checked; unsigned extension lines are refused', async () => {
+    const own = cosignerFromSeed(ORIGIN, ALG_MLDSA44, new Uint8Array(32).fill(8));
+    const config = parseWitnessConfig(`log ${ORIGIN} ${own.verifierKey}\n`);
+    const state = await openLocalMap(join(mkdtempSync(join(tmpdir(), 'tilelog-pqlog-')), 's'));
+    const app = createWitnessApp(new Witness(config, [ed, pq], state, () => 1767139200));
+    const { readTreeHash } = await import('../../src/tiles/index.ts');
+    const t = tree('a', 30);
+    const cp = async (size: number, extensions: string[] = []) => {
+      const text = formatCheckpoint({
+        origin: ORIGIN,
+        size,
+        root: await readTreeHash(t.fetch, size),
+        extensions,
+      });
+      return `${text}\n${own.cosign(text, 1767139100)}`;
+    };
+    expect((await post(app, `old 0\n\n${await cp(10)}`)).status).toBe(200);
+    // Signed by the Ed25519 key of the same name: not a key of this log.
+    expect((await post(app, await request(t, 10, 20))).status).toBe(403);
+    const forged = (await cp(20)).replace(/\n20\n/, '\n21\n');
+    expect((await post(app, `old 10\n\n${forged}`)).status).toBe(403);
+    expect((await post(app, await request(t, 10, 20, await cp(20, ['ext'])))).status).toBe(403);
+    expect((await post(app, await request(t, 10, 20, await cp(20)))).status).toBe(200);
+    await state.close();
+  });
+});
+
 describe('witness input fuzzing', () => {
   it('answers every malformed body with a 4xx and keeps its state', async () => {
     const fc = (await import('fast-check')).default;
