@@ -12,12 +12,15 @@ import {
   createApp,
   createMetrics,
   createWitnessApp,
+  type ExplorerConfig,
+  type IndexRoutes,
   listen,
   normalizePrefix,
   type Personality,
   setErrorLogger,
   settlePersonality,
 } from './api/index.ts';
+import { TlogClient } from './client/index.ts';
 import {
   loadOrCreateDevKey,
   openStateMap,
@@ -29,8 +32,9 @@ import {
 import type { KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
 import { startGrpcServer } from './grpc/index.ts';
-import type { NoteSigner } from './note/index.ts';
+import { type NoteSigner, parseVerifierKey } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
+import { Indexer } from './vindex/index.ts';
 import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs; the names are its flags' (src/cli/log.ts). */
@@ -63,6 +67,10 @@ export interface ServeConfig extends StoreConfig {
   readonly mirrorOf?: string;
   /** mldsaKey holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
   readonly mldsaKey?: string;
+  /** index runs the verifiable index of this log in-process, served under PREFIX/index. */
+  readonly index?: boolean;
+  /** indexKey is the index's signer key file; when absent, a dev key is made in DATA/index. */
+  readonly indexKey?: string;
   /** say prints the human-readable start-up lines (default: stdout). */
   readonly say?: (line: string) => void;
 }
@@ -173,13 +181,20 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     ? setInterval(() => void log.refresh().catch(() => undefined), 1000)
     : undefined;
   const api = { allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, personality };
-  const app = createApp(log, { prefix, metrics, ...api });
+  // The index reads the log through the app itself, as any client would, so it is made first.
+  const index = cfg.index
+    ? await startIndex(cfg, log, prefix, signer.verifierKey, (r) => app.fetch(r), logger)
+    : undefined;
+  const explorer = explorerConfig(prefix, signer.verifierKey, index);
+  const app = createApp(log, { prefix, metrics, ...api, index: index?.routes, explorer });
+  index?.start();
   const grpc = cfg.grpcListen
     ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api })
     : undefined;
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
     await grpc?.close();
     clearInterval(refresh);
+    await index?.close();
     await log.close();
     logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
     await store.close();
@@ -191,6 +206,8 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     `log ${origin} (${personality}) at size ${size}${log.frozen ? ' (frozen: read-only)' : ''}, serving ${running.url}`,
   );
   if (grpc) say(`gRPC (Rekor CreateEntry, grpc.health.v1) on ${grpc.address}`);
+  if (index) say(`index verifier key: ${index.vkey}; lookups at ${running.url}/index/lookup`);
+  say(`explorer at ${running.url.slice(0, running.url.length - prefix.length)}/`);
   return { ...running, log, verifierKey: signer.verifierKey };
 }
 
@@ -217,7 +234,7 @@ async function startMirror(
   const origin = cfg.origin ?? mirrorOf.slice(0, mirrorOf.indexOf('+'));
   const log = await Log.openReadOnly(store, { origin, verifierKey: mirrorOf });
   const refresh = setInterval(() => void log.refresh().catch(() => undefined), 1000);
-  const app = createApp(log, { prefix });
+  const app = createApp(log, { prefix, explorer: explorerConfig(prefix, mirrorOf) });
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
     clearInterval(refresh);
     await store.close();
@@ -225,6 +242,78 @@ async function startMirror(
   const size = log.state.checkpoint.size;
   say(`mirror of ${origin} at size ${size} (read-only), serving ${running.url}`);
   return { ...running, log, verifierKey: mirrorOf };
+}
+
+// config.json for the explorer page at /: this server's log and index, relative to the page.
+function explorerConfig(prefix: string, vkey: string, index?: RunningIndex): ExplorerConfig {
+  const log = prefix || '/';
+  const ix = index && { index: index.routes.prefix, indexVkey: index.vkey };
+  return { log, vkey, index: null, indexVkey: null, witnesses: [], ...ix };
+}
+
+/** RunningIndex is the in-process verifiable index of `serve --index`. */
+interface RunningIndex {
+  readonly routes: IndexRoutes;
+  readonly vkey: string;
+  /** start begins following the log (once the app it reads through exists). */
+  start(): void;
+  close(): Promise<void>;
+}
+
+const INDEX_INTERVAL_MS = 500;
+
+// startIndex opens the index of the served log: its output log in the log's own storage (LevelDB
+// in DATA/index, or PREFIX/index in the bucket), its map in DATA/index/map, and its key from
+// --index-key or a dev key in DATA/index. It reads the log through the app, as any client would.
+async function startIndex(
+  cfg: ServeConfig,
+  log: Log,
+  prefix: string,
+  logVkey: string,
+  fetch: (r: Request) => Response | Promise<Response>,
+  logger: { error(o: object, msg: string): void },
+): Promise<RunningIndex> {
+  const dir = join(cfg.data, 'index');
+  const origin = `${log.state.checkpoint.origin}/index`;
+  const signer = cfg.indexKey
+    ? await readSignerKey(cfg.indexKey)
+    : (await loadOrCreateDevKey(dir, origin)).signer;
+  const storage = cfg.storage && `${cfg.storage.replace(/\/+$/, '')}/index`;
+  const store = await openStore({ ...cfg, data: dir, storage });
+  const output = await Log.open(store, { origin: signer.name, signer });
+  const kv = await openStateMap(join(dir, 'map'));
+  const input = new TlogClient({
+    url: `http://in-process${prefix}`,
+    verifiers: [parseVerifierKey(logVkey)],
+    fetch: (async (u: string) => fetch(new Request(u))) as typeof globalThis.fetch,
+  });
+  const indexer = await Indexer.open({ input, output, kv });
+  let stopped = false;
+  let loop: Promise<void> = Promise.resolve();
+  const follow = async () => {
+    while (!stopped) {
+      try {
+        await indexer.step();
+      } catch (err) {
+        const alarm = err instanceof LogError && err.code === 'corrupt';
+        logger.error({ err }, alarm ? 'index: ALARM, stopped' : 'index: step failed; will retry');
+        if (alarm) return;
+      }
+      await new Promise((r) => setTimeout(r, INDEX_INTERVAL_MS));
+    }
+  };
+  return {
+    routes: { prefix: `${prefix}/index`, indexer, output },
+    vkey: signer.verifierKey,
+    start: () => void (loop = follow()),
+    async close() {
+      stopped = true;
+      await loop;
+      await output.close();
+      await store.close();
+      await kv.close();
+    },
+  };
 }
 
 /** WitnessConfig is everything `tilelog witness` needs; the names are its flags'. */

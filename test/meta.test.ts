@@ -63,6 +63,30 @@ describe('layout rules', () => {
     }
   });
 
+  it('lets the explorer (bundled for browsers) reach only pure code and the index verification', () => {
+    // What the bundle loads at run time: type-only imports (vindex's of storage and sequencer
+    // types) are erased. Everything reached must import nothing but relative modules.
+    const runtime = (f: string) =>
+      [
+        ...readFileSync(f, 'utf8').matchAll(
+          /^(?:import(?!\s+type\b)[^'"]*|export(?!\s+type\b)[^'";]*\bfrom\s*)['"]([^'"]+)['"]/gm,
+        ),
+      ].map((m) => m[1]!);
+    const seen = new Set<string>();
+    const walk = (f: string): void => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      for (const i of runtime(f).filter((i) => i.startsWith('.'))) walk(join(f, '..', i));
+    };
+    walk(join('src', 'explorer', 'main.ts'));
+    const allowed = [...PURE, 'vindex', 'explorer', 'bytes.ts', 'crypto.ts', 'errors.ts'];
+    for (const f of seen) {
+      expect(allowed.includes(folder(f)), `${f} is reachable from the explorer`).toBe(true);
+      if (folder(f) !== 'crypto.ts')
+        for (const i of runtime(f)) expect(i.startsWith('.'), `${f} imports ${i}`).toBe(true);
+    }
+  });
+
   it("points package.json's exports at the built index of pure folders, with types", () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     const entries = Object.entries(pkg.exports).filter(([k]) => k !== './package.json');

@@ -7,8 +7,10 @@ import { Hono } from 'hono';
 import type { KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
+import { readCors } from './cors.ts';
 import { admitOptions } from './create.ts';
 import { errorResponse } from './errors.ts';
+import { type ExplorerConfig, mountExplorer } from './explorer.ts';
 import { healthOf } from './health.ts';
 import type { Metrics } from './metrics.ts';
 import type { Personality } from './personality.ts';
@@ -38,6 +40,8 @@ export interface ApiOptions {
   readonly stuckAfterMs?: number;
   /** index serves a verifiable index of this log (src/vindex) under its own prefix. */
   readonly index?: IndexRoutes;
+  /** explorer serves the log explorer's page at / with this config.json. */
+  readonly explorer?: ExplorerConfig;
 }
 
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
@@ -50,6 +54,7 @@ export function normalizePrefix(prefix: string): string {
 export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
+  app.use(`${prefix}/*`, readCors);
 
   // rekor-tiles answers grpc-gateway's health endpoint, {"status":"SERVING"}: the same first field,
   // then what an operator wants to see.
@@ -78,6 +83,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
 
   if (opts.index) mountIndex(app, opts.index);
+  if (opts.explorer) mountExplorer(app, opts.explorer);
   app.notFound((c) =>
     c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
   );

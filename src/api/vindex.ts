@@ -18,6 +18,7 @@ import {
   MAX_PAGE,
   sanKey,
 } from '../vindex/index.ts';
+import { readCors } from './cors.ts';
 import { errorResponse } from './errors.ts';
 import { getCheckpoint, getTile } from './read.ts';
 
@@ -90,6 +91,7 @@ async function answer(c: Context, ix: IndexRoutes, key: Hash): Promise<Response>
 /** mountIndex adds the index's routes to app. */
 export function mountIndex(app: Hono, ix: IndexRoutes): void {
   const p = ix.prefix;
+  app.use(`${p}/*`, readCors);
   app.get(`${p}/lookup`, (c) => answer(c, ix, keyHash(queryKey(c.req.query()))));
   app.get(`${p}/lookup/:hex`, (c) => {
     const hex = c.req.param('hex');

@@ -3,6 +3,7 @@
  * client.ts and tools.ts) and the dispatcher. Exit codes: 0 done, 1 failed, 2 usage mistake.
  */
 import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from './client.ts';
+import { explorer } from './explorer.ts';
 import { type Command, parseCommand, UsageError } from './flags.ts';
 import { hammer } from './hammer.ts';
 import { commandHelp, synopsis } from './help.ts';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   indexCmd,
   indexVerify,
   lookup,
+  explorer,
 ];
 
 /** usage is the top-level help text, ending with a newline. */

@@ -217,6 +217,19 @@ export const SERVE_FLAGS = [
     help: 'publish an unchanged tree again this often, with fresh cosignatures',
   },
   {
+    name: 'index',
+    type: 'boolean',
+    env: 'TILELOG_INDEX',
+    help: 'also run the verifiable index of this log in-process, served under PREFIX/index',
+  },
+  {
+    name: 'index-key',
+    type: 'string',
+    arg: 'FILE',
+    env: 'TILELOG_INDEX_KEY',
+    help: "the index's signer key (default: DATA/index/log.key, made if missing)",
+  },
+  {
     name: 'mirror-of',
     type: 'string',
     arg: 'VKEY',

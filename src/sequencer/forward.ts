@@ -174,7 +174,7 @@ export class Forwarder {
     try {
       const res = await (this.opts.fetch ?? fetch)(url + FORWARD_PATH, {
         method: 'POST',
-        body,
+        body: body as Uint8Array<ArrayBuffer>, // a DOM-lib BodyInit too (tsconfig.explorer.json)
         headers: {
           'Content-Type': 'application/cbor',
           Authorization: `Bearer ${this.opts.secret}`,

@@ -156,6 +156,8 @@ describe('where a value comes from', () => {
       TILELOG_WITNESS_FAIL_OPEN: '1',
       TILELOG_CHECKPOINT_INTERVAL_MS: '250',
       TILELOG_REPUBLISH_INTERVAL_MS: '60000',
+      TILELOG_INDEX: '1',
+      TILELOG_INDEX_KEY: 'ik',
     };
     expect(await values(serve, [], env)).toEqual({
       config: undefined,
@@ -179,6 +181,8 @@ describe('where a value comes from', () => {
       witnessFailOpen: true,
       checkpointIntervalMs: 250,
       republishIntervalMs: 60_000,
+      index: true,
+      indexKey: 'ik',
     });
     // TILELOG_S3_ENDPOINT is read before AWS_ENDPOINT_URL; an empty variable counts as unset.
     const s3 = { TILELOG_S3_ENDPOINT: 'http://ceph', AWS_ENDPOINT_URL: 'http://aws' };

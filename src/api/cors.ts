@@ -1,0 +1,15 @@
+/**
+ * CORS for the read paths (checkpoint, tiles, proofs, entries, lookups): any origin may read
+ * them, as Sunlight recommends for static logs, so the explorer and other browser clients can
+ * verify a log served elsewhere. Writes get no CORS headers: a page on another origin cannot read
+ * what a POST answers. Requests the read paths take are "simple" (GET, no custom headers), so no
+ * preflight is needed.
+ */
+import type { MiddlewareHandler } from 'hono';
+
+/** readCors adds Access-Control-Allow-Origin: * to every GET and HEAD answer, errors included. */
+export const readCors: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (c.req.method === 'GET' || c.req.method === 'HEAD')
+    c.res.headers.set('Access-Control-Allow-Origin', '*');
+};
