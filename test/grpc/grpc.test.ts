@@ -156,6 +156,19 @@ describe('gRPC Rekor/CreateEntry', () => {
     expect(log.state.checkpoint.size).toBe(0);
   });
 
+  it('refuses a request over 4 MiB with ResourceExhausted, appends nothing, and serves on', async () => {
+    const { log, create } = await setup();
+    // A base64 signature of 5 MiB: the message is over the limit before anything is parsed.
+    const big = request(s, utf8('x'));
+    big.hashedRekordRequestV002.signature.content = Buffer.alloc(5 << 20).toString('base64');
+    const { err } = await create(big);
+    expect(err!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err!.details).toMatch(/larger than max/);
+    expect(err!.details).not.toMatch(/\n/);
+    expect(log.state.checkpoint.size).toBe(0);
+    expect((await create(request(s, utf8('after the big one')))).err).toBeNull();
+  });
+
   it('is Unavailable on pushback and Unimplemented when frozen', async () => {
     let hang = false;
     const { log, create } = await setup({ maxPending: 1, hang: () => hang });
