@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/s3.ts'],
+    globalSetup: ['test/setup/s3.ts', 'test/setup/softhsm.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -6,14 +6,18 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { LogError } from './errors.ts';
+import { badRequest, LogError } from './errors.ts';
 import {
   type Cosigner,
+  cosignerFromKey,
   generateSignerKey,
+  keySigner,
   type NoteSigner,
   parseCosignerSecret,
   parseSignerKey,
+  type Signer,
 } from './note/index.ts';
+import { isPkcs11Uri, type KeyOptions, Pkcs11Key } from './pkcs11/index.ts';
 import {
   IndexedStore,
   LevelStore,
@@ -74,14 +78,37 @@ export async function openStateMap(dir: string): Promise<LocalMap> {
   return openLocalMap(join(dir, 'state'));
 }
 
-/** readSignerKey reads a signer key file as written by `tilelog keygen`. */
-export async function readSignerKey(file: string): Promise<NoteSigner> {
-  return parseSignerKey((await readFile(file, 'utf8')).trim());
+/**
+ * readSignerKey opens the log's signing key: a signer key file as written by `tilelog keygen`,
+ * or a PKCS#11 URI (`pkcs11:token=…;object=…?module-path=…`) naming an Ed25519 key in a token,
+ * which needs name (the origin: a token key has no name of its own). Bad input throws a LogError
+ * whose one line says what is wrong.
+ */
+export async function readSignerKey(
+  key: string,
+  name?: string,
+  opts: KeyOptions = {},
+): Promise<Signer> {
+  if (!isPkcs11Uri(key)) return parseSignerKey((await readFile(key, 'utf8')).trim());
+  if (name === undefined) throw badRequest('a PKCS#11 key needs --origin (its key name)');
+  return keySigner(name, await Pkcs11Key.open(key, opts));
 }
 
-/** readCosignerKeys reads a file of cosigner secret keys, one a line. */
-export async function readCosignerKeys(file: string): Promise<Cosigner[]> {
-  return (await readFile(file, 'utf8'))
+/**
+ * readCosignerKeys reads a file of cosigner secret keys, one a line; or opens a PKCS#11 URI as
+ * one Ed25519 (cosignature/v1) cosigner named name. ML-DSA-44 keys are files: tokens do not
+ * offer ML-DSA yet.
+ */
+export async function readCosignerKeys(
+  key: string,
+  name?: string,
+  opts: KeyOptions = {},
+): Promise<Cosigner[]> {
+  if (isPkcs11Uri(key)) {
+    if (name === undefined) throw badRequest('a PKCS#11 witness key needs --name (its key name)');
+    return [cosignerFromKey(name, await Pkcs11Key.open(key, opts))];
+  }
+  return (await readFile(key, 'utf8'))
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => parseCosignerSecret(l.trim()));
@@ -93,7 +120,8 @@ export async function loadOrCreateDevKey(
   origin: string,
 ): Promise<{ signer: NoteSigner; created: boolean }> {
   const keyFile = join(dataDir, 'log.key');
-  if (existsSync(keyFile)) return { signer: await readSignerKey(keyFile), created: false };
+  if (existsSync(keyFile))
+    return { signer: parseSignerKey((await readFile(keyFile, 'utf8')).trim()), created: false };
   await mkdir(dataDir, { recursive: true });
   const skey = generateSignerKey(origin);
   const signer = parseSignerKey(skey);

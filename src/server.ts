@@ -32,7 +32,7 @@ import {
 import type { KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
 import { startGrpcServer } from './grpc/index.ts';
-import { type NoteSigner, parseVerifierKey } from './note/index.ts';
+import { parseVerifierKey, type Signer } from './note/index.ts';
 import { Log } from './sequencer/index.ts';
 import { Indexer } from './vindex/index.ts';
 import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
@@ -135,7 +135,9 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   setErrorLogger((err) => logger.error({ err }, 'request failed'));
   const prefix = normalizePrefix(cfg.prefix);
   if (cfg.mirrorOf) return startMirror(cfg, cfg.mirrorOf, prefix, say);
-  const signer = await serverKey(cfg, say);
+  const signer = await serverKey(cfg, say, (why) =>
+    logger.warn({ why }, 'signing failed; retrying'),
+  );
   await mkdir(cfg.data, { recursive: true });
   const store = await openStore(cfg);
   const metrics = createMetrics();
@@ -212,8 +214,13 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
 }
 
 // The log's signer: the key file, or a dev key in the data directory.
-async function serverKey(cfg: ServeConfig, say: (l: string) => void): Promise<NoteSigner> {
-  if (cfg.key) return readSignerKey(cfg.key);
+async function serverKey(
+  cfg: ServeConfig,
+  say: (l: string) => void,
+  onRetry: (why: string) => void,
+): Promise<Signer> {
+  // A PKCS#11 key is named by the origin; a token that goes away is waited for (onRetry).
+  if (cfg.key) return readSignerKey(cfg.key, cfg.origin, { onRetry });
   // Rekor v2 names a log by its host (its TrustedRoot baseUrl without the scheme), and sigstore
   // clients require the key name to appear in that baseUrl, so the dev key is named host:port.
   const { host, port } = parseListen(cfg.listen);
@@ -320,8 +327,12 @@ async function startIndex(
 export interface WitnessConfig {
   /** config is the witness's list of logs (origin and verifier key of each). */
   readonly config: string;
-  /** key is the witness key file written by `tilelog keygen --witness`. */
+  /** key is the witness key file written by `tilelog keygen --witness`, or a PKCS#11 URI. */
   readonly key: string;
+  /** name is the witness's key name, needed with a PKCS#11 key (a file names its keys). */
+  readonly name?: string;
+  /** mldsaKey is an ML-DSA-44 cosigner key file to cosign with as well (a token key is Ed25519). */
+  readonly mldsaKey?: string;
   readonly data: string;
   readonly listen: string;
   readonly prefix: string;
@@ -330,7 +341,10 @@ export interface WitnessConfig {
 /** startWitness loads the witness config and keys, opens its state and starts listening. */
 export async function startWitness(cfg: WitnessConfig): Promise<Running> {
   const logs = parseWitnessConfig(await readFile(cfg.config, 'utf8'));
-  const cosigners = await readCosignerKeys(cfg.key);
+  const cosigners = [
+    ...(await readCosignerKeys(cfg.key, cfg.name)),
+    ...(cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : []),
+  ];
   const state = await openStateMap(cfg.data);
   const app = createWitnessApp(new Witness(logs, cosigners, state), cfg.prefix);
   const running = await start(app.fetch, cfg.listen, cfg.prefix, () => state.close());

@@ -20,6 +20,7 @@ import { Log } from '../sequencer/index.ts';
 import { startServer, untilSignal } from '../server.ts';
 import { DATA, S3, STORAGE } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
+import { tokenKeygen } from './pkcs11.ts';
 import { signingKeygen } from './sign.ts';
 import { witnessKeygen } from './witness.ts';
 
@@ -28,7 +29,7 @@ const KEY = {
   type: 'string',
   arg: 'FILE',
   env: 'TILELOG_KEY',
-  help: 'signer key file (default: DATA/log.key, made if missing)',
+  help: 'signer key file, or a PKCS#11 URI with --origin (default: DATA/log.key, made if missing)',
 } as const satisfies Flag;
 
 const ORIGIN = {
@@ -43,6 +44,12 @@ const ORIGIN = {
 export const keygen = defineCommand({
   name: 'keygen',
   summary: 'Make a log key pair (OUT/log.key, 0600, and OUT/log.pub), a witness or a signing key.',
+  notes: [
+    'With --pkcs11 the Ed25519 key is made inside the token, sensitive and not extractable, and only',
+    'the verifier key is written (an existing key at the URI: its verifier key is printed). ML-DSA-44',
+    'keys stay files (tokens do not offer ML-DSA yet): --mldsa writes OUT/log-mldsa.key, or with',
+    '--witness OUT/witness-mldsa.key, which the witness takes as --mldsa-key.',
+  ],
   flags: [
     { name: 'origin', type: 'string', arg: 'ORIGIN', help: 'the log origin, also the key name' },
     { name: 'out', type: 'string', arg: 'DIR', required: true, help: 'where to write the keys' },
@@ -63,6 +70,12 @@ export const keygen = defineCommand({
       help: 'make a key for tilelog sign instead (OUT/signing.key, OUT/signing.pub)',
     },
     {
+      name: 'pkcs11',
+      type: 'string',
+      arg: 'URI',
+      help: 'make the Ed25519 key in a PKCS#11 token (pkcs11:token=T;object=L?module-path=…); write only its verifier key',
+    },
+    {
       name: 'algorithm',
       type: 'string',
       arg: 'KEY_DETAILS',
@@ -70,9 +83,14 @@ export const keygen = defineCommand({
       help: 'with --signing: its algorithm (default PKIX_ECDSA_P256_SHA_256)',
     },
   ],
-  async run({ origin, out, mldsa, witness, signing, algorithm }) {
+  async run({ origin, out, mldsa, witness, signing, algorithm, pkcs11 }) {
     if (algorithm !== undefined && !signing) usageError('--algorithm goes with --signing');
+    if (pkcs11 !== undefined && signing) usageError('--pkcs11 makes log or witness keys');
     if (signing) return signingKeygen(out, algorithm);
+    if (pkcs11 !== undefined && witness !== undefined)
+      return tokenKeygen('witness', witness, pkcs11, out, mldsa);
+    if (pkcs11 !== undefined && origin !== undefined)
+      return tokenKeygen('log', origin, pkcs11, out, mldsa);
     if (witness !== undefined) return witnessKeygen(witness, out);
     if (origin === undefined) usageError('keygen needs --origin (or --signing, or --witness NAME)');
     const skey = generateSignerKey(origin);
@@ -264,7 +282,7 @@ export async function freezeLog(
   keyFile?: string,
   origin?: string,
 ): Promise<string> {
-  const signer = await readSignerKey(keyFile ?? join(cfg.data, 'log.key'));
+  const signer = await readSignerKey(keyFile ?? join(cfg.data, 'log.key'), origin);
   const store = await openStore(cfg);
   try {
     const log = await Log.open(store, { origin: origin ?? signer.name, signer });

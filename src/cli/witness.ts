@@ -42,7 +42,19 @@ export const witness = defineCommand({
       type: 'string',
       arg: 'FILE',
       required: true,
-      help: 'witness key file (tilelog keygen --witness)',
+      help: 'witness key file (tilelog keygen --witness), or a PKCS#11 URI of its Ed25519 key',
+    },
+    {
+      name: 'name',
+      type: 'string',
+      arg: 'NAME',
+      help: "the witness's key name, with a PKCS#11 --key (a key file names its keys)",
+    },
+    {
+      name: 'mldsa-key',
+      type: 'string',
+      arg: 'FILE',
+      help: 'also cosign with this ML-DSA-44 key file (keygen --witness --pkcs11 --mldsa); tokens hold no ML-DSA keys',
     },
     {
       name: 'listen',

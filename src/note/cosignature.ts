@@ -15,7 +15,7 @@ import {
 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 import { parseCheckpoint } from './checkpoint.ts';
-import { isValidKeyName, keyId, type NoteVerifier } from './keys.ts';
+import { type Ed25519Key, isValidKeyName, keyId, type NoteVerifier } from './keys.ts';
 
 /** ALG_COSIGNATURE_V1 is the key type byte of Ed25519 cosignatures. */
 export const ALG_COSIGNATURE_V1 = 0x04;
@@ -121,42 +121,67 @@ export function cosignatureTimestamp(base64: string): number | null {
   return raw && raw.length >= 12 ? readU64be(raw, 4) : null;
 }
 
-/** Cosigner signs checkpoints as a witness. */
+/**
+ * Cosigner signs checkpoints as a witness. cosign returns the signature line for a checkpoint
+ * note text at a POSIX timestamp, or a promise of it when the key is in a token; the promise
+ * rejects as Ed25519Key.sign does.
+ */
 export interface Cosigner {
   readonly name: string;
   readonly alg: CosignAlg;
   readonly verifierKey: string;
-  /** cosign returns the signature line for a checkpoint note text at a POSIX timestamp. */
-  cosign(text: string, timestamp: number): string;
+  cosign(text: string, timestamp: number): string | Promise<string>;
   /**
    * cosignSubtree returns the signature line for the subtree [start, end) of origin with hash, at
-   * timestamp 0 (tlog-witness, "sign-subtree"); only ML-DSA-44 cosigners have it.
+   * timestamp 0 (tlog-witness, "sign-subtree"); only ML-DSA-44 cosigners (key files) have it.
    */
   readonly cosignSubtree?: (origin: string, start: number, end: number, hash: Uint8Array) => string;
 }
 
-/** cosignerFromSeed makes a cosigner of type alg named name from a 32-byte seed. */
-export function cosignerFromSeed(name: string, alg: CosignAlg, seed: Uint8Array): Cosigner {
+/** SeedCosigner is a Cosigner whose key is in memory: it cosigns at once. */
+export interface SeedCosigner extends Cosigner {
+  cosign(text: string, timestamp: number): string;
+}
+
+function cosignerOf<T>(
+  name: string,
+  alg: CosignAlg,
+  key: { publicKey: Uint8Array; sign(m: Uint8Array): T },
+  line: (sig: T, format: (sig: Uint8Array) => string) => string | Promise<string>,
+): Cosigner {
   if (!isValidKeyName(name)) throw badRequest(`note: invalid key name ${JSON.stringify(name)}`);
-  const s = alg === ALG_COSIGNATURE_V1 ? ed25519Signer(seed) : mlDsa44Signer(seed);
-  const keyHash = hashOf(name, alg, s.publicKey);
+  const keyHash = hashOf(name, alg, key.publicKey);
   const hashBytes = u64be(keyHash).subarray(4);
   return {
     name,
     alg,
-    verifierKey: `${name}+${keyHash.toString(16).padStart(8, '0')}+${toBase64(concat(Uint8Array.of(alg), s.publicKey))}`,
-    cosign(text, timestamp) {
-      const sig = s.sign(cosignedMessage(alg, name, text, timestamp));
-      return `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(timestamp), sig))}\n`;
-    },
-    cosignSubtree:
-      alg === ALG_MLDSA44
-        ? (origin, start, end, hash) => {
-            const sig = s.sign(subtreeMessage(name, 0, origin, start, end, hash));
-            return `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(0), sig))}\n`;
-          }
-        : undefined,
+    verifierKey: `${name}+${keyHash.toString(16).padStart(8, '0')}+${toBase64(concat(Uint8Array.of(alg), key.publicKey))}`,
+    cosign: (text: string, timestamp: number) =>
+      line(
+        key.sign(cosignedMessage(alg, name, text, timestamp)),
+        (sig) => `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(timestamp), sig))}\n`,
+      ),
   };
+}
+
+/** cosignerFromSeed makes a cosigner of type alg named name from a 32-byte seed. */
+export function cosignerFromSeed(name: string, alg: CosignAlg, seed: Uint8Array): SeedCosigner {
+  const s = alg === ALG_COSIGNATURE_V1 ? ed25519Signer(seed) : mlDsa44Signer(seed);
+  const c = cosignerOf(name, alg, s, (sig, format) => format(sig)) as SeedCosigner;
+  if (alg !== ALG_MLDSA44) return c;
+  const hashBytes = u64be(hashOf(name, alg, s.publicKey)).subarray(4);
+  return {
+    ...c,
+    cosignSubtree(origin, start, end, hash) {
+      const sig = s.sign(subtreeMessage(name, 0, origin, start, end, hash));
+      return `\u2014 ${name} ${toBase64(concat(hashBytes, u64be(0), sig))}\n`;
+    },
+  };
+}
+
+/** cosignerFromKey makes an Ed25519 (cosignature/v1) cosigner of a key held elsewhere (a token). */
+export function cosignerFromKey(name: string, key: Ed25519Key): Cosigner {
+  return cosignerOf(name, ALG_COSIGNATURE_V1, key, async (sig, format) => format(await sig));
 }
 
 /** formatCosignerSecret returns the secret key string of a cosigner: PRIVATE+KEY+name+hash+base64(type ‖ seed). */
@@ -172,7 +197,7 @@ export function generateCosignerSecret(name: string, alg: CosignAlg): string {
 }
 
 /** parseCosignerSecret parses a cosigner secret key string, checking its key hash. */
-export function parseCosignerSecret(skey: string): Cosigner {
+export function parseCosignerSecret(skey: string): SeedCosigner {
   const m = /^PRIVATE\+KEY\+([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(skey);
   const raw = m ? fromBase64(m[3]!) : null;
   const alg = raw?.[0];

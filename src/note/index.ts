@@ -1,12 +1,13 @@
 /** C2SP signed-note and tlog-checkpoint: keys, signing, strict opening, checkpoint bodies. */
 export type { Checkpoint } from './checkpoint.ts';
 export { formatCheckpoint, parseCheckpoint, parseDecimalSize } from './checkpoint.ts';
-export type { CosignatureVerifier, Cosigner } from './cosignature.ts';
+export type { CosignatureVerifier, Cosigner, SeedCosigner } from './cosignature.ts';
 export {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   cosignatureTimestamp,
   cosignedMessage,
+  cosignerFromKey,
   cosignerFromSeed,
   formatCosignerSecret,
   generateCosignerSecret,
@@ -14,7 +15,7 @@ export {
   parseCosignerSecret,
   subtreeMessage,
 } from './cosignature.ts';
-export type { NoteSigner, NoteVerifier } from './keys.ts';
+export type { Ed25519Key, NoteSigner, NoteVerifier, Signer } from './keys.ts';
 export {
   ALG_ED25519,
   formatSignerKey,
@@ -23,8 +24,9 @@ export {
   isValidKeyName,
   keyHashHex,
   keyId,
+  keySigner,
   parseSignerKey,
   parseVerifierKey,
 } from './keys.ts';
 export type { Note, NoteFailure, Signature } from './note.ts';
-export { MAX_SIGNATURES, NoteError, openNote, signNote, splitNote } from './note.ts';
+export { MAX_SIGNATURES, NoteError, openNote, signNote, signNoteWith, splitNote } from './note.ts';

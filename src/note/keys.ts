@@ -28,15 +28,45 @@ export interface NoteVerifier {
   verify(message: Uint8Array, signature: Uint8Array): boolean;
 }
 
-/** NoteSigner signs as one named key. */
-export interface NoteSigner {
+/**
+ * Ed25519Key is an Ed25519 private key wherever it is held: in memory (a key file) or in a token
+ * (PKCS#11). sign returns the 64-byte signature, or a promise of it when the key is elsewhere;
+ * a promise may reject with a LogError, 'unavailable' (the key may come back: retry later) or
+ * 'fatal' (it will not). Ed25519 is deterministic: signing a message again gives the same bytes.
+ */
+export interface Ed25519Key {
+  /** publicKey is the raw 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+/**
+ * Signer signs notes as one named Ed25519 key (Ed25519Key's contract): the log's checkpoint key
+ * and the keys of `tilelog sign` and the witness go through it, from a file or a token alike.
+ */
+export interface Signer extends Ed25519Key {
   readonly name: string;
   readonly keyHash: number;
-  /** publicKey is the raw Ed25519 public key. */
-  readonly publicKey: Uint8Array;
   /** verifierKey is the matching verifier key string. */
   readonly verifierKey: string;
+}
+
+/** NoteSigner is a Signer whose key is in memory (a key file): it signs at once. */
+export interface NoteSigner extends Signer {
   sign(message: Uint8Array): Uint8Array;
+}
+
+/** keySigner names an Ed25519 key: the Signer of a key held elsewhere (a token). */
+export function keySigner(name: string, key: Ed25519Key): Signer {
+  if (!isValidKeyName(name)) throw badRequest(`note: invalid key name ${JSON.stringify(name)}`);
+  const typed = concat(Uint8Array.of(ALG_ED25519), key.publicKey);
+  return {
+    name,
+    keyHash: keyHashOf(name, typed),
+    publicKey: key.publicKey,
+    verifierKey: formatVerifierKey(name, key.publicKey),
+    sign: (m) => key.sign(m),
+  };
 }
 
 /**

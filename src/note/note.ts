@@ -6,7 +6,13 @@
  */
 import { concat, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { isValidKeyName, keyHashHex, type NoteSigner, type NoteVerifier } from './keys.ts';
+import {
+  isValidKeyName,
+  keyHashHex,
+  type NoteSigner,
+  type NoteVerifier,
+  type Signer,
+} from './keys.ts';
 
 /** MAX_SIGNATURES is the most signature lines a note may carry (Go's limit; the spec asks for ≥ 16). */
 export const MAX_SIGNATURES = 100;
@@ -56,21 +62,32 @@ function checkText(text: string): void {
   if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw malformed('control character');
 }
 
+function signatureLine(s: Signer, sig: Uint8Array): string {
+  const hash = Uint8Array.of(
+    s.keyHash >>> 24,
+    (s.keyHash >>> 16) & 255,
+    (s.keyHash >>> 8) & 255,
+    s.keyHash & 255,
+  );
+  return `${SIG_PREFIX}${s.name} ${toBase64(concat(hash, sig))}\n`;
+}
+
 /** signNote signs text (which must end in a newline) with each signer, in order. */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
   checkText(text);
   const msg = utf8(text);
-  let out = text + '\n';
-  for (const s of signers) {
-    const hash = Uint8Array.of(
-      s.keyHash >>> 24,
-      (s.keyHash >>> 16) & 255,
-      (s.keyHash >>> 8) & 255,
-      s.keyHash & 255,
-    );
-    out += `${SIG_PREFIX}${s.name} ${toBase64(concat(hash, s.sign(msg)))}\n`;
-  }
-  return out;
+  return text + '\n' + signers.map((s) => signatureLine(s, s.sign(msg))).join('');
+}
+
+/**
+ * signNoteWith signs text as signNote does, with signers whose keys may be elsewhere (a token);
+ * it rejects as their sign does (Ed25519Key).
+ */
+export async function signNoteWith(text: string, signers: readonly Signer[]): Promise<string> {
+  checkText(text);
+  const msg = utf8(text);
+  const sigs = await Promise.all(signers.map(async (s) => signatureLine(s, await s.sign(msg))));
+  return text + '\n' + sigs.join('');
 }
 
 /**

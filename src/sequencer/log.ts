@@ -8,7 +8,7 @@
 import { concat, equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT } from '../merkle/index.ts';
-import type { Cosigner, NoteSigner } from '../note/index.ts';
+import type { Cosigner, Signer } from '../note/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -27,7 +27,7 @@ export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the la
 /** LogOptions configures a log this process sequences. */
 export interface LogOptions {
   readonly origin: string;
-  readonly signer: NoteSigner;
+  readonly signer: Signer;
   /** maxBatch is the most entries one commit sequences (default 4096). */
   readonly maxBatch?: number;
   /** maxAgeMs is how long the oldest pending entry may wait for its batch (default 10). */

@@ -174,7 +174,7 @@ export class Publisher {
     try {
       // 1. Sign the newest integrated checkpoint, with fresh timestamps on the log's own
       //    cosignatures. Nothing is durable yet; dying here changes nothing.
-      const signed = signCheckpoint(this.ctx, state.checkpoint, now);
+      const signed = await signCheckpoint(this.ctx, state.checkpoint, now);
 
       // 2. Witness it: one round, each witness asked at most once plus one retry after a 409
       //    (src/witness/ask.ts). Witnesses persist what they cosign; a crash here only means

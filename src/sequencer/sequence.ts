@@ -9,8 +9,8 @@ import {
   type Checkpoint,
   type Cosigner,
   formatCheckpoint,
-  type NoteSigner,
-  signNote,
+  type Signer,
+  signNoteWith,
 } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
 import { appendToEdge, edgeRoot, type TileWrite } from '../tiles/index.ts';
@@ -26,7 +26,7 @@ export interface Pending {
 /** CommitContext is what a commit needs besides the state. */
 export interface CommitContext {
   readonly store: LogStore;
-  readonly signer: NoteSigner;
+  readonly signer: Signer;
   readonly origin: string;
   /** keepPartials keeps superseded partial tiles (tlog-tiles lets a log delete them). */
   readonly keepPartials: boolean;
@@ -36,18 +36,18 @@ export interface CommitContext {
 
 /**
  * signCheckpoint signs a checkpoint with the log's Ed25519 key and appends the log's own
- * cosignatures, timestamped nowMs (Ed25519 is deterministic: only the cosignatures change).
+ * cosignatures, timestamped nowMs (Ed25519 is deterministic: only the cosignatures change). A key
+ * in a token signs without blocking the event loop, and rejects as Ed25519Key.sign does.
  */
-export function signCheckpoint(
+export async function signCheckpoint(
   ctx: CommitContext,
   checkpoint: Checkpoint,
   nowMs = Date.now(),
-): string {
+): Promise<string> {
   const text = formatCheckpoint(checkpoint);
   const now = Math.floor(nowMs / 1000);
-  return (
-    signNote(text, [ctx.signer]) + (ctx.cosigners ?? []).map((c) => c.cosign(text, now)).join('')
-  );
+  const cosigned = await Promise.all((ctx.cosigners ?? []).map((c) => c.cosign(text, now)));
+  return (await signNoteWith(text, [ctx.signer])) + cosigned.join('');
 }
 
 /** CommitResult is the new state, each entry's index, and the tiles written. */
@@ -108,7 +108,9 @@ export async function commitBatch(
 
   // 3. Sign. The signature stays in this process until step 4 succeeds; if the commit fails,
   //    the next attempt reloads the lock first, so no second checkpoint of this size is committed.
-  const note = signCheckpoint(ctx, checkpoint);
+  //    A token that is away is waited for here (pkcs11/key.ts), signing this same checkpoint;
+  //    nothing has been written, and no later batch is signed before this one.
+  const note = await signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   const nextState: LogState = { lock: next, note, checkpoint, edge };
   // The next batch may be sequenced on top of this one now. Its commit expects our lock, so it
@@ -137,7 +139,7 @@ export async function commitBatch(
 /** initialCommit commits the empty tree's checkpoint for a new log. */
 export async function initialCommit(ctx: CommitContext, root: Hash): Promise<LogState> {
   const checkpoint = { origin: ctx.origin, size: 0, root, extensions: [] };
-  const note = signCheckpoint(ctx, checkpoint);
+  const note = await signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   await ctx.store.commit({ expected: null, next, objects: [{ key: CHECKPOINT_KEY, value: next }] });
   return { lock: next, note, checkpoint, edge: { size: 0, levels: [], bundle: [] } };
@@ -170,7 +172,7 @@ export async function freezeCommit(
     ...state.checkpoint,
     extensions: [...state.checkpoint.extensions, FROZEN_PREFIX + unixDate(now)],
   };
-  const note = signCheckpoint(ctx, checkpoint);
+  const note = await signCheckpoint(ctx, checkpoint);
   const next = lockBytes(note);
   await ctx.store.commit({
     expected: state.lock,

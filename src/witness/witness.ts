@@ -170,7 +170,9 @@ export class Witness {
     }
     const body = formatCheckpoint(cp);
     const timestamp = this.now();
-    const cosignatures = this.cosigners.map((c) => c.cosign(body, timestamp)).join('');
+    const cosignatures = (
+      await Promise.all(this.cosigners.map((c) => c.cosign(body, timestamp)))
+    ).join('');
     // Durable before answering: a cosignature is a promise never to sign a fork of it. The
     // checkpoint served to monitors is written in the same batch.
     await this.state.put(

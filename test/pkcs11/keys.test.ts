@@ -1,0 +1,173 @@
+// PKCS#11 keys on a real SoftHSM2 token: keygen makes the Ed25519 key in the token (sensitive,
+// not extractable) and writes only verifier keys; a served log signs its checkpoints there and
+// they verify with the printed key; a witness cosigns with a token key (and an ML-DSA-44 file).
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { toBase64, utf8 } from '../../src/bytes.ts';
+import { main } from '../../src/cli/index.ts';
+import { readSignerKey } from '../../src/config.ts';
+import { leafHash } from '../../src/merkle/index.ts';
+import {
+  formatCheckpoint,
+  generateSignerKey,
+  openNote,
+  parseCosignerKey,
+  parseSignerKey,
+  parseVerifierKey,
+  signNote,
+} from '../../src/note/index.ts';
+import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
+import { startServer, startWitness } from '../../src/server.ts';
+import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
+
+async function run(argv: string[]) {
+  let out = '';
+  let err = '';
+  const l = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void (out += `${s}\n`));
+  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
+  try {
+    return { code: await main(argv, {}), out, err };
+  } finally {
+    l.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'tilelog-pkcs11-'));
+
+describe('keygen --pkcs11', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('makes a sensitive, non-extractable Ed25519 key in the token and writes only log.pub', async () => {
+    const out = join(tmp(), 'keys');
+    const uri = keyUri(label('log'));
+    const r = await run(['keygen', '--origin', 'example.test/log', '--pkcs11', uri, '--out', out]);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    const vkey = readFileSync(join(out, 'log.pub'), 'utf8').trim();
+    expect(r.out.trim()).toBe(vkey);
+    expect(parseVerifierKey(vkey).name).toBe('example.test/log');
+    expect(existsSync(join(out, 'log.key'))).toBe(false);
+    // Again: the key exists, so its verifier key is printed and nothing new is made.
+    const again = await run([
+      'keygen',
+      '--origin',
+      'example.test/log',
+      '--pkcs11',
+      uri,
+      '--out',
+      out,
+    ]);
+    expect(again.code).toBe(0);
+    expect(again.out.trim()).toBe(vkey);
+    // The token refuses to show the private key: CKA_SENSITIVE, not CKA_EXTRACTABLE.
+    const m = Module.load(MODULE);
+    await m.serial(() => {
+      m.initialize();
+      const t = m.tokens().find((t) => t.label === TOKEN)!;
+      const s = m.openSession(t.slot, PIN);
+      try {
+        const [k] = m.find(s, [
+          { type: A.CLASS, value: CKO_PRIVATE_KEY },
+          { type: A.LABEL, value: uri.split('object=')[1]!.split('?')[0]! },
+        ]);
+        expect(m.attribute(s, k!, A.SENSITIVE)[0]).toBe(1);
+        expect(m.attribute(s, k!, A.EXTRACTABLE)[0]).toBe(0);
+        expect(() => m.attribute(s, k!, 0x11 /* CKA_VALUE */)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+      } finally {
+        m.closeSession(s);
+      }
+    });
+  });
+
+  it('serves a log whose checkpoints are signed in the token and verify with the printed key', async () => {
+    const dir = tmp();
+    const uri = keyUri(label('served'));
+    const origin = 'served.example.test/log';
+    const r = await run(['keygen', '--origin', origin, '--pkcs11', uri, '--out', dir]);
+    expect(r.code).toBe(0);
+    const vkey = r.out.trim();
+    const running = await startServer({
+      data: join(dir, 'data'),
+      key: uri,
+      origin,
+      listen: '127.0.0.1:0',
+      prefix: '/api/v2',
+      personality: 'generic',
+      maxAgeMs: 1,
+      say: () => {},
+    });
+    try {
+      expect(running.verifierKey).toBe(vkey);
+      for (const e of ['one', 'two', 'three']) {
+        const res = await fetch(`${running.url}/add`, { method: 'POST', body: e });
+        expect(res.status).toBe(200);
+      }
+      const cp = await (await fetch(`${running.url}/checkpoint`)).text();
+      const opened = openNote(cp, [parseVerifierKey(vkey)]);
+      expect(opened.text).toMatch(new RegExp(`^${origin}\n3\n`));
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('runs a witness that cosigns with a token key and an ML-DSA-44 key file', async () => {
+    const dir = tmp();
+    const uri = keyUri(label('witness'));
+    const r = await run([
+      'keygen',
+      '--witness',
+      'witness.example.test',
+      '--pkcs11',
+      uri,
+      '--out',
+      dir,
+      '--mldsa',
+    ]);
+    expect(r.code).toBe(0);
+    const vkeys = readFileSync(join(dir, 'witness.pub'), 'utf8').trim().split('\n');
+    expect(vkeys).toHaveLength(2);
+    expect(existsSync(join(dir, 'witness.key'))).toBe(false);
+    const log = parseSignerKey(generateSignerKey('witnessed.example.test'));
+    writeFileSync(join(dir, 'config'), `log ${log.name} ${log.verifierKey}\n`);
+    const w = await startWitness({
+      config: join(dir, 'config'),
+      key: uri,
+      name: 'witness.example.test',
+      mldsaKey: join(dir, 'witness-mldsa.key'),
+      data: join(dir, 'state'),
+      listen: '127.0.0.1:0',
+      prefix: '',
+    });
+    try {
+      const text = formatCheckpoint({
+        origin: log.name,
+        size: 1,
+        root: leafHash(utf8('x')),
+        extensions: [],
+      });
+      const note = signNote(text, [log]);
+      const res = await fetch(`${w.url}/add-checkpoint`, {
+        method: 'POST',
+        body: `old 0\n\n${note}`,
+      });
+      expect(res.status).toBe(200);
+      const cosigned = note + (await res.text());
+      const opened = openNote(cosigned, vkeys.map(parseCosignerKey));
+      expect(opened.sigs.map((s) => s.name)).toEqual([
+        'witness.example.test',
+        'witness.example.test',
+      ]);
+      expect(toBase64(utf8(opened.text))).toBe(toBase64(utf8(text)));
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('opens a token key through readSignerKey only with a name', async () => {
+    await expect(readSignerKey(keyUri(label('x')))).rejects.toThrow(/needs --origin/);
+  });
+});
