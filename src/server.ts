@@ -141,6 +141,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   await mkdir(cfg.data, { recursive: true });
   const store = await openStore(cfg);
   const metrics = createMetrics();
+  const cosigners = cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : [];
   const log = await Log.open(store, {
     origin: cfg.origin ?? signer.name,
     signer,
@@ -150,7 +151,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     // A bucket is served as it is, so it must hold the partial tiles of every published size
     // (tlog-tiles); tilelog's own read path cuts them from the current tile instead.
     keepPartials: cfg.storage !== undefined,
-    cosigners: cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : [],
+    cosigners,
     witnessing: cfg.witnessPolicy
       ? new Witnessing({
           policy: parsePolicy(await readFile(cfg.witnessPolicy, 'utf8')),
@@ -187,7 +188,10 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   const index = cfg.index
     ? await startIndex(cfg, log, prefix, signer.verifierKey, (r) => app.fetch(r), logger)
     : undefined;
-  const explorer = explorerConfig(prefix, signer.verifierKey, index);
+  const explorer = {
+    ...explorerConfig(prefix, signer.verifierKey, index),
+    witnesses: cosigners.map((c) => c.verifierKey),
+  };
   const app = createApp(log, { prefix, metrics, ...api, index: index?.routes, explorer });
   index?.start();
   const grpc = cfg.grpcListen
