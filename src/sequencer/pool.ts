@@ -72,6 +72,9 @@ export class Pool {
   private readonly inflight = new Map<string, Promise<AddResult>>();
   private published: Published;
   private lastProgress: number;
+  // expiredSince: the admission of the oldest submission refused at its deadline since the last
+  // publication (the sequencer is waiting for storage or a signing token that is away).
+  private expiredSince: number | undefined;
   private cancelFlush: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
   private closed = false;
@@ -90,11 +93,12 @@ export class Pool {
   }
 
   /**
-   * stuckForMs is how long the oldest waiting submission has waited with no publication since
-   * (0 when nothing waits): the health check fails when it grows past a few intervals.
+   * stuckForMs is how long the oldest waiting submission (or one refused at its deadline) has
+   * waited with no publication since (0 when there is none): the health check fails when it
+   * grows past a few intervals, and passes again with the next publication.
    */
   get stuckForMs(): number {
-    let oldest = Infinity;
+    let oldest = this.expiredSince ?? Infinity;
     for (const w of this.waiting) oldest = Math.min(oldest, w.admitted);
     if (oldest === Infinity) return 0;
     return Math.max(0, this.opts.clock.now() - Math.max(oldest, this.lastProgress));
@@ -142,6 +146,7 @@ export class Pool {
     if (p.checkpoint.size < this.published.checkpoint.size) return;
     this.published = p;
     this.lastProgress = this.opts.clock.now();
+    this.expiredSince = undefined;
     for (const w of this.waiting)
       if (w.index !== undefined && w.index < p.checkpoint.size) this.answer(w);
   }
@@ -214,8 +219,11 @@ export class Pool {
         'unavailable',
         'sequencer: no checkpoint covering the entry was published in time, retry later',
       );
-      for (const w of this.waiting)
-        if (now - w.admitted >= this.opts.deadlineMs) this.settle(w, () => w.reject(e));
+      for (const w of this.waiting) {
+        if (now - w.admitted < this.opts.deadlineMs) continue;
+        this.expiredSince = Math.min(this.expiredSince ?? Infinity, w.admitted);
+        this.settle(w, () => w.reject(e));
+      }
       if (this.waiting.size > 0) this.sweepLater();
     });
   }
