@@ -2,7 +2,8 @@
  * A verifying client for any C2SP tlog-tiles log over HTTP, with no Node imports (it runs in
  * browsers): it opens checkpoints with the log's verifier keys, computes proofs from tiles, and
  * follows a log entry by entry, checking that the new entries extend the tree it has verified to
- * exactly the new checkpoint's root. Full tiles are cached (a tile's bytes never change).
+ * exactly the new checkpoint's root. Tiles are read through the one cached TileSource (a tile's
+ * bytes never change), with the tlog-tiles fallback from a partial tile that is gone to the full one.
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
@@ -11,20 +12,19 @@ import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '.
 import {
   appendToEdge,
   decodeBundle,
+  DEFAULT_CACHE_BYTES,
   type Edge,
   edgeRoot,
-  edgeTiles,
-  EMPTY_EDGE,
   ENTRIES,
-  narrowTile,
+  loadEdge,
   proveConsistency,
   proveInclusion,
   type Tile,
   TILE_WIDTH,
   tileAt,
   type TileFetcher,
-  TileHashes,
   tilePath,
+  TileSource,
 } from '../tiles/index.ts';
 
 /** Verified is a checkpoint whose signature was verified, with its note text. */
@@ -39,8 +39,8 @@ export interface ClientOptions {
   readonly url: string;
   readonly verifiers: readonly NoteVerifier[];
   readonly fetch?: typeof globalThis.fetch;
-  /** cacheSize bounds the full-tile cache (default 1024 tiles). */
-  readonly cacheSize?: number;
+  /** cacheBytes bounds the tile cache (default 64 MiB). */
+  readonly cacheBytes?: number;
 }
 
 /** TlogClient reads and verifies one tlog-tiles log. */
@@ -48,14 +48,16 @@ export class TlogClient {
   private readonly url: string;
   private readonly verifiers: readonly NoteVerifier[];
   private readonly get: typeof globalThis.fetch;
-  private readonly cache = new Map<string, Uint8Array>();
-  private readonly cacheSize: number;
+  private readonly source: TileSource;
 
   constructor(opts: ClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.verifiers = opts.verifiers;
     this.get = opts.fetch ?? ((...a) => globalThis.fetch(...a));
-    this.cacheSize = opts.cacheSize ?? 1024;
+    this.source = new TileSource({
+      fetch: (paths) => Promise.all(paths.map((p) => this.fetchBytes(p, false))),
+      capacityBytes: opts.cacheBytes ?? DEFAULT_CACHE_BYTES,
+    });
   }
 
   /** checkpoint fetches and verifies the log's current checkpoint. */
@@ -69,22 +71,15 @@ export class TlogClient {
    * is cut from the full one (tlog-tiles: clients fall back to it).
    */
   async tile(t: Tile): Promise<Uint8Array> {
-    const full = t.width === TILE_WIDTH;
-    const hit = this.cache.get(tilePath(t));
-    if (hit) return hit;
-    let data = await this.fetchBytes(tilePath(t), false);
-    if (!data && !full) {
-      const whole = await this.fetchBytes(tilePath({ ...t, width: TILE_WIDTH }), false);
-      if (whole) data = narrowTile({ ...t, width: TILE_WIDTH }, whole, t.width);
-    }
+    const [data] = await this.source.read([t]);
     if (!data) throw new LogError('not_found', `client: ${tilePath(t)} is not served`);
-    if (full) this.remember(tilePath(t), data);
     return data;
   }
 
   /** fetcher is a TileFetcher over HTTP, for proofs from tiles. */
-  readonly fetcher: TileFetcher = async (tiles) =>
-    Promise.all(tiles.map(async (t) => new TileHashes(await this.tile(t))));
+  get fetcher(): TileFetcher {
+    return this.source.fetchHashes;
+  }
 
   /** proveInclusion computes the inclusion proof of index in the tree of size from tiles. */
   proveInclusion(index: number, size: number): Promise<Hash[]> {
@@ -115,23 +110,8 @@ export class TlogClient {
   }
 
   /** edgeAt reads the right edge of the tree of a verified checkpoint, checked against its root. */
-  async edgeAt(cp: Checkpoint): Promise<Edge> {
-    if (cp.size === 0) return EMPTY_EDGE;
-    const levels: Hash[][] = [];
-    for (const t of edgeTiles(cp.size)) {
-      if (t.level === ENTRIES) continue;
-      const data = await this.tile(t);
-      const hashes = new TileHashes(data);
-      levels[t.level] = Array.from({ length: t.width }, (_, i) => hashes.subtree(0, i));
-    }
-    for (let l = 0; TILE_WIDTH ** l <= cp.size; l++) levels[l] ??= [];
-    const edge: Edge = { size: cp.size, levels, bundle: [] };
-    if (!equal(edgeRoot(edge), cp.root))
-      throw new LogError(
-        'corrupt',
-        `client: right-edge tiles do not hash to checkpoint ${cp.size}`,
-      );
-    return edge;
+  edgeAt(cp: Checkpoint): Promise<Edge> {
+    return loadEdge((tiles) => this.source.read(tiles), cp.size, cp.root);
   }
 
   /**
@@ -177,10 +157,5 @@ export class TlogClient {
         `client: GET ${path}: ${res.status}`,
       );
     return new Uint8Array(await res.arrayBuffer());
-  }
-
-  private remember(path: string, data: Uint8Array): void {
-    this.cache.set(path, data);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 }

@@ -11,14 +11,7 @@ import { LogError } from '../errors.ts';
 import { checkConsistency } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import { CHECKPOINT_KEY, indexKey, type LogStore, type StoredObject } from '../storage/index.ts';
-import {
-  edgeRoot,
-  proveConsistency,
-  TILE_WIDTH,
-  type TileFetcher,
-  TileHashes,
-  tilePath,
-} from '../tiles/index.ts';
+import { edgeRoot, proveConsistency, TILE_WIDTH, TileSource } from '../tiles/index.ts';
 import { rebuild } from './rebuild.ts';
 import { openLock } from './state.ts';
 
@@ -81,22 +74,14 @@ export async function migrate(
   if (destLock && !decodeUtf8(destLock)?.startsWith(MARKER)) {
     // An older checkpoint in the destination must be one the source's tree extends.
     const older = openLock(destLock, verifier, origin).checkpoint;
-    const fetch: TileFetcher = async (tiles) =>
-      Promise.all(
-        tiles.map(async (t) => {
-          const d = await from.get(tilePath(t));
-          if (!d)
-            throw new LogError('corrupt', `migrate: ${tilePath(t)} is missing from the source`);
-          return new TileHashes(d);
-        }),
-      );
+    const source = new TileSource({ fetch: (p) => from.getMany(p), size: () => size });
     try {
       checkConsistency(
         older.size,
         size,
         older.root,
         checkpoint.root,
-        await proveConsistency(fetch, older.size, size),
+        await proveConsistency(source.fetchHashes, older.size, size),
       );
     } catch (err) {
       throw new LogError(

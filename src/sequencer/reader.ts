@@ -1,77 +1,59 @@
 /**
  * Reads of a committed log: tiles and entry bundles as served (a partial tile for any size up to
- * the published one, derived by truncating the current tile when the exact one was pruned), and
- * proofs computed from tiles. Tiles are immutable for a given path, so a bounded LRU cache of them
- * is always coherent.
+ * the integrated one, cut from the current tile when the exact one was pruned), and proofs
+ * computed from tiles. All of it goes through one TileSource over the store (tiles/source.ts),
+ * whose byte-bounded cache is always coherent because a tile path's bytes never change.
  */
-import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import {
-  narrowTile,
+  DEFAULT_CACHE_BYTES,
   proveConsistency,
   proveInclusion,
   readTreeHash,
   type Tile,
-  type TileFetcher,
-  TileHashes,
-  tilePath,
-  tileWidth,
+  TileSource,
   type TileWrite,
 } from '../tiles/index.ts';
 
-interface Cached {
-  readonly data: Uint8Array;
-  hashes?: TileHashes;
-}
-
 /** TileReader serves tiles, bundles and proofs from a store, for sizes up to size(). */
 export class TileReader {
-  private readonly cache = new Map<string, Cached>();
   private readonly store: LogStore;
-  private readonly size: () => number;
-  private readonly capacityBytes: number;
-  private bytes = 0;
+  private readonly source: TileSource;
 
   /** capacityBytes bounds the cache by size, not count: an entry bundle can be 256 times a tile. */
-  constructor(store: LogStore, size: () => number, capacityBytes = 64 << 20) {
+  constructor(store: LogStore, size: () => number, capacityBytes = DEFAULT_CACHE_BYTES) {
     this.store = store;
-    this.size = size;
-    this.capacityBytes = capacityBytes;
+    this.source = new TileSource({ fetch: (paths) => store.getMany(paths), size, capacityBytes });
   }
 
   /** prime adds tiles that were just committed to the cache. */
   prime(writes: readonly TileWrite[]): void {
-    for (const w of writes) this.remember(key(w.tile), { data: w.data });
+    this.source.prime(writes);
+  }
+
+  /** cached returns a tile's bytes when the cache holds them, with no I/O (the fast read path). */
+  cached(t: Tile): Uint8Array | undefined {
+    return this.source.peek(t);
   }
 
   /**
-   * readTile returns the bytes of a tile or bundle as it is in a tree of the published size, or
+   * readTile returns the bytes of a tile or bundle as it is in a tree of the integrated size, or
    * null when that tile is not part of it (wider than the tree allows).
    */
   async readTile(t: Tile): Promise<Uint8Array | null> {
-    const c = await this.readCached(t);
-    return c ? c.data : null;
+    const [data] = await this.source.read([t]);
+    return data!;
   }
 
-  /** fetch is a TileFetcher over the published tree, for proofs. */
-  readonly fetch: TileFetcher = async (tiles) => {
-    const got = await Promise.all(tiles.map((t) => this.readCached(t)));
-    return got.map((c, i) => {
-      if (!c)
-        throw new LogError('not_found', `sequencer: ${tilePath(tiles[i]!)} is beyond the tree`);
-      return (c.hashes ??= new TileHashes(c.data));
-    });
-  };
-
-  /** proveInclusion returns the inclusion proof of index in the tree of size (≤ published). */
+  /** proveInclusion returns the inclusion proof of index in the tree of size (≤ integrated). */
   proveInclusion(index: number, size: number): Promise<Hash[]> {
-    return proveInclusion(this.fetch, index, size);
+    return proveInclusion(this.source.fetchHashes, index, size);
   }
 
-  /** treeHash returns the root of the tree of size (≤ published) computed from tiles. */
+  /** treeHash returns the root of the tree of size (≤ integrated) computed from tiles. */
   treeHash(size: number): Promise<Hash> {
-    return readTreeHash(this.fetch, size);
+    return readTreeHash(this.source.fetchHashes, size);
   }
 
   /** lookup reads a non-tile key (the dedup index) straight from the store. */
@@ -79,55 +61,8 @@ export class TileReader {
     return this.store.get(key);
   }
 
-  /** proveConsistency returns the consistency proof between two sizes (≤ published). */
+  /** proveConsistency returns the consistency proof between two sizes (≤ integrated). */
   proveConsistency(size1: number, size2: number): Promise<Hash[]> {
-    return proveConsistency(this.fetch, size1, size2);
+    return proveConsistency(this.source.fetchHashes, size1, size2);
   }
-
-  private async readCached(t: Tile): Promise<Cached | null> {
-    const k = key(t);
-    const hit = this.cache.get(k);
-    if (hit) {
-      this.remember(k, hit);
-      return hit;
-    }
-    // The newest version of this tile always exists (full tiles and the current right edge are
-    // never deleted); a commit may prune the one we chose in between, so look again once.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const now = tileWidth(t.level, t.n, this.size());
-      if (t.width > now) return null;
-      const current = { ...t, width: now };
-      const data = this.cache.get(key(current))?.data ?? (await this.store.get(tilePath(current)));
-      if (!data) continue;
-      const c = { data: now === t.width ? data : narrowTile(current, data, t.width) };
-      this.remember(k, c);
-      return c;
-    }
-    throw new LogError('corrupt', `sequencer: ${tilePath(t)} is missing from storage`);
-  }
-
-  private remember(k: string, c: Cached): void {
-    const old = this.cache.get(k);
-    if (old) {
-      this.cache.delete(k);
-      this.bytes -= cost(old);
-    }
-    this.cache.set(k, c);
-    this.bytes += cost(c);
-    while (this.bytes > this.capacityBytes && this.cache.size > 1) {
-      const [oldest, v] = this.cache.entries().next().value!;
-      this.cache.delete(oldest);
-      this.bytes -= cost(v);
-    }
-  }
-}
-
-// What a cached tile costs: its bytes, twice over to cover the inner hashes a hash tile may grow.
-function cost(c: Cached): number {
-  return c.data.length * 2;
-}
-
-// The cache key of a tile: cheaper than its path, which formats the index in groups.
-function key(t: Tile): string {
-  return `${t.level}/${t.n}/${t.width}`;
 }

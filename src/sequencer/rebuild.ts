@@ -15,7 +15,7 @@ import {
   ENTRIES,
   TILE_WIDTH,
   tileAt,
-  tilePath,
+  TileSource,
   type TileWrite,
 } from '../tiles/index.ts';
 
@@ -33,18 +33,21 @@ const CHUNK = 64; // bundles per step
 
 /** rebuild walks the log in store up to size, verifying hash tiles as it goes. */
 export async function* rebuild(store: LogStore, size: number): AsyncGenerator<RebuiltChunk> {
+  // Every object is read once, so nothing is cached; a tile missing from the store is corrupt.
+  const source = new TileSource({
+    fetch: (p) => store.getMany(p),
+    size: () => size,
+    capacityBytes: 0,
+  });
   const bundles = Math.ceil(size / TILE_WIDTH);
   let edge = EMPTY_EDGE;
   for (let first = 0; first < bundles; first += CHUNK) {
     const wanted = [];
     for (let n = first; n < Math.min(bundles, first + CHUNK); n++)
       wanted.push(tileAt(ENTRIES, n, size)!);
-    const data = await store.getMany(wanted.map(tilePath));
+    const data = await source.read(wanted);
     const entries: Uint8Array[] = [];
-    wanted.forEach((t, i) => {
-      if (!data[i]) throw new LogError('corrupt', `${tilePath(t)} is missing`);
-      entries.push(...decodeBundle(data[i]!, t.width));
-    });
+    wanted.forEach((t, i) => entries.push(...decodeBundle(data[i]!, t.width)));
     const before = edge.size;
     const hashes = entries.map(leafHash);
     const r = appendToEdge(edge, entries, hashes);
@@ -53,7 +56,7 @@ export async function* rebuild(store: LogStore, size: number): AsyncGenerator<Re
       (w) => tileAt(w.tile.level, w.tile.n, size)?.width === w.tile.width,
     );
     const hashTiles = final.filter((w) => w.tile.level !== ENTRIES);
-    const stored = await store.getMany(hashTiles.map((w) => w.path));
+    const stored = await source.read(hashTiles.map((w) => w.tile));
     hashTiles.forEach((w, i) => {
       if (!stored[i] || !equal(stored[i]!, w.data))
         throw new LogError('corrupt', `${w.path} does not match the entries`);

@@ -5,19 +5,9 @@
  */
 import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
 import { CHECKPOINT_KEY, type LogStore } from '../storage/index.ts';
-import {
-  decodeBundle,
-  type Edge,
-  edgeRoot,
-  edgeTiles,
-  EMPTY_EDGE,
-  ENTRIES,
-  TILE_WIDTH,
-  tilePath,
-} from '../tiles/index.ts';
+import { type Edge, loadEdge, TileSource } from '../tiles/index.ts';
 
 /** LogState is a committed log: its lock bytes, signed checkpoint, and right edge. */
 export interface LogState {
@@ -89,26 +79,13 @@ async function loadAt(
 ): Promise<LogState> {
   const { note, checkpoint } = openLock(lock, verifier, origin);
   const size = checkpoint.size;
-  const tiles = edgeTiles(size);
-  const data = await store.getMany(tiles.map(tilePath));
-  const levels: Hash[][] = [];
-  for (let level = 0; TILE_WIDTH ** level <= size; level++) levels.push([]);
-  let bundle: Uint8Array[] = [];
-  tiles.forEach((t, i) => {
-    const d = data[i];
-    if (!d) throw corrupt(`right-edge tile ${tilePath(t)} is missing`);
-    if (t.level === ENTRIES) {
-      bundle = decodeBundle(d, t.width).map((e) => e.slice());
-      return;
-    }
-    if (d.length !== t.width * HASH_SIZE) throw corrupt(`tile ${tilePath(t)} has the wrong length`);
-    for (let j = 0; j < t.width; j++)
-      levels[t.level]!.push(d.slice(j * HASH_SIZE, (j + 1) * HASH_SIZE));
+  // The partial tiles of this very size, read once (no cache: the edge is kept as the state).
+  const tiles = new TileSource({
+    fetch: (p) => store.getMany(p),
+    size: () => size,
+    capacityBytes: 0,
   });
-  const edge: Edge = size === 0 ? EMPTY_EDGE : { size, levels, bundle };
-  if (!equal(edgeRoot(edge), checkpoint.root)) {
-    throw corrupt(`right-edge tiles do not hash to the root of checkpoint ${size}`);
-  }
+  const edge = await loadEdge((t) => tiles.read(t), size, checkpoint.root, true);
   return { lock, note, checkpoint, edge };
 }
 

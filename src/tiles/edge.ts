@@ -4,10 +4,10 @@
  * memory, never the tree), and appending is pure: it returns a new edge and the tiles to write,
  * leaving the old edge valid if the commit that would publish them fails.
  */
-import { concat } from '../bytes.ts';
-import { assert } from '../errors.ts';
-import { balancedRoot, foldRight, type Hash } from '../merkle/index.ts';
-import { encodeBundle } from './bundle.ts';
+import { concat, equal } from '../bytes.ts';
+import { assert, LogError } from '../errors.ts';
+import { balancedRoot, foldRight, type Hash, HASH_SIZE } from '../merkle/index.ts';
+import { decodeBundle, encodeBundle } from './bundle.ts';
 import { ENTRIES, type Tile, TILE_WIDTH, tilePath, tileWidth } from './tile.ts';
 
 /** Edge is the right edge of a tree of size leaves. */
@@ -115,4 +115,47 @@ export function appendToEdge(
     .map(tilePath)
     .filter((p) => !kept.has(p));
   return { edge: { size, levels, bundle }, writes, superseded };
+}
+
+/** ReadTiles reads tiles at their widths, in order, null for one not available (TileSource.read). */
+export type ReadTiles = (tiles: readonly Tile[]) => Promise<(Uint8Array | null)[]>;
+
+/**
+ * loadEdge reads the right edge of the tree of size leaves with root in one batch and checks that
+ * it hashes to root (a checkpoint's tree, whose signature the caller verified). withBundle also
+ * reads the partial entry bundle, which a sequencer appends to and a follower does not need. A
+ * malformed tile or an edge with another root is a corrupt LogError, a tile not served not_found.
+ */
+export async function loadEdge(
+  read: ReadTiles,
+  size: number,
+  root: Hash,
+  withBundle = false,
+): Promise<Edge> {
+  const tiles = edgeTiles(size).filter((t) => withBundle || t.level !== ENTRIES);
+  const data = await read(tiles);
+  const levels: Hash[][] = [];
+  for (let level = 0; TILE_WIDTH ** level <= size; level++) levels.push([]);
+  let bundle: Uint8Array[] = [];
+  tiles.forEach((t, i) => {
+    const d = data[i];
+    // Only a remote source answers null for a tile its tree holds (a store's is corrupt first).
+    if (!d) throw new LogError('not_found', `tiles: right-edge tile ${tilePath(t)} is not served`);
+    // Copies: the edge outlives the fetched (or cached) buffers it would otherwise pin.
+    if (t.level === ENTRIES) {
+      bundle = decodeBundle(d, t.width).map((e) => e.slice());
+      return;
+    }
+    if (d.length !== t.width * HASH_SIZE)
+      throw new LogError('corrupt', `tiles: ${tilePath(t)} has the wrong length`);
+    for (let j = 0; j < t.width; j++)
+      levels[t.level]!.push(d.slice(j * HASH_SIZE, (j + 1) * HASH_SIZE));
+  });
+  const edge: Edge = size === 0 ? EMPTY_EDGE : { size, levels, bundle };
+  if (!equal(edgeRoot(edge), root))
+    throw new LogError(
+      'corrupt',
+      `tiles: right-edge tiles do not hash to the root of checkpoint ${size}`,
+    );
+  return edge;
 }
