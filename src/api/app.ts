@@ -54,6 +54,11 @@ export function normalizePrefix(prefix: string): string {
 export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
+  // The hot read routes first: their ready answers carry CORS themselves (read.ts), and a route
+  // that answers before a middleware registered after it never runs that middleware.
+  app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
+  // The raw path, not the decoded one: %-escapes are not canonical tile paths.
+  app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
   app.use(`${prefix}/*`, readCors);
 
   // rekor-tiles answers grpc-gateway's health endpoint, {"status":"SERVING"}: the same first field,
@@ -75,9 +80,6 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
       c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }),
     );
   }
-  app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
-  // The raw path, not the decoded one: %-escapes are not canonical tile paths.
-  app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
   mountWrites(app, log, prefix, opts);
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
