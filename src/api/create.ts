@@ -11,6 +11,7 @@ import {
   type KeyDetails,
 } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
+import { peekCheckpoint } from '../note/index.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 
@@ -90,7 +91,7 @@ export async function createEntry(
     inclusionPromise: null,
     inclusionProof: {
       logIndex: index,
-      rootHash: rootLine(r.note),
+      rootHash: peekCheckpoint(r.note).root,
       treeSize: String(r.size),
       hashes: hashes.map(toBase64),
       checkpoint: { envelope: r.note },
@@ -98,9 +99,4 @@ export async function createEntry(
     canonicalizedBody: toBase64(admitted.body),
   };
   return { entry };
-}
-
-// The root line of a checkpoint note: the root hash, already in base64.
-function rootLine(n: string): string {
-  return n.split('\n')[2]!;
 }

@@ -31,6 +31,16 @@ export function parseDecimalSize(s: string, what = 'size'): number {
 }
 
 /**
+ * peekCheckpoint returns the first three lines of checkpoint text (or of a signed note) as they
+ * are: the origin, the size and the base64 root hash. Nothing is checked: for a note we signed
+ * ourselves, or to route a note before parseCheckpoint checks it.
+ */
+export function peekCheckpoint(text: string): { origin: string; size: string; root: string } {
+  const [origin = '', size = '', root = ''] = text.split('\n', 3);
+  return { origin, size, root };
+}
+
+/**
  * parseCheckpoint parses checkpoint note text strictly: it rejects an empty origin, a size with a
  * sign or leading zeros, a root that is not 32 bytes of canonical base64, and empty extension lines.
  */

@@ -15,7 +15,14 @@ import {
 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 import { parseCheckpoint } from './checkpoint.ts';
-import { type Ed25519Key, isValidKeyName, keyId, type NoteVerifier } from './keys.ts';
+import {
+  type Ed25519Key,
+  isValidKeyName,
+  keyHashBytes,
+  keyHashHex,
+  keyHashOf,
+  type NoteVerifier,
+} from './keys.ts';
 
 /** ALG_COSIGNATURE_V1 is the key type byte of Ed25519 cosignatures. */
 export const ALG_COSIGNATURE_V1 = 0x04;
@@ -26,8 +33,7 @@ const PUBLIC_SIZE = { [ALG_COSIGNATURE_V1]: 32, [ALG_MLDSA44]: 1312 } as const;
 type CosignAlg = keyof typeof PUBLIC_SIZE;
 
 function hashOf(name: string, alg: number, pub: Uint8Array): number {
-  const id = keyId(name, concat(Uint8Array.of(alg), pub));
-  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+  return keyHashOf(name, concat(Uint8Array.of(alg), pub));
 }
 
 /** cosignedMessage returns the bytes a cosigner of type alg signs for a checkpoint note text. */
@@ -151,11 +157,11 @@ function cosignerOf<T>(
 ): Cosigner {
   if (!isValidKeyName(name)) throw badRequest(`note: invalid key name ${JSON.stringify(name)}`);
   const keyHash = hashOf(name, alg, key.publicKey);
-  const hashBytes = u64be(keyHash).subarray(4);
+  const hashBytes = keyHashBytes(keyHash);
   return {
     name,
     alg,
-    verifierKey: `${name}+${keyHash.toString(16).padStart(8, '0')}+${toBase64(concat(Uint8Array.of(alg), key.publicKey))}`,
+    verifierKey: `${name}+${keyHashHex(keyHash)}+${toBase64(concat(Uint8Array.of(alg), key.publicKey))}`,
     cosign: (text: string, timestamp: number) =>
       line(
         key.sign(cosignedMessage(alg, name, text, timestamp)),
@@ -169,7 +175,7 @@ export function cosignerFromSeed(name: string, alg: CosignAlg, seed: Uint8Array)
   const s = alg === ALG_COSIGNATURE_V1 ? ed25519Signer(seed) : mlDsa44Signer(seed);
   const c = cosignerOf(name, alg, s, (sig, format) => format(sig)) as SeedCosigner;
   if (alg !== ALG_MLDSA44) return c;
-  const hashBytes = u64be(hashOf(name, alg, s.publicKey)).subarray(4);
+  const hashBytes = keyHashBytes(hashOf(name, alg, s.publicKey));
   return {
     ...c,
     cosignSubtree(origin, start, end, hash) {

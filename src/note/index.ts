@@ -1,6 +1,11 @@
 /** C2SP signed-note and tlog-checkpoint: keys, signing, strict opening, checkpoint bodies. */
 export type { Checkpoint } from './checkpoint.ts';
-export { formatCheckpoint, parseCheckpoint, parseDecimalSize } from './checkpoint.ts';
+export {
+  formatCheckpoint,
+  parseCheckpoint,
+  parseDecimalSize,
+  peekCheckpoint,
+} from './checkpoint.ts';
 export type { CosignatureVerifier, Cosigner, SeedCosigner } from './cosignature.ts';
 export {
   ALG_COSIGNATURE_V1,
@@ -27,6 +32,7 @@ export {
   keySigner,
   parseSignerKey,
   parseVerifierKey,
+  readKeyHash,
 } from './keys.ts';
 export type { Note, NoteFailure, Signature } from './note.ts';
 export { MAX_SIGNATURES, NoteError, openNote, signNote, signNoteWith, splitNote } from './note.ts';

@@ -84,26 +84,32 @@ export function keyId(name: string, typedKey: Uint8Array): Uint8Array {
   return sha256(concat(utf8(name), Uint8Array.of(0x0a), typedKey));
 }
 
-function keyHashOf(name: string, typedKey: Uint8Array): number {
-  const id = keyId(name, typedKey);
-  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+/** keyHashOf returns the key hash of a note key: the first 4 bytes of its key ID. */
+export function keyHashOf(name: string, typedKey: Uint8Array): number {
+  return readKeyHash(keyId(name, typedKey));
 }
 
-function formatHash(h: number): string {
-  return h.toString(16).padStart(8, '0');
+/** readKeyHash reads the big-endian 4-byte key hash that starts b (a key ID or a signature). */
+export function readKeyHash(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** keyHashBytes encodes a key hash as the 4 big-endian bytes that start a note signature. */
+export function keyHashBytes(h: number): Uint8Array {
+  return Uint8Array.of(h >>> 24, (h >>> 16) & 255, (h >>> 8) & 255, h & 255);
 }
 
 /** formatVerifierKey returns the verifier key string of an Ed25519 public key. */
 export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
   const typed = concat(Uint8Array.of(ALG_ED25519), publicKey);
-  return `${name}+${formatHash(keyHashOf(name, typed))}+${toBase64(typed)}`;
+  return `${name}+${keyHashHex(keyHashOf(name, typed))}+${toBase64(typed)}`;
 }
 
 /** formatSignerKey returns the signer key string of an Ed25519 seed. */
 export function formatSignerKey(name: string, seed: Uint8Array): string {
   const pub = ed25519Signer(seed).publicKey;
   const hash = keyHashOf(name, concat(Uint8Array.of(ALG_ED25519), pub));
-  return `PRIVATE+KEY+${name}+${formatHash(hash)}+${toBase64(concat(Uint8Array.of(ALG_ED25519), seed))}`;
+  return `PRIVATE+KEY+${name}+${keyHashHex(hash)}+${toBase64(concat(Uint8Array.of(ALG_ED25519), seed))}`;
 }
 
 /** generateSignerKey returns a new random Ed25519 signer key string for name. */
@@ -134,8 +140,7 @@ export function parseVerifierKey(vkey: string): NoteVerifier & { readonly public
   const { name, hash, key } = splitKey(vkey.trim() === vkey ? vkey : '', 'verifier key');
   if (key[0] === ALG_ECDSA) {
     const spki = key.slice(1);
-    const id = sha256(spki);
-    if (((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0 !== hash) {
+    if (readKeyHash(sha256(spki)) !== hash) {
       throw badRequest('note: verifier key hash does not match');
     }
     const verify = ecdsaP256Verifier(spki);
@@ -170,5 +175,5 @@ export function parseSignerKey(skey: string): NoteSigner {
 
 /** keyHashHex formats a key hash as the 8 hex digits used in key strings. */
 export function keyHashHex(h: number): string {
-  return formatHash(h);
+  return h.toString(16).padStart(8, '0');
 }

@@ -8,10 +8,12 @@ import { concat, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import {
   isValidKeyName,
+  keyHashBytes,
   keyHashHex,
   type NoteSigner,
   type NoteVerifier,
   type Signer,
+  readKeyHash,
 } from './keys.ts';
 
 /** MAX_SIGNATURES is the most signature lines a note may carry (Go's limit; the spec asks for ≥ 16). */
@@ -63,13 +65,7 @@ function checkText(text: string): void {
 }
 
 function signatureLine(s: Signer, sig: Uint8Array): string {
-  const hash = Uint8Array.of(
-    s.keyHash >>> 24,
-    (s.keyHash >>> 16) & 255,
-    (s.keyHash >>> 8) & 255,
-    s.keyHash & 255,
-  );
-  return `${SIG_PREFIX}${s.name} ${toBase64(concat(hash, sig))}\n`;
+  return `${SIG_PREFIX}${s.name} ${toBase64(concat(keyHashBytes(s.keyHash), sig))}\n`;
 }
 
 /** signNote signs text (which must end in a newline) with each signer, in order. */
@@ -146,8 +142,7 @@ function parseSignatureLine(line: string): Signature {
   const b64 = rest.slice(sp + 1);
   const raw = fromBase64(b64);
   if (!isValidKeyName(name) || !raw || raw.length < 5) throw malformed('bad signature line');
-  const keyHash = ((raw[0]! << 24) | (raw[1]! << 16) | (raw[2]! << 8) | raw[3]!) >>> 0;
-  return { name, keyHash, base64: b64 };
+  return { name, keyHash: readKeyHash(raw), base64: b64 };
 }
 
 /** splitNote splits a signed note into text and signature block without verifying anything. */

@@ -6,7 +6,7 @@
 import { concat, equal, fromBase64Lenient } from '../bytes.ts';
 import { ed25519SpkiDer, ed25519Verifier, sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
-import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
+import { ALG_ED25519, keyId, parseVerifierKey, readKeyHash } from '../note/index.ts';
 import type { LogKey } from './entry.ts';
 
 /**
@@ -79,7 +79,6 @@ function ed25519Key(t: J, now: Date): LogKey | string {
   const listed = asObj(t.logId).keyId;
   const logId = typeof listed === 'string' ? fromBase64Lenient(listed) : computed;
   if (!logId || logId.length !== 32) return 'logId.keyId is not 32 bytes of base64';
-  const h = computed;
-  const keyHash = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+  const keyHash = readKeyHash(computed);
   return { verifier: { name, keyHash, verify: ed25519Verifier(new Uint8Array(pub)) }, logId };
 }

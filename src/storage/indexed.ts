@@ -23,6 +23,7 @@
 import { decodeUtf8, readU64be, toHex, u64be } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { HASH_SIZE } from '../merkle/index.ts';
+import { peekCheckpoint } from '../note/index.ts';
 import { TILE_WIDTH, tileAt, tilePath } from '../tiles/index.ts';
 import { type LocalMap, openLocalMap } from './leveldb.ts';
 import type { Commit, LogStore, VersionedObjects } from './storage.ts';
@@ -33,7 +34,7 @@ const SNAPSHOT = 'dedup/';
 const PARALLEL = 16;
 
 function lockSize(lock: Uint8Array): number {
-  const size = Number((decodeUtf8(lock) ?? '').split('\n')[1]);
+  const size = Number(peekCheckpoint(decodeUtf8(lock) ?? '').size);
   return Number.isSafeInteger(size) ? size : 0; // a migration marker or other non-checkpoint: nothing to index
 }
 

@@ -6,7 +6,7 @@
  */
 import { concat, equal, fromBase64Lenient } from '../bytes.ts';
 import { ed25519SpkiDer, ed25519Verifier } from '../crypto.ts';
-import { ALG_ED25519, keyId, type NoteVerifier } from '../note/index.ts';
+import { ALG_ED25519, keyId, type NoteVerifier, readKeyHash } from '../note/index.ts';
 
 /** TrustedLog is one trusted log key. */
 export interface TrustedLog {
@@ -70,7 +70,7 @@ export function trustedLogs(root: unknown): { logs: TrustedLog[]; problems: stri
       return;
     }
     const id = keyId(origin, concat(Uint8Array.of(ALG_ED25519), pub));
-    const hash = ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+    const hash = readKeyHash(id);
     const ids = [id];
     for (const k of [t.logId?.keyId, t.checkpointKeyId?.keyId]) {
       const b = typeof k === 'string' ? fromBase64Lenient(k) : null;

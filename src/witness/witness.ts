@@ -26,6 +26,7 @@ import {
   openNote,
   parseCheckpoint,
   parseCosignerKey,
+  peekCheckpoint,
   splitNote,
 } from '../note/index.ts';
 import type { LocalMap } from '../storage/index.ts';
@@ -123,7 +124,7 @@ export class Witness {
   async addCheckpoint(body: string): Promise<WitnessAnswer> {
     const req = parseRequest(body);
     if (typeof req === 'string') return text('malformed', req);
-    const origin = req.note.slice(0, req.note.indexOf('\n'));
+    const origin = peekCheckpoint(req.note).origin;
     const log = this.logs.get(origin);
     if (!log)
       return text('unknown_log', `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
