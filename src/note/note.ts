@@ -12,8 +12,8 @@ import {
   keyHashHex,
   type NoteSigner,
   type NoteVerifier,
-  type Signer,
   readKeyHash,
+  type Signer,
 } from './keys.ts';
 
 /** MAX_SIGNATURES is the most signature lines a note may carry (Go's limit; the spec asks for ≥ 16). */
