@@ -6,7 +6,7 @@
 import { toBase64 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { append, dl, el, mono, status, svg } from './dom.ts';
-import type { CheckpointReport, Session, SigLine } from './session.ts';
+import { type CheckpointReport, type Session, type SigLine, SplitView } from './session.ts';
 
 /** failure shows a failed check (an alarm) or an unreachable log (with a retry button). */
 export function failure(testid: string, err: unknown, retry: () => void): HTMLElement {
@@ -130,10 +130,20 @@ export async function checkpointView(s: Session, view: HTMLElement): Promise<voi
       s.forget();
       again();
     });
+    const evidence =
+      err instanceof SplitView
+        ? [
+            el('h3', {}, 'The checkpoint the log serves now (its signature verifies)'),
+            el('pre', { 'data-testid': 'note' }, err.note),
+            el('h3', {}, 'The checkpoint this browser saw before'),
+            el('pre', { 'data-testid': 'seen-note' }, err.seen),
+          ]
+        : [];
     view.replaceChildren(
       el('h2', {}, 'Checkpoint'),
       failure('checkpoint-status', err, again),
       forget,
+      ...evidence,
     );
   }
 }

@@ -4,11 +4,11 @@
  * against the verified checkpoint, and a list of what was checked (and what was not).
  */
 import { toBase64, toHex } from '../bytes.ts';
-import { LogError } from '../errors.ts';
 import { type Checkpoint } from '../note/index.ts';
 import { failure } from './checkpoint-view.ts';
 import { type DecodedEntry, type DecodedVerifier, decodeEntry, summary } from './decode.ts';
 import { append, type Child, dl, el, mono, status } from './dom.ts';
+import { parseIndex } from './search.ts';
 import type { Included, Session } from './session.ts';
 
 /** ENTRIES_PAGE is how many entries one page of the list shows. */
@@ -114,30 +114,25 @@ function entryReport(s: Session, cp: Checkpoint, inc: Included): HTMLElement {
   );
 }
 
-/** parseIndex validates an entry index from the URL fragment. */
-export function parseIndex(v: string): number {
-  if (!/^(0|[1-9][0-9]{0,14})$/.test(v))
-    throw new LogError('bad_request', 'an entry index is a decimal number');
-  return Number(v);
-}
-
 /** entryView renders #/entry/<index>. */
 export async function entryView(s: Session, view: HTMLElement, raw: string): Promise<void> {
   const again = () => void entryView(s, view, raw);
+  const title = el('h2', {}, `Entry ${raw.slice(0, 20)}`);
+  // A bad index from the URL is the user's mistake, not the log's: a reason, no alarm.
+  const refuse = (why: string) =>
+    view.replaceChildren(title, status('inclusion-status', false, why));
+  let index: number;
   try {
-    const index = parseIndex(raw);
+    index = parseIndex(raw);
+  } catch (err) {
+    return refuse((err as Error).message);
+  }
+  try {
     const cp = (await s.checkpoint()).checkpoint;
-    if (index >= cp.size)
-      throw new LogError('bad_request', `there is no entry ${index}: the log has ${cp.size}`);
+    if (index >= cp.size) return refuse(`there is no entry ${index}: the log has ${cp.size}`);
     view.replaceChildren(entryReport(s, cp, await s.included(index, cp)));
   } catch (err) {
-    const bad = err instanceof LogError && err.code === 'bad_request';
-    view.replaceChildren(
-      el('h2', {}, `Entry ${raw.slice(0, 20)}`),
-      bad
-        ? status('inclusion-status', false, (err as Error).message)
-        : failure('inclusion-status', err, again),
-    );
+    view.replaceChildren(title, failure('inclusion-status', err, again));
   }
 }
 

@@ -95,6 +95,13 @@ export function parseQuery(p: URLSearchParams): Query {
   );
 }
 
+/** parseIndex validates an entry index from the URL fragment. */
+export function parseIndex(v: string): number {
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(v))
+    throw new LogError('bad_request', 'an entry index is a decimal number');
+  return Number(v);
+}
+
 /** Hit is one verified search result: an entry proved included that carries the key. */
 export type Hit = Included;
 

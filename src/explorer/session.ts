@@ -76,6 +76,21 @@ export interface Included {
   readonly bundlePath: string;
 }
 
+/**
+ * SplitView is a checkpoint, signed by the log, that is inconsistent with the one this browser
+ * saw before: both notes are kept to be shown, since that pair is the evidence.
+ */
+export class SplitView extends LogError {
+  readonly note: string;
+  readonly seen: string;
+  constructor(message: string, note: string, seen: string) {
+    super('corrupt', message);
+    this.name = 'SplitView';
+    this.note = note;
+    this.seen = seen;
+  }
+}
+
 const TIMEOUT_MS = 15_000;
 const MAX_HISTORY = 500;
 
@@ -91,7 +106,10 @@ export function timedFetch(
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeoutMs);
     try {
-      const res = await base(input, { signal: ctl.signal, cache: 'no-cache' });
+      // no-cache: revalidate, so a checkpoint is never older than the log's (RequestInit has
+      // `cache` in browsers, not in Node's types).
+      const init = { signal: ctl.signal, cache: 'no-cache' } as RequestInit;
+      const res = await base(input, init);
       if (!res.ok || !/\/tile\//.test(input)) return res;
       const bytes = new Uint8Array(await res.arrayBuffer());
       if (tiles.size > 1024) tiles.delete(tiles.keys().next().value!);
@@ -190,7 +208,13 @@ export class Session {
         verified: v !== undefined,
       };
     });
-    const consistency = await this.checkSeen(note, checkpoint);
+    let consistency: Consistency;
+    try {
+      consistency = await this.checkSeen(note, checkpoint);
+    } catch (err) {
+      if (!(err instanceof LogError) || err.code !== 'corrupt') throw err;
+      throw new SplitView(err.message, note, this.kv.getItem(this.key('seen')) ?? '');
+    }
     return { note, checkpoint, sigs, consistency, history: this.record(checkpoint) };
   }
 

@@ -206,7 +206,7 @@ describe('the explorer in chromium against tilelog serve --index', () => {
     expect(await status(page, 'inclusion-status')).toMatch(/^failed: there is no entry 999/);
   });
 
-  it('shows failed when a proxy flips one byte of a hash tile or of a lookup proof', async () => {
+  it('shows failed when a proxy flips one byte of a hash tile, a lookup proof or the checkpoint', async () => {
     proxy.tamper = 'tile';
     await page.goto(`${proxy.url}/#/entry/3`);
     expect(await status(page, 'inclusion-status')).toMatch(
@@ -217,8 +217,12 @@ describe('the explorer in chromium against tilelog serve --index', () => {
     await page.goto(`${proxy.url}/#/search?digest=sha256:${sha256(art(5))}`);
     expect(await status(page, 'search-status')).toMatch(/^failed: (lookup|map): /);
     expect(proxy.tampered).toBeGreaterThanOrEqual(2);
-    proxy.tamper = 'none';
+    proxy.tamper = 'checkpoint';
+    await page.goto(`${proxy.url}/#/`);
     await page.reload();
+    expect(await status(page, 'checkpoint-status')).toMatch(/^failed: note: invalid signature/);
+    proxy.tamper = 'none';
+    await page.goto(`${proxy.url}/#/search?digest=sha256:${sha256(art(5))}`);
     expect(await status(page, 'search-status')).toMatch(/^verified/);
   });
 
@@ -249,6 +253,11 @@ describe('the explorer in chromium against tilelog serve --index', () => {
       /^failed: client: checkpoint 16 is not consistent with 7/,
     );
     expect(await fresh.locator('[data-testid=alarm]').count()).toBe(1);
+    // The evidence stays on the page: the checkpoint served now and the one seen before.
+    expect(await fresh.locator('[data-testid=seen-note]').textContent()).toBe(forged);
+    expect(await fresh.locator('[data-testid=note]').textContent()).toMatch(
+      /^127\.0\.0\.1:0\n16\n/,
+    );
     await fresh.screenshot({ path: join(SHOTS, 'checkpoint-alarm.png'), fullPage: true });
     await fresh.close();
   });

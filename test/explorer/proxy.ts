@@ -2,8 +2,8 @@
 // of a hash tile, or one byte of a proof hash in a lookup answer, for the explorer's fault tests.
 import { createServer } from 'node:http';
 
-/** Tamper says what the proxy corrupts: nothing, level-0 hash tiles, or lookup proofs. */
-export type Tamper = 'none' | 'tile' | 'lookup';
+/** Tamper says what the proxy corrupts: nothing, hash tiles, lookup proofs, the checkpoint. */
+export type Tamper = 'none' | 'tile' | 'lookup' | 'checkpoint';
 
 export interface Proxy {
   readonly url: string;
@@ -34,6 +34,17 @@ function flipProof(body: Buffer): Buffer {
   return Buffer.from(JSON.stringify(a));
 }
 
+// flipSignature flips one bit of the log's signature in a checkpoint note.
+function flipSignature(body: Buffer): Buffer {
+  const lines = body.toString('utf8').split('\n');
+  const i = lines.findIndex((l) => l.startsWith('\u2014 '));
+  const parts = lines[i]!.split(' ');
+  const sig = Buffer.from(parts[2]!, 'base64');
+  sig[sig.length - 1]! ^= 1;
+  lines[i] = `${parts[0]} ${parts[1]} ${sig.toString('base64')}`;
+  return Buffer.from(lines.join('\n'));
+}
+
 /** startProxy forwards every request to upstream (an origin), tampering as p.tamper says. */
 export async function startProxy(upstream: string): Promise<Proxy> {
   const p = { tamper: 'none' as Tamper, tampered: 0 };
@@ -45,6 +56,10 @@ export async function startProxy(upstream: string): Promise<Proxy> {
       if (up.ok && p.tamper === 'tile' && /\/tile\/0\//.test(req.url!)) {
         body = Buffer.from(body);
         body[body.length - 1]! ^= 1;
+        p.tampered++;
+      }
+      if (up.ok && p.tamper === 'checkpoint' && /^\/api\/v2\/checkpoint$/.test(req.url!)) {
+        body = flipSignature(body);
         p.tampered++;
       }
       if (up.ok && p.tamper === 'lookup' && /\/lookup/.test(req.url!)) {
