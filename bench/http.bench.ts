@@ -9,12 +9,14 @@ import { join } from 'node:path';
 
 import autocannon from 'autocannon';
 
-import { machine, report } from './util.ts';
+import { machine, report, serverNodeArgs } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 
 async function start(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...serverNodeArgs(), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   while (!/serving (\S+)/.test(out)) {

@@ -50,3 +50,11 @@ export function fmt(n: number): string {
 export function rate(count: number, ms: number): number {
   return (count / ms) * 1000;
 }
+
+/**
+ * serverNodeArgs are extra node flags for the servers a benchmark starts, from BENCH_NODE_ARGS
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load).
+ */
+export function serverNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 
 import {
+  admitOptions,
   createApp,
   createMetrics,
   createWitnessApp,
@@ -29,7 +30,7 @@ import {
   readSignerKey,
   type StoreConfig,
 } from './config.ts';
-import type { KeyDetails } from './entries/index.ts';
+import { AdmissionPool, type KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
 import { startGrpcServer } from './grpc/index.ts';
 import { parseVerifierKey, type Signer } from './note/index.ts';
@@ -192,7 +193,16 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     ...explorerConfig(prefix, signer.verifierKey, index),
     witnesses: cosigners.map((c) => c.verifierKey),
   };
-  const app = createApp(log, { prefix, metrics, ...api, index: index?.routes, explorer });
+  // Rekor admission (signature verification above all) on the other cores.
+  const admission = personality === 'rekor' ? new AdmissionPool(admitOptions(api)) : undefined;
+  const app = createApp(log, {
+    prefix,
+    metrics,
+    ...api,
+    admission,
+    index: index?.routes,
+    explorer,
+  });
   index?.start();
   const grpc = cfg.grpcListen
     ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api })
@@ -201,6 +211,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     await grpc?.close();
     clearInterval(refresh);
     await index?.close();
+    await admission?.close();
     await log.close();
     logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
     await store.close();

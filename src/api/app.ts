@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 
-import type { KeyDetails } from '../entries/index.ts';
+import type { AdmissionPool, KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { readCors } from './cors.ts';
@@ -34,6 +34,11 @@ export interface ApiOptions {
   readonly allowedKeyDetails?: readonly KeyDetails[];
   /** acceptDsse admits dsseRequestV002 entries (off by default, as in rekor-tiles ≥ v2.3.0). */
   readonly acceptDsse?: boolean;
+  /**
+   * admission runs Rekor admission on worker threads (made with the same allowedKeyDetails and
+   * acceptDsse); without it, admission runs inline. The caller closes it.
+   */
+  readonly admission?: AdmissionPool;
   /** metrics are served at /metrics when given. */
   readonly metrics?: Metrics;
   /** stuckAfterMs: /healthz fails once submissions wait this long with no commit (default 30 s). */
@@ -101,7 +106,7 @@ function mountWrites(app: Hono, log: Log, prefix: string, opts: ApiOptions): voi
   const [served, refused] =
     personality === 'generic' ? ['add', 'log/entries'] : ['log/entries', 'add'];
   if (personality === 'generic') app.post(`${prefix}/add`, (c) => postAdd(c, log));
-  else app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit));
+  else app.post(`${prefix}/log/entries`, (c) => postEntry(c, log, admit, opts.admission));
   app.post(`${prefix}/${refused}`, () => {
     throw new LogError('not_found', `a ${personality} log takes entries at POST ${served} only`);
   });

@@ -7,6 +7,7 @@ import { toBase64 } from '../bytes.ts';
 import {
   admitCreateEntry,
   type AdmitOptions,
+  type Admitted,
   KEY_DETAILS,
   type KeyDetails,
 } from '../entries/index.ts';
@@ -67,7 +68,24 @@ export async function createEntry(
   opts: AdmitOptions,
 ): Promise<Created> {
   checkWritable(log);
-  const admitted = admitCreateEntry(request, opts);
+  return logAdmitted(log, admitCreateEntry(request, opts));
+}
+
+// The base64 logId of each log: a log's key never changes, and deriving it (parsing the
+// verifier key, loading it into OpenSSL) cost more per request than hashing the entry.
+const logIds = new WeakMap<Log, string>();
+
+function logIdOf(log: Log): string {
+  let id = logIds.get(log);
+  if (id === undefined) logIds.set(log, (id = toBase64(log.logKeyId)));
+  return id;
+}
+
+/**
+ * logAdmitted sequences an entry admission already accepted (createEntry's second half, for
+ * callers that admit elsewhere, such as on the admission pool) and answers as createEntry does.
+ */
+export async function logAdmitted(log: Log, admitted: Admitted): Promise<Created> {
   if (admitted.body.length > MAX_ENTRY_SIZE) {
     throw new LogError(
       'too_large',
@@ -85,7 +103,7 @@ export async function createEntry(
   const index = String(r.index);
   const entry: TransparencyLogEntry = {
     logIndex: index,
-    logId: { keyId: toBase64(log.logKeyId) },
+    logId: { keyId: logIdOf(log) },
     kindVersion: { kind: admitted.kind, version: admitted.version },
     integratedTime: '0',
     inclusionPromise: null,

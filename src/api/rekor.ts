@@ -6,19 +6,34 @@
  */
 import type { Context } from 'hono';
 
-import { type AdmitOptions, parseJson } from '../entries/index.ts';
+import {
+  type AdmissionPool,
+  admitCreateEntry,
+  type AdmitOptions,
+  parseJson,
+} from '../entries/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import { readBody } from './body.ts';
-import { checkWritable, createEntry } from './create.ts';
+import { checkWritable, logAdmitted } from './create.ts';
 
 /** MAX_REQUEST_SIZE is rekor-tiles' default request body limit (4 MiB). */
 export const MAX_REQUEST_SIZE = 4 << 20;
 
-/** postEntry admits, sequences and answers one CreateEntryRequest. */
-export async function postEntry(c: Context, log: Log, opts: AdmitOptions): Promise<Response> {
+/**
+ * postEntry admits, sequences and answers one CreateEntryRequest; admission runs on pool when
+ * given (the same verdicts and refusals as inline, on another core).
+ */
+export async function postEntry(
+  c: Context,
+  log: Log,
+  opts: AdmitOptions,
+  pool?: AdmissionPool,
+): Promise<Response> {
   checkWritable(log);
   const raw = await readBody(c, MAX_REQUEST_SIZE);
-  const r = await createEntry(log, parseJson(raw), opts);
+  const admitted = pool ? await pool.admit(raw) : admitCreateEntry(parseJson(raw), opts);
+  checkWritable(log);
+  const r = await logAdmitted(log, admitted);
   if (r.duplicate !== undefined) {
     c.header('x-log-index', String(r.duplicate));
     return c.json({ code: 6, message: r.message, details: [] }, 409);

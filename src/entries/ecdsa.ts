@@ -42,6 +42,10 @@ const SPKI_PREFIX: Record<EcCurve, string> = {
   secp521r1: '30819b301006072a8648ce3d020106052b8104002303818600',
 };
 
+const SPKI_PREFIX_BYTES = Object.fromEntries(
+  Object.entries(SPKI_PREFIX).map(([curve, hex]) => [curve, Buffer.from(hex, 'hex')]),
+) as Record<EcCurve, Buffer>;
+
 /**
  * ecSpki recognizes the DER SPKI of a P-256, P-384 or P-521 key and returns its curve and
  * uncompressed point without asking OpenSSL to parse it (which costs more than the signature
@@ -49,7 +53,7 @@ const SPKI_PREFIX: Record<EcCurve, string> = {
  */
 export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } | null {
   for (const curve of Object.keys(SPKI_PREFIX) as EcCurve[]) {
-    const prefix = Buffer.from(SPKI_PREFIX[curve], 'hex');
+    const prefix = SPKI_PREFIX_BYTES[curve];
     const size = 1 + 2 * CURVES[curve].Point.Fp.BYTES;
     if (der.length !== prefix.length + size || !prefix.equals(der.subarray(0, prefix.length)))
       continue;
@@ -72,6 +76,15 @@ export function validPoint(curve: EcCurve, point: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+// The uncompressed encoding of P ≠ O, with one field inversion: Point.toBytes converts to affine
+// twice (once to check validity, once to encode), and each inversion costs as much as the native
+// scalar multiplication (measured in the admission worker's profile). P = Q + t·G is on the
+// curve by construction, and OpenSSL checks a peer point anyway.
+function uncompressed(P: Point, size: number): Buffer {
+  const { x, y } = P.toAffine();
+  return Buffer.concat([Buffer.of(4), toBytes(x, size), toBytes(y, size)]);
 }
 
 // One ECDH object per curve, reused: creating one costs about as much as a multiplication.
@@ -113,6 +126,6 @@ export function verifyEcdsaDigest(
     if (P.is0()) return false; // R = u2·O is the point at infinity
   }
   ecdh.setPrivateKey(toBytes(u2, Fn.BYTES));
-  const x = toBigint(ecdh.computeSecret(Buffer.from(P.toBytes(false))));
+  const x = toBigint(ecdh.computeSecret(uncompressed(P, c.Point.Fp.BYTES)));
   return Fn.create(x) === r;
 }

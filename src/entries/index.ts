@@ -16,6 +16,8 @@ export {
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';
 export type { JsonValue } from './jcs.ts';
 export { canonicalize } from './jcs.ts';
+export type { AdmissionPoolOptions } from './pool.ts';
+export { AdmissionPool, defaultPoolSize } from './pool.ts';
 export { parseJson } from './protojson.ts';
 
 /**
