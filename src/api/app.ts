@@ -9,6 +9,7 @@ import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 import { readCors } from './cors.ts';
 import { admitOptions } from './create.ts';
+import { getEntry } from './entries.ts';
 import { errorResponse } from './errors.ts';
 import { type ExplorerConfig, mountExplorer } from './explorer.ts';
 import { healthOf } from './health.ts';
@@ -88,6 +89,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   mountWrites(app, log, prefix, opts);
   app.get(`${prefix}/proof/inclusion`, (c) => getInclusionProof(c, log));
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
+  app.get(`${prefix}/entries/:index`, (c) => getEntry(c, log));
 
   if (opts.index) mountIndex(app, opts.index);
   if (opts.explorer) mountExplorer(app, opts.explorer);
