@@ -87,6 +87,12 @@ describe('layout rules', () => {
     }
   });
 
+  it('builds into an emptied dist/, so a stale file from a removed source cannot ship', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8'));
+    expect(scripts.build).toMatch(/^npm run clean && /);
+    expect(scripts.clean).toMatch(/rmSync\('dist', \{ recursive: true, force: true \}\)/);
+  });
+
   it("points package.json's exports at the built index of pure folders, with types", () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     const entries = Object.entries(pkg.exports).filter(([k]) => k !== './package.json');

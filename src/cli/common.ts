@@ -1,5 +1,16 @@
 /** Flags that several commands share, and small helpers for the commands' output. */
-import type { Flag } from './flags.ts';
+import { parseListen } from '../server.ts';
+import { type Flag, usageError } from './flags.ts';
+
+/** checkAddress refuses a HOST:PORT flag value that cannot be listened on: a usage mistake. */
+export function checkAddress(flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  try {
+    parseListen(value);
+  } catch {
+    usageError(`--${flag} ${JSON.stringify(value.slice(0, 100))} is not HOST:PORT`);
+  }
+}
 
 /** DATA is the local data directory of a log. */
 export const DATA = {

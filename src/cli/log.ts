@@ -18,7 +18,7 @@ import {
 } from '../note/index.ts';
 import { Log } from '../sequencer/index.ts';
 import { startServer, untilSignal } from '../server.ts';
-import { DATA, S3, STORAGE } from './common.ts';
+import { checkAddress, DATA, S3, STORAGE } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
 import { tokenKeygen } from './pkcs11.ts';
 import { signingKeygen } from './sign.ts';
@@ -267,6 +267,8 @@ export const serve = defineCommand({
     'SIGTERM and SIGINT stop accepting, commit the pending entries and exit 0.',
   ],
   async run({ config: _config, ...values }) {
+    checkAddress('listen', values.listen);
+    checkAddress('grpc-listen', values.grpcListen);
     const running = await startServer({
       ...values,
       allowedKeyDetails: values.allowedKeyDetails as KeyDetails[] | undefined,
