@@ -18,10 +18,12 @@ import {
   listen,
   normalizePrefix,
   type Personality,
+  postForward,
   setErrorLogger,
   settlePersonality,
 } from './api/index.ts';
 import { TlogClient } from './client/index.ts';
+import { clusterOf } from './cluster.ts';
 import {
   loadOrCreateDevKey,
   openStateMap,
@@ -34,7 +36,8 @@ import { AdmissionPool, type KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
 import { startGrpcServer } from './grpc/index.ts';
 import { parseVerifierKey, type Signer } from './note/index.ts';
-import { Log } from './sequencer/index.ts';
+import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
+import { IndexedStore } from './storage/index.ts';
 import { Indexer } from './vindex/index.ts';
 import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
 
@@ -72,6 +75,12 @@ export interface ServeConfig extends StoreConfig {
   readonly index?: boolean;
   /** indexKey is the index's signer key file; when absent, a dev key is made in DATA/index. */
   readonly indexKey?: string;
+  /** leaseMs is how long the sequencer lease lasts on S3 (default 5,000). */
+  readonly leaseMs?: number;
+  /** clusterSecret authenticates forwarded entries between instances on S3. */
+  readonly clusterSecret?: string;
+  /** advertiseUrl is where the other instances reach this one (default: the listen address). */
+  readonly advertiseUrl?: string;
   /** say prints the human-readable start-up lines (default: stdout). */
   readonly say?: (line: string) => void;
 }
@@ -143,7 +152,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   const store = await openStore(cfg);
   const metrics = createMetrics();
   const cosigners = cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : [];
-  const log = await Log.open(store, {
+  const opts: LogOptions = {
     origin: cfg.origin ?? signer.name,
     signer,
     maxBatch: cfg.maxBatch,
@@ -173,17 +182,20 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
         );
       },
     },
-  });
+  };
+  // On S3 every instance is a frontend and the lease holder also sequences (src/sequencer/cluster.ts).
+  const cluster =
+    store instanceof IndexedStore ? clusterOf(store, cfg, logger, metrics.forwarded) : undefined;
+  const { log, core } = cluster
+    ? await Log.openCluster(store, opts, cluster)
+    : { log: await Log.open(store, opts), core: undefined };
   const personality = await settlePersonality(store, log, cfg.personality).catch(async (err) => {
     await log.close();
     await store.close();
     throw err;
   });
   metrics.watch(log);
-  // With S3 several writers may share the log: pick up their commits for reads now and then.
-  const refresh = cfg.storage
-    ? setInterval(() => void log.refresh().catch(() => undefined), 1000)
-    : undefined;
+  if (cluster) metrics.watchCluster(cluster.lease);
   const api = { allowedKeyDetails: cfg.allowedKeyDetails, acceptDsse: cfg.acceptDsse, personality };
   // The index reads the log through the app itself, as any client would, so it is made first.
   const index = cfg.index
@@ -204,18 +216,23 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     explorer,
   });
   index?.start();
+  if (core) app.post(FORWARD_PATH, (c) => postForward(c, core, cfg.clusterSecret ?? ''));
   const grpc = cfg.grpcListen
     ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api })
     : undefined;
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
     await grpc?.close();
-    clearInterval(refresh);
     await index?.close();
     await admission?.close();
     await log.close();
+    await cluster?.lease.stop();
     logger.info({ size: log.state.checkpoint.size }, 'stopped after draining pending entries');
     await store.close();
   });
+  if (cluster && !cfg.clusterSecret)
+    logger.warn('no --cluster-secret: while another instance sequences, this one refuses writes');
+  cluster?.lease.advertise(cfg.advertiseUrl ?? new URL(running.url).origin);
+  cluster?.lease.start();
   const { origin, size } = log.state.checkpoint;
   say(`verifier key: ${signer.verifierKey}`);
   logger.info({ origin, size, url: running.url, storage: cfg.storage ?? 'leveldb' }, 'serving');

@@ -77,6 +77,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
       size: log.state.checkpoint.size,
       pending: log.pending,
       stuckForMs: log.stuckForMs,
+      ...(log.unhealthy ? { reason: log.unhealthy } : {}),
     };
     return c.json(body, status === 'SERVING' ? 200 : 503);
   });

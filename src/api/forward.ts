@@ -16,9 +16,12 @@ import {
 } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
+import { RETRY_AFTER_SECONDS } from './errors.ts';
 
 /** ForwardTarget sequences forwarded entries: the local sequencer, while it holds the lease. */
 export interface ForwardTarget {
+  /** sequencing is true while this instance holds the lease and its integrator runs. */
+  readonly sequencing: boolean;
   /**
    * sequenceForwarded resolves with each entry's place once all are durably committed, or
    * rejects with a LogError ('unavailable' when this instance is not the sequencer).
@@ -48,6 +51,12 @@ export async function postForward(
 ): Promise<Response> {
   if (!secretMatches(c.req.header('authorization'), secret))
     return c.text('forward: missing or wrong cluster secret\n', 401);
+  // Not (or not yet) the sequencer: an expected moment around a takeover, so no error log; the
+  // frontend sends the batch again to whoever then holds the lease.
+  if (!target.sequencing)
+    return c.text('forward: this instance is not the sequencer\n', 503, {
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    });
   const entries = decodeForwardRequest(await readBody(c, MAX_BODY));
   for (const e of entries) {
     if (e.length === 0 || e.length > MAX_ENTRY_SIZE)

@@ -7,6 +7,8 @@ export { admitOptions, createEntry } from './create.ts';
 export { GRPC_CODE, logServerError, setErrorLogger, STATUS } from './errors.ts';
 export type { ExplorerConfig } from './explorer.ts';
 export { EXPLORER_FILES, explorerDir, readExplorerFiles } from './explorer.ts';
+export type { ForwardTarget } from './forward.ts';
+export { postForward, secretMatches } from './forward.ts';
 export type { HealthStatus } from './health.ts';
 export { healthOf } from './health.ts';
 export type { Listener } from './listen.ts';

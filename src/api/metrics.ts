@@ -1,10 +1,11 @@
 /**
  * Prometheus metrics (prom-client), declared in one table: entries, dedup hits, batch sizes,
- * commit latency, pushback, commit failures by class, checkpoint size and age.
+ * commit latency, pushback, commit failures by class, checkpoint size and age, publications and
+ * witness rounds, the role, and on S3 the lease and the batches forwarded to the sequencer.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { Log, LogEvents } from '../sequencer/index.ts';
+import type { ForwarderEvents, LeaseInfo, Log, LogEvents } from '../sequencer/index.ts';
 import type { WitnessEvents } from '../witness/index.ts';
 
 /** Metrics is a registry and the log events that feed it. */
@@ -15,6 +16,10 @@ export interface Metrics {
   readonly witnessEvents: WitnessEvents;
   /** watch adds the gauges read from a running log. */
   watch(log: Log): void;
+  /** forwarded counts the batches a frontend forwarded to the sequencer. */
+  readonly forwarded: ForwarderEvents;
+  /** watchCluster adds the role and the lease as this instance sees it (S3). */
+  watchCluster(lease: { readonly info: LeaseInfo }): void;
 }
 
 /** createMetrics returns a fresh registry with tilelog's metrics. */
@@ -97,10 +102,21 @@ export function createMetrics(): Metrics {
     pushback: () => pushback.inc(),
     failed: (code) => failures.inc({ code }),
   };
+  const forwardedBatches = new Counter({
+    name: 'tilelog_forwarded_batches_total',
+    help: 'Batches this frontend forwarded to the sequencer, by outcome.',
+    labelNames: ['outcome'],
+    registers: r,
+  });
   return {
     registry,
     events,
     witnessEvents,
+    forwarded: {
+      forwarded: () => forwardedBatches.inc({ outcome: 'sequenced' }),
+      retried: () => forwardedBatches.inc({ outcome: 'retried' }),
+    },
+    watchCluster: (lease) => watchLease(r, lease),
     watch(log) {
       new Gauge({
         name: 'tilelog_checkpoint_size',
@@ -127,6 +143,16 @@ export function createMetrics(): Metrics {
         },
       });
       new Gauge({
+        name: 'tilelog_role',
+        help: 'What this instance does for the log (sequencer, frontend, mirror): 1 for its role.',
+        labelNames: ['role'],
+        registers: r,
+        collect() {
+          for (const role of ['sequencer', 'frontend', 'mirror'] as const)
+            this.set({ role }, log.role === role ? 1 : 0);
+        },
+      });
+      new Gauge({
         name: 'tilelog_pending_entries',
         help: 'Entries accepted but not yet committed.',
         registers: r,
@@ -136,4 +162,35 @@ export function createMetrics(): Metrics {
       });
     },
   };
+}
+
+// The lease as this instance sees it, read when scraped.
+function watchLease(r: Registry[], lease: { readonly info: LeaseInfo }): void {
+  new Gauge({
+    name: 'tilelog_lease_holder',
+    help: 'The sequencer lease holder as this instance last saw it (value 1).',
+    labelNames: ['holder', 'url'],
+    registers: r,
+    collect() {
+      this.reset();
+      const { holder, url } = lease.info;
+      if (holder) this.set({ holder, url: url ?? '' }, 1);
+    },
+  });
+  new Gauge({
+    name: 'tilelog_lease_age_seconds',
+    help: 'Time since the lease holder last renewed, as far as this instance knows.',
+    registers: r,
+    collect() {
+      this.set((lease.info.ageMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'tilelog_lease_healthy',
+    help: '0 while the lease object cannot be parsed (the instance stays a frontend).',
+    registers: r,
+    collect() {
+      this.set(lease.info.healthy ? 1 : 0);
+    },
+  });
 }

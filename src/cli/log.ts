@@ -254,6 +254,28 @@ export const SERVE_FLAGS = [
     env: 'TILELOG_MIRROR_OF',
     help: 'serve the store read-only as a mirror of the log with this verifier key',
   },
+  {
+    name: 'lease-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_LEASE_MS',
+    default: 5000,
+    help: 'S3: how long the sequencer lease lasts without renewal',
+  },
+  {
+    name: 'cluster-secret',
+    type: 'string',
+    arg: 'SECRET',
+    env: 'TILELOG_CLUSTER_SECRET',
+    help: 'S3: shared secret authenticating entries forwarded between instances',
+  },
+  {
+    name: 'advertise-url',
+    type: 'string',
+    arg: 'URL',
+    env: 'TILELOG_ADVERTISE_URL',
+    help: 'S3: base URL where the other instances reach this one (default: the listen address)',
+  },
 ] as const satisfies readonly Flag[];
 
 /** serve runs the log server until SIGTERM or SIGINT, then drains and exits 0. */

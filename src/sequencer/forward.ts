@@ -115,20 +115,34 @@ export interface ForwarderEvents {
 /** Forwarder sends admitted entries to the sequencer until they are durably sequenced. */
 export class Forwarder {
   private readonly opts: ForwarderOptions;
-  private lastReachedAt = Date.now();
+  // When the attempts started failing with none succeeding since (null: the last one succeeded).
+  private failingSince: number | null = null;
 
   constructor(opts: ForwarderOptions) {
     this.opts = opts;
   }
 
-  /** unreachableForMs is how long no attempt has reached a sequencer (0 right after one did). */
+  /** unreachableForMs is how long attempts have failed with none succeeding (0 if none fails). */
   get unreachableForMs(): number {
-    return Date.now() - this.lastReachedAt;
+    return this.failingSince === null ? 0 : Date.now() - this.failingSince;
   }
 
-  /** markReached resets unreachableForMs (an idle frontend has nothing to forward). */
-  markReached(): void {
-    this.lastReachedAt = Date.now();
+  /**
+   * probe asks the lease holder's /healthz whether it sequences, and counts a yes as reaching it:
+   * a frontend that refuses submissions while no sequencer answers learns this way that one does.
+   */
+  async probe(): Promise<void> {
+    const url = this.opts.sequencerUrl();
+    if (!url) return;
+    try {
+      const res = await (this.opts.fetch ?? fetch)(`${url}/healthz`, {
+        signal: AbortSignal.timeout(this.opts.attemptMs),
+      });
+      const body: unknown = await res.json();
+      if ((body as { role?: unknown } | null)?.role === 'sequencer') this.failingSince = null;
+    } catch {
+      // still unreachable
+    }
   }
 
   /**
@@ -144,7 +158,7 @@ export class Forwarder {
       const url = this.opts.sequencerUrl();
       const why = url ? await this.attempt(url, body, batch.length) : 'no sequencer known';
       if (typeof why !== 'string') {
-        this.lastReachedAt = Date.now();
+        this.failingSince = null;
         this.opts.events?.forwarded?.({
           entries: batch.length,
           ms: Date.now() - started,
@@ -152,6 +166,7 @@ export class Forwarder {
         });
         return why;
       }
+      this.failingSince ??= Date.now();
       this.opts.events?.retried?.(why);
       if (Date.now() - started >= this.opts.deadlineMs)
         throw new LogError('unavailable', `forward: no sequencer took the batch (${why})`);

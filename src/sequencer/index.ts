@@ -1,6 +1,8 @@
 /** Turning submissions into a committed, signed tree, publishing it, and reading it back. */
 export type { Clock } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
+export type { ClusterOptions } from './cluster.ts';
+export { ClusterCore } from './cluster.ts';
 export type { CoreOptions } from './core.ts';
 export { SequencerCore } from './core.ts';
 export type { ForwardedEntry, ForwarderEvents, ForwarderOptions } from './forward.ts';

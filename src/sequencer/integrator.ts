@@ -87,10 +87,13 @@ export class Integrator implements Sequencer {
     return this.inflight.size;
   }
 
-  /** start lets the integrator commit (after reloading the state another writer may have moved). */
-  start(): void {
+  /**
+   * start lets the integrator commit, after reloading the state another writer may have moved;
+   * fresh skips that reload when the state it was constructed with was just read (a takeover).
+   */
+  start(fresh = false): void {
     this.running = true;
-    this.stale = true;
+    this.stale = !fresh;
     this.kick();
   }
 

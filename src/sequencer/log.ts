@@ -12,7 +12,8 @@ import type { Cosigner, Signer } from '../note/index.ts';
 import { ALG_ED25519, keyId, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { SequencerCore } from './core.ts';
+import { ClusterCore, type ClusterOptions } from './cluster.ts';
+import { type CoreOptions, SequencerCore } from './core.ts';
 import type { IntegratorEvents } from './integrator.ts';
 import { MirrorCore } from './mirror.ts';
 import type { AddResult } from './pool.ts';
@@ -84,6 +85,8 @@ export interface LogCore {
   readonly stuckForMs: number;
   /** lastPublishedAt is when this instance last saw a publication (ms since the epoch). */
   readonly lastPublishedAt: number;
+  /** unhealthy says why submissions cannot succeed now (healthz fails); null or absent if they can. */
+  readonly unhealthy?: string | null;
   add(entry: Uint8Array): Promise<AddResult>;
   /** refresh adopts what other writers committed (S3); a no-op where nobody else writes. */
   refresh(): Promise<void>;
@@ -124,25 +127,32 @@ export class Log {
       if (!equal(root, published.checkpoint.root))
         throw new LogError('corrupt', 'sequencer: the published checkpoint is not of this tree');
     }
-    const witnessed = opts.witnessing !== undefined;
-    const core = new SequencerCore(ctx, state, published, reader, {
-      maxBatch: opts.maxBatch ?? 4096,
-      maxAgeMs: opts.maxAgeMs ?? 10,
-      maxPending: opts.maxPending ?? 100_000,
-      deadlineMs: opts.deadlineMs ?? 30_000,
-      checkpointIntervalMs: opts.checkpointIntervalMs ?? (witnessed ? 1000 : 0),
-      republishIntervalMs: opts.republishIntervalMs ?? 600_000,
-      retryMs: opts.retryMs ?? 1000,
-      witnessing: opts.witnessing,
-      failOpen: opts.failOpen ?? false,
-      clock: opts.clock ?? systemClock,
-      events: opts.events ?? {},
-    });
+    const core = new SequencerCore(ctx, state, published, reader, coreOptions(opts));
     integrated = () => core.integrator.state.checkpoint.size;
     const reload = () => loadPublished(store, verifier, core.integrator.state);
     const log = new Log(new LocalCore(core, reader, reload), opts.signer.verifierKey);
     if (!log.frozen) core.start();
     return log;
+  }
+
+  /**
+   * openCluster opens one of several instances sharing a log on S3 (cluster.ts): it sequences
+   * while it holds the lease and forwards its entries to the holder otherwise.
+   */
+  static async openCluster(
+    store: LogStore,
+    opts: LogOptions,
+    cluster: ClusterOptions,
+  ): Promise<{ log: Log; core: ClusterCore }> {
+    const ctx: CommitContext = {
+      store,
+      signer: opts.signer,
+      origin: opts.origin,
+      keepPartials: opts.keepPartials ?? false,
+      cosigners: opts.cosigners ?? [],
+    };
+    const core = await ClusterCore.open(ctx, coreOptions(opts), cluster);
+    return { log: new Log(core, opts.signer.verifierKey), core };
   }
 
   /**
@@ -203,6 +213,11 @@ export class Log {
     return this.core.pending;
   }
 
+  /** unhealthy: see LogCore. */
+  get unhealthy(): string | null {
+    return this.core.unhealthy ?? null;
+  }
+
   /** lastPublishedAt: see LogCore. */
   get lastPublishedAt(): number {
     return this.core.lastPublishedAt;
@@ -237,6 +252,23 @@ export class Log {
     await this.close();
     if (!this.frozen) await this.core.freeze(now);
   }
+}
+
+// coreOptions resolves a log's options to the stages' knobs, defaults filled in.
+function coreOptions(opts: LogOptions): CoreOptions {
+  return {
+    maxBatch: opts.maxBatch ?? 4096,
+    maxAgeMs: opts.maxAgeMs ?? 10,
+    maxPending: opts.maxPending ?? 100_000,
+    deadlineMs: opts.deadlineMs ?? 30_000,
+    checkpointIntervalMs: opts.checkpointIntervalMs ?? (opts.witnessing ? 1000 : 0),
+    republishIntervalMs: opts.republishIntervalMs ?? 600_000,
+    retryMs: opts.retryMs ?? 1000,
+    witnessing: opts.witnessing,
+    failOpen: opts.failOpen ?? false,
+    clock: opts.clock ?? systemClock,
+    events: opts.events ?? {},
+  };
 }
 
 // The core of a log this process sequences (LevelDB, or S3 with a single writer).

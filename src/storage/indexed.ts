@@ -114,6 +114,11 @@ export class IndexedStore implements LogStore {
     return this.objects.putIfVersion !== undefined && this.objects.versionOf !== undefined;
   }
 
+  /** versioned is the object store's conditional single-object writes, where it has them (S3). */
+  get versioned(): VersionedObjects | undefined {
+    return this.snapshots ? (this.objects as LogStore & VersionedObjects) : undefined;
+  }
+
   /** indexedSize is how many entries, from the first, the local index holds. */
   async indexedSize(): Promise<number> {
     const v = await this.db.get(INDEXED);

@@ -152,6 +152,10 @@ export class S3Store implements LogStore, VersionedObjects {
   private readonly bucket: string;
   private readonly prefix: string;
   private lock: { bytes: Uint8Array; etag: string } | null | undefined;
+  // Whether this server matches If-Match against the unquoted ETag (learned; see putIfMatch).
+  private unquotedIfMatch = false;
+  // The staging object being dropped after its commit (commitNow waits for it only to reuse it).
+  private dropping: { key: string; done: Promise<void> } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: S3StoreOptions) {
@@ -202,6 +206,7 @@ export class S3Store implements LogStore, VersionedObjects {
   private async commitNow(c: Commit): Promise<void> {
     // 1. Stage: durable, invisible to readers until the lock names it.
     const stagingKey = this.stagingKey(c.next);
+    if (this.dropping?.key === stagingKey) await this.dropping.done; // the same lock again
     await this.put(stagingKey, encodeStaging(c.objects));
     // 2. Swap the lock, conditionally: the commit point.
     try {
@@ -228,13 +233,17 @@ export class S3Store implements LogStore, VersionedObjects {
   }
 
   private async putIfMatch(key: string, value: Uint8Array, etag: string): Promise<string> {
+    // Ceph RGW (Pacific) compares If-Match with the unquoted stored ETag (ecosystem.md). Once a
+    // server has taken the unquoted form, send that first: a lock swap is one request, not two.
+    const unquoted = etag.replace(/^"|"$/g, '');
+    const forms = this.unquotedIfMatch ? [unquoted, etag] : [etag, unquoted];
     try {
-      return await this.put(key, value, { IfMatch: etag });
+      return await this.put(key, value, { IfMatch: forms[0] });
     } catch (err) {
-      // Ceph RGW (Pacific) compares If-Match with the unquoted stored ETag (ecosystem.md).
-      const unquoted = etag.replace(/^"|"$/g, '');
       if (!(err instanceof LogError && err.code === 'conflict') || unquoted === etag) throw err;
-      return await this.put(key, value, { IfMatch: unquoted });
+      const version = await this.put(key, value, { IfMatch: forms[1] });
+      this.unquotedIfMatch = forms[1] === unquoted;
+      return version;
     }
   }
 
@@ -274,7 +283,11 @@ export class S3Store implements LogStore, VersionedObjects {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, rest.length) }, worker));
     // The published checkpoint goes last: a reader of the bucket never sees it before its tiles.
     for (const o of objects) if (o.key === 'checkpoint' && o.value) await this.put(o.key, o.value);
-    await this.delete(this.stagingKey(lock));
+    // 4. Drop the staging object, without holding up the next commit: once applied it is
+    //    redundant (readLock() would only apply it again), and one left behind is garbage.
+    const key = this.stagingKey(lock);
+    const done = this.delete(key).catch(() => undefined);
+    this.dropping = { key, done };
   }
 
   private stagingKey(lock: Uint8Array): string {
@@ -325,6 +338,7 @@ export class S3Store implements LogStore, VersionedObjects {
   }
 
   async close(): Promise<void> {
+    await this.dropping?.done;
     this.client.destroy();
   }
 }

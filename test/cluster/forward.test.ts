@@ -32,7 +32,12 @@ afterEach(async () => {
   for (const f of cleanup.splice(0)) await f();
 });
 
-async function sequencer(): Promise<{ url: string; log: Log; store: MemoryStore }> {
+async function sequencer(): Promise<{
+  url: string;
+  log: Log;
+  store: MemoryStore;
+  target: { sequencing: boolean };
+}> {
   const store = new MemoryStore();
   const log = await Log.open(store, {
     origin: ORIGIN,
@@ -40,6 +45,7 @@ async function sequencer(): Promise<{ url: string; log: Log; store: MemoryStore 
     maxAgeMs: 2,
   });
   const target = {
+    sequencing: true,
     sequenceForwarded: (entries: readonly Uint8Array[]) =>
       Promise.all(entries.map((e) => log.add(e))).then((rs) =>
         rs.map((r) => ({ index: r.index, duplicate: r.duplicate })),
@@ -60,7 +66,7 @@ async function sequencer(): Promise<{ url: string; log: Log; store: MemoryStore 
     await closed;
     await log.close();
   });
-  return { url: `http://127.0.0.1:${port}`, log, store };
+  return { url: `http://127.0.0.1:${port}`, log, store, target };
 }
 
 // A TCP server that accepts connections and never answers: a paused (SIGSTOP) sequencer.
@@ -151,6 +157,20 @@ describe('POST /internal/forward', () => {
       const r = await fetch(s.url + FORWARD_PATH, { method: 'POST', body, headers });
       expect(r.status).toBe(401);
     }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.log.state.checkpoint.size).toBe(0);
+  });
+
+  it('answers 503 with Retry-After and appends nothing while not the sequencer', async () => {
+    const s = await sequencer();
+    s.target.sequencing = false;
+    const r = await fetch(s.url + FORWARD_PATH, {
+      method: 'POST',
+      body: encodeForwardRequest([utf8('early')]),
+      headers: { Authorization: `Bearer ${SECRET}` },
+    });
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('1');
     await new Promise((r) => setTimeout(r, 50));
     expect(s.log.state.checkpoint.size).toBe(0);
   });

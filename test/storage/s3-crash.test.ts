@@ -1,5 +1,6 @@
-// Two `tilelog serve` processes on one bucket under concurrent load; one is killed with kill -9
-// at a random moment and restarted. Then the bucket alone, read over plain HTTP as a static
+// Two `tilelog serve` processes on one bucket under concurrent load (one sequences, elected by the
+// lease; the other forwards to it); the second is killed with kill -9 at a random moment and
+// restarted. test/cluster/failover.test.ts kills the sequencer itself. Then the bucket alone, read over plain HTTP as a static
 // tlog-tiles log, must hold every acknowledged entry at its index, and every checkpoint either
 // server answered with must be consistent with the final one.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,10 @@ describe('kill -9 of one of two S3 writers', () => {
       '5',
       '--personality',
       'generic',
+      '--cluster-secret',
+      's3-crash test secret',
+      '--lease-ms',
+      '2000',
     ];
     await publicRead(endpoint, bucket);
     const a = await startChild(join(dir, 'a'), args);

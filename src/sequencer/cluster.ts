@@ -1,0 +1,398 @@
+/**
+ * The cluster core: one of several instances serving a log on S3. Every instance is a frontend:
+ * it admits entries into its pool and answers them from the published checkpoint. The one that
+ * holds the lease (lease.ts) also runs an integrator and a publisher; the others forward their
+ * pool's batches to it (forward.ts) and read the published checkpoint from the store.
+ *
+ * Owned by ClusterCore: which role it plays now (the local integrator and publisher exist only
+ * while it holds the lease), the integrated state and published checkpoint it last read from the
+ * store as a frontend, and the pool both roles feed.
+ *
+ * Safety does not rest on the lease: the integrator commits through a store that refuses to
+ * commit once the lease is no longer held (so commits stop `margin` before anyone may take over),
+ * and every commit still compare-and-swaps the lock, so a sequencer that lost its lease (paused,
+ * partitioned) fails its next commit with 'conflict' and nothing forks. Entries in flight when
+ * the role moves are refused with 'unavailable' by the stopped integrator and sent again to the
+ * next holder; dedup (IndexedStore, complete after readLock) keeps them at one index.
+ */
+import { equal, toHex } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
+import { type NoteVerifier, parseVerifierKey } from '../note/index.ts';
+import type { Commit, LogStore } from '../storage/index.ts';
+import { CHECKPOINT_KEY } from '../storage/index.ts';
+import { checkEntry } from '../tiles/index.ts';
+import type { CoreOptions } from './core.ts';
+import { type ForwardedEntry, Forwarder, type ForwarderEvents } from './forward.ts';
+import { Integrator } from './integrator.ts';
+import type { Lease } from './lease.ts';
+import type { LogCore } from './log.ts';
+import { type AddResult, Pool, type Sequenced } from './pool.ts';
+import { Publisher } from './publisher.ts';
+import { TileReader } from './reader.ts';
+import { type CommitContext, initialCommit, type Pending } from './sequence.ts';
+import { loadPublished, loadState, type LogState, openLock, type Published } from './state.ts';
+
+/** ClusterOptions are what an instance needs to share a log with others. */
+export interface ClusterOptions {
+  readonly lease: Lease;
+  /** secret authenticates forwarded batches (POST /internal/forward). */
+  readonly secret: string;
+  readonly forwarderEvents?: ForwarderEvents;
+  /** pollMs is how often a frontend reads the published checkpoint while answers wait (100). */
+  readonly pollMs?: number;
+  /** warn reports a failed takeover or poll (pino); it must not throw. */
+  readonly warn?: (what: string, err: unknown) => void;
+}
+
+// A store that commits only while this instance holds the lease: the integrator stops before
+// the lease can run out for the others, whatever it was doing when the process was paused.
+class LeasedStore implements LogStore {
+  private readonly store: LogStore;
+  private readonly lease: Lease;
+  constructor(store: LogStore, lease: Lease) {
+    this.store = store;
+    this.lease = lease;
+  }
+  get = (key: string) => this.store.get(key);
+  getMany = (keys: readonly string[]) => this.store.getMany(keys);
+  readLock = () => this.store.readLock();
+  close = () => this.store.close();
+  async commit(c: Commit): Promise<void> {
+    if (!this.lease.isSequencer())
+      throw new LogError('unavailable', 'sequencer: the lease is not held');
+    try {
+      await this.store.commit(c);
+    } catch (err) {
+      // The lock moved under us: most likely another instance sequences now (this one was
+      // paused or partitioned past its lease). Step down; if the lease still names this
+      // instance, the next tick takes it back at once and the integrator reloads.
+      if (err instanceof LogError && err.code === 'conflict')
+        this.lease.stepDown('a commit lost the lock to another writer');
+      throw err;
+    }
+  }
+}
+
+// How often an instance checks whether it gained or lost the lease (a local check, no I/O).
+const ROLE_MS = 20;
+
+// loadBoth reads the integrated state and the published checkpoint. The sequencer may integrate
+// and publish between the two reads, so a published checkpoint ahead of the state read first
+// means: read the state again.
+async function loadBoth(
+  store: LogStore,
+  verifier: NoteVerifier,
+  origin: string,
+): Promise<{ state: LogState; published: Published }> {
+  for (let attempt = 0; ; attempt++) {
+    const state = await loadState(store, verifier, origin);
+    if (!state) throw new LogError('unavailable', 'sequencer: the log has no lock (yet)');
+    try {
+      return { state, published: await loadPublished(store, verifier, state) };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+const notSequencer = () => new LogError('unavailable', 'sequencer: this instance is a frontend');
+
+/** ClusterCore is a LogCore that sequences while it holds the lease and forwards otherwise. */
+export class ClusterCore implements LogCore {
+  readonly reader: TileReader;
+  private readonly pool: Pool;
+  private readonly forwarder: Forwarder;
+  private readonly ctx: CommitContext;
+  private readonly store: LogStore;
+  private readonly opts: CoreOptions;
+  private readonly lease: Lease;
+  private readonly warn: ClusterOptions['warn'];
+  private readonly secret: string;
+  private local: { integrator: Integrator; publisher: Publisher } | null = null;
+  private state: LogState;
+  private polled: Published;
+  private polledAt: number;
+  private switching: Promise<void> = Promise.resolve();
+  private switchingTo: boolean | null = null;
+  private polling = false;
+  private lastPoll = -Infinity;
+  private loading = false;
+  private lastLoad = -Infinity;
+  private readonly pollMs: number;
+  private probing = false;
+  private timer: ReturnType<typeof setInterval>;
+
+  private constructor(
+    ctx: CommitContext,
+    state: LogState,
+    published: Published,
+    opts: CoreOptions,
+    cluster: ClusterOptions,
+  ) {
+    this.store = ctx.store;
+    this.lease = cluster.lease;
+    this.warn = cluster.warn;
+    this.secret = cluster.secret;
+    this.ctx = { ...ctx, store: new LeasedStore(ctx.store, cluster.lease) };
+    this.opts = opts;
+    this.state = state;
+    this.polled = published;
+    this.polledAt = opts.clock.now();
+    this.reader = new TileReader(ctx.store, () =>
+      Math.max(this.integrated.checkpoint.size, this.published.checkpoint.size),
+    );
+    this.forwarder = new Forwarder({
+      // While taking over, this instance's own URL: its endpoint answers 503 until it leads.
+      sequencerUrl: () => this.lease.sequencerUrl,
+      secret: cluster.secret,
+      attemptMs: Math.max(1000, this.lease.leaseMs),
+      deadlineMs: opts.deadlineMs,
+      events: cluster.forwarderEvents,
+    });
+    this.pool = new Pool(this, published, {
+      maxBatch: opts.maxBatch,
+      maxAgeMs: opts.maxAgeMs,
+      maxPending: opts.maxPending,
+      deadlineMs: opts.deadlineMs,
+      clock: opts.clock,
+      onPushback: opts.events.pushback,
+    });
+    this.pollMs = cluster.pollMs ?? 100;
+    this.timer = setInterval(() => this.tick(), ROLE_MS);
+  }
+
+  /** open loads the log from the store (creating it if empty) and starts following the lease. */
+  static async open(ctx: CommitContext, opts: CoreOptions, cluster: ClusterOptions) {
+    const verifier = parseVerifierKey(ctx.signer.verifierKey);
+    const state = await loadState(ctx.store, verifier, ctx.origin);
+    // An empty bucket: whoever creates the first checkpoint wins the compare-and-swap.
+    if (!state) await initialCommit(ctx, EMPTY_ROOT).catch(() => null);
+    const loaded = await loadBoth(ctx.store, verifier, ctx.origin);
+    return new ClusterCore(ctx, loaded.state, loaded.published, opts, cluster);
+  }
+
+  /** role is 'sequencer' only while the lease is held and the integrator runs. */
+  get role(): 'sequencer' | 'frontend' {
+    return this.local && this.lease.isSequencer() ? 'sequencer' : 'frontend';
+  }
+
+  /** sequencing is true while this instance sequences (ForwardTarget). */
+  get sequencing(): boolean {
+    return this.role === 'sequencer';
+  }
+
+  get published(): Published {
+    return this.local?.publisher.published ?? this.polled;
+  }
+
+  get integrated(): LogState {
+    return this.local?.integrator.state ?? this.state;
+  }
+
+  get pending(): number {
+    return this.pool.pending;
+  }
+
+  get stuckForMs(): number {
+    return this.pool.stuckForMs;
+  }
+
+  /**
+   * unhealthy says why this instance cannot take submissions now: the lease object does not
+   * parse, or (as a frontend) no sequencer has taken a batch for longer than the lease.
+   */
+  get unhealthy(): string | null {
+    if (!this.lease.info.healthy) return 'the lease object cannot be parsed';
+    if (this.unreachable) return 'no sequencer reached for longer than the lease';
+    return null;
+  }
+
+  private get unreachable(): boolean {
+    return this.role === 'frontend' && this.forwarder.unreachableForMs > this.lease.leaseMs;
+  }
+
+  get lastPublishedAt(): number {
+    return this.local?.publisher.lastPublishedAt ?? this.polledAt;
+  }
+
+  /** forwarder reports on forwarding (metrics). */
+  get forwarding(): Forwarder {
+    return this.forwarder;
+  }
+
+  add(entry: Uint8Array): Promise<AddResult> {
+    // Entries already admitted keep being forwarded until their deadline; new ones are refused
+    // at once (503, Retry-After) rather than left waiting on a sequencer nobody reaches.
+    if (this.unreachable)
+      return Promise.reject(new LogError('unavailable', `sequencer: ${this.unhealthy!}`));
+    return this.pool.add(entry);
+  }
+
+  /** sequence is the pool's Sequencer: the local integrator while it leads, else a forward. */
+  async sequence(batch: readonly Pending[]): Promise<Sequenced[]> {
+    const local = this.local;
+    if (local && this.lease.isSequencer()) {
+      try {
+        return await local.integrator.sequence(batch);
+      } catch (err) {
+        // Stepped down meanwhile: the batch goes to the next holder.
+        if (!(err instanceof LogError && err.code === 'unavailable') || this.lease.isSequencer())
+          throw err;
+      }
+    }
+    if (this.secret === '')
+      throw new LogError(
+        'unavailable',
+        'sequencer: a frontend without --cluster-secret cannot forward',
+      );
+    const r = await this.forwarder.sequence(batch);
+    this.lastPoll = -Infinity; // read the published checkpoint at the next tick
+    return r;
+  }
+
+  /** sequenceForwarded serves POST /internal/forward: only the sequencer takes batches. */
+  sequenceForwarded(entries: readonly Uint8Array[]): Promise<ForwardedEntry[]> {
+    const local = this.local;
+    if (!local || !this.lease.isSequencer()) return Promise.reject(notSequencer());
+    const batch = entries.map((entry) => {
+      checkEntry(entry);
+      const hash = leafHash(entry);
+      return { entry, hash, hashHex: toHex(hash) };
+    });
+    return local.integrator.sequence(batch);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.local) return this.local.integrator.refresh();
+    await Promise.all([this.loadIntegrated(), this.pollPublished()]);
+  }
+
+  async close(): Promise<void> {
+    const drained = this.pool.close();
+    while (this.pool.pending > 0) {
+      await this.local?.publisher.flush();
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 5))]);
+    }
+    await drained;
+    clearInterval(this.timer);
+    await this.switching;
+    await this.follow();
+  }
+
+  // tick follows the lease (a cheap local check, so a takeover starts within ROLE_MS). As a
+  // frontend it reads the published checkpoint every pollMs while answers wait (else every
+  // second), and, on a separate track once a second, the integrated state (the lock and the
+  // right edge), which also keeps the local dedup index caught up for a takeover.
+  private tick(): void {
+    const lead = this.lease.isSequencer();
+    if (lead !== (this.local !== null)) {
+      if (this.switchingTo === lead) return;
+      this.switchingTo = lead;
+      this.switching = this.switching
+        .then(() => (lead ? this.lead() : this.follow()))
+        .finally(() => (this.switchingTo = null));
+      return;
+    }
+    if (this.local) return;
+    const now = this.opts.clock.now();
+    const every = this.pool.pending > 0 ? this.pollMs : 1000;
+    if (!this.polling && now - this.lastPoll >= every) {
+      this.lastPoll = now;
+      this.polling = true;
+      void this.pollPublished()
+        .catch((err) => this.warn?.('reading the published checkpoint failed', err))
+        .finally(() => (this.polling = false));
+    }
+    if (!this.loading && now - this.lastLoad >= 1000) {
+      this.lastLoad = now;
+      this.loading = true;
+      void this.loadIntegrated()
+        .catch((err) => this.warn?.('reading the integrated state failed', err))
+        .finally(() => (this.loading = false));
+    }
+    if (this.unreachable && !this.probing) {
+      this.probing = true;
+      void this.forwarder.probe().finally(() => (this.probing = false));
+    }
+  }
+
+  private async loadIntegrated(): Promise<void> {
+    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
+    const state = await loadState(this.store, verifier, this.ctx.origin);
+    if (state && state.checkpoint.size >= this.state.checkpoint.size) this.state = state;
+  }
+
+  // pollPublished adopts a newer (or republished) checkpoint and answers what it covers.
+  private async pollPublished(): Promise<void> {
+    const bytes = await this.store.get(CHECKPOINT_KEY);
+    if (!bytes || this.local) return;
+    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
+    const { note, checkpoint } = openLock(bytes, verifier, this.ctx.origin);
+    if (checkpoint.size < this.polled.checkpoint.size || note === this.polled.note) return;
+    this.polled = { note, checkpoint };
+    this.polledAt = Date.now();
+    this.pool.publish(this.polled);
+  }
+
+  // lead starts the integrator and the publisher on the state as the store has it now.
+  private async lead(): Promise<void> {
+    if (this.local || !this.lease.isSequencer()) return;
+    try {
+      const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
+      // readLock() also completes the dedup index up to the lock (strong dedup from here on).
+      // A frontend keeps its state current by polling, so usually only the lock is read.
+      const known = this.state;
+      const [lock, seen] = await Promise.all([
+        this.store.readLock(),
+        loadPublished(this.store, verifier, known).catch(() => null),
+      ]);
+      const current = lock && seen && equal(lock, known.lock);
+      const { state, published } = current
+        ? { state: known, published: seen }
+        : await loadBoth(this.store, verifier, this.ctx.origin);
+      const o = this.opts;
+      const integrator: Integrator = new Integrator(this.ctx, state, {
+        maxBatch: o.maxBatch,
+        events: o.events,
+        onCommitted: (s, writes) => {
+          this.reader.prime(writes);
+          this.state = s;
+          publisher.kick();
+        },
+      });
+      const publisher: Publisher = new Publisher(this.ctx, integrator, published, {
+        intervalMs: o.checkpointIntervalMs,
+        republishMs: o.republishIntervalMs,
+        retryMs: o.retryMs,
+        witnessing: o.witnessing,
+        failOpen: o.failOpen,
+        prove: (a, b) => this.reader.proveConsistency(a, b),
+        clock: o.clock,
+        events: o.events,
+        onPublished: (p) => {
+          this.polled = p;
+          this.pool.publish(p);
+        },
+      });
+      integrator.start(true); // the state was read through readLock() just above
+      publisher.start();
+      this.local = { integrator, publisher };
+      this.pool.publish(published);
+    } catch (err) {
+      // Storage trouble while taking over: try again at the next tick if still holding.
+      this.warn?.('taking over as sequencer failed', err);
+    }
+  }
+
+  // follow stops the integrator and the publisher: their queued work is refused 'unavailable'.
+  private async follow(): Promise<void> {
+    const local = this.local;
+    if (!local) return;
+    this.local = null;
+    this.polled = local.publisher.published;
+    this.state = local.integrator.state;
+    await local.publisher.stop();
+    await local.integrator.stop();
+  }
+}
