@@ -10,12 +10,15 @@ import { pino } from 'pino';
 
 import {
   admitOptions,
+  connectBastion,
   createApp,
   createMetrics,
   createWitnessApp,
+  createWitnessMetrics,
   type ExplorerConfig,
   type IndexRoutes,
   listen,
+  loadOrCreateBastionKey,
   normalizePrefix,
   type Personality,
   postForward,
@@ -39,7 +42,7 @@ import { parseVerifierKey, type Signer } from './note/index.ts';
 import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
 import { IndexedStore } from './storage/index.ts';
 import { Indexer } from './vindex/index.ts';
-import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
+import { LogList, parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs; the names are its flags' (src/cli/log.ts). */
 export interface ServeConfig extends StoreConfig {
@@ -357,8 +360,11 @@ async function startIndex(
 
 /** WitnessConfig is everything `tilelog witness` needs; the names are its flags'. */
 export interface WitnessConfig {
-  /** config is the witness's list of logs (origin and verifier key of each). */
-  readonly config: string;
+  /** config is the witness's fixed list of logs (origin and verifier keys of each). */
+  readonly config?: string;
+  /** logList (file or URL, like config) is polled every logListInterval seconds (default 60). */
+  readonly logList?: string;
+  readonly logListInterval?: number;
   /** key is the witness key file written by `tilelog keygen --witness`, or a PKCS#11 URI. */
   readonly key: string;
   /** name is the witness's key name, needed with a PKCS#11 key (a file names its keys). */
@@ -368,21 +374,49 @@ export interface WitnessConfig {
   readonly data: string;
   readonly listen: string;
   readonly prefix: string;
+  /** bastion (HOST:PORT), bastionKey (default data/bastion.key) and bastionCa: https-bastion. */
+  readonly bastion?: string;
+  readonly bastionKey?: string;
+  readonly bastionCa?: string;
 }
 
 /** startWitness loads the witness config and keys, opens its state and starts listening. */
 export async function startWitness(cfg: WitnessConfig): Promise<Running> {
-  const logs = parseWitnessConfig(await readFile(cfg.config, 'utf8'));
+  const logger = pino({ name: 'tilelog-witness' }, pino.destination(2));
+  const fixed = cfg.config ? parseWitnessConfig(await readFile(cfg.config, 'utf8')) : [];
   const cosigners = [
     ...(await readCosignerKeys(cfg.key, cfg.name)),
     ...(cfg.mldsaKey ? await readCosignerKeys(cfg.mldsaKey) : []),
   ];
   const state = await openStateMap(cfg.data);
-  const app = createWitnessApp(new Witness(logs, cosigners, state), cfg.prefix);
-  const running = await start(app.fetch, cfg.listen, cfg.prefix, () => state.close());
+  const witness = new Witness(fixed, cosigners, state);
+  const metrics = createWitnessMetrics(logger);
+  const list = cfg.logList
+    ? await LogList.open({
+        source: cfg.logList,
+        witness,
+        fixed,
+        intervalMs: (cfg.logListInterval ?? 60) * 1000,
+        events: metrics.logListEvents,
+      })
+    : undefined;
+  const app = createWitnessApp(witness, cfg.prefix, { registry: metrics.registry });
+  const bastion = cfg.bastion
+    ? connectBastion({
+        bastion: cfg.bastion,
+        key: await loadOrCreateBastionKey(cfg.bastionKey ?? join(cfg.data, 'bastion.key')),
+        ca: cfg.bastionCa ? await readFile(cfg.bastionCa, 'utf8') : undefined,
+        fetch: app.fetch,
+        say: (line) => logger.info(line),
+      })
+    : undefined;
+  const running = await start(app.fetch, cfg.listen, cfg.prefix, async () => {
+    list?.stop();
+    await bastion?.close();
+    await state.close();
+  });
   console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
-  console.log(
-    `witnessing ${logs.map((l) => l.origin).join(', ')}; serving ${running.url}/add-checkpoint`,
-  );
+  if (bastion) console.log(`bastion ${cfg.bastion}: serving as /${bastion.keyHash}`);
+  console.log(`witnessing ${witness.origins().join(', ')}; serving ${running.url}/add-checkpoint`);
   return running;
 }

@@ -1,6 +1,11 @@
 /** The thin hono HTTP layer. */
 export type { ApiOptions } from './app.ts';
 export { createApp, normalizePrefix } from './app.ts';
+export type { BastionBackend, BastionBackendOptions } from './bastion.ts';
+export { bastionKeyHash, connectBastion, loadOrCreateBastionKey } from './bastion.ts';
+export { selfSignedCertificate } from './bastion-cert.ts';
+export type { Bastion, BastionOptions } from './bastion-server.ts';
+export { startBastion } from './bastion-server.ts';
 export { readBody } from './body.ts';
 export type { Created, TransparencyLogEntry } from './create.ts';
 export { admitOptions, createEntry } from './create.ts';
@@ -25,4 +30,9 @@ export {
 export { MAX_REQUEST_SIZE } from './rekor.ts';
 export type { IndexRoutes } from './vindex.ts';
 export { createIndexApp, mountIndex, queryKey } from './vindex.ts';
-export { createWitnessApp, MAX_REQUEST as MAX_WITNESS_REQUEST } from './witness.ts';
+export type { WitnessLogger, WitnessMetrics } from './witness.ts';
+export {
+  createWitnessApp,
+  createWitnessMetrics,
+  MAX_REQUEST as MAX_WITNESS_REQUEST,
+} from './witness.ts';

@@ -4,9 +4,9 @@
  * GET <prefix>/<origin hash>/checkpoint, whose monitoring prefix is the submission prefix.
  */
 import { type Context, Hono } from 'hono';
-import type { Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
-import type { Witness, WitnessAnswer } from '../witness/index.ts';
+import type { LogListEvents, Witness, WitnessAnswer } from '../witness/index.ts';
 import { readBody } from './body.ts';
 import { errorResponse, WITNESS_STATUS } from './errors.ts';
 
@@ -55,4 +55,55 @@ export function createWitnessApp(
   // A body over MAX_REQUEST is a too_large LogError: 413 from the one table, like every LogError.
   app.onError((err, c) => errorResponse(c, err));
   return app;
+}
+
+/** WitnessMetrics is the witness's registry and the log-list events that feed it. */
+export interface WitnessMetrics {
+  readonly registry: Registry;
+  readonly logListEvents: LogListEvents;
+}
+
+/** WitnessLogger is where log-list changes and failures are logged (a pino logger fits). */
+export interface WitnessLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** createWitnessMetrics returns a fresh registry with the witness's log-list metrics. */
+export function createWitnessMetrics(logger?: WitnessLogger): WitnessMetrics {
+  const registry = new Registry();
+  const r = [registry];
+  const loads = new Counter({
+    name: 'tilelog_witness_log_list_loads_total',
+    help: 'Log lists read: ok (a changed list put in force) or error (the previous one kept).',
+    labelNames: ['result'],
+    registers: r,
+  });
+  const logs = new Gauge({
+    name: 'tilelog_witness_logs',
+    help: 'Logs witnessed (config file and log list).',
+    registers: r,
+  });
+  const last = new Gauge({
+    name: 'tilelog_witness_log_list_loaded_timestamp_seconds',
+    help: 'When the log list now in force was loaded.',
+    registers: r,
+  });
+  loads.inc({ result: 'ok' }, 0);
+  loads.inc({ result: 'error' }, 0);
+  return {
+    registry,
+    logListEvents: {
+      loaded(info) {
+        loads.inc({ result: 'ok' });
+        logs.set(info.logs);
+        last.set(Date.now() / 1000);
+        logger?.info(info, 'witness: log list loaded');
+      },
+      failed(reason) {
+        loads.inc({ result: 'error' });
+        logger?.warn({ reason }, 'witness: log list rejected, the previous one stays');
+      },
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
 import { rotate, trustRoot } from './trust.ts';
 import { indexCmd, indexVerify, lookup } from './vindex.ts';
-import { witness } from './witness.ts';
+import { bastion, witness } from './witness.ts';
 
 export type { Command, Flag } from './flags.ts';
 
@@ -24,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   rotate,
   trustRoot,
   witness,
+  bastion,
   add,
   proofInclusion,
   proofConsistency,

@@ -2,6 +2,8 @@
 export type { Cosigned, Prover, WitnessEvents, WitnessFailure, WitnessingOptions } from './ask.ts';
 export { Witnessing } from './ask.ts';
 export { parseLogKey, parseWitnessConfig } from './config.ts';
+export type { LogListEvents, LogListOptions } from './loglist.ts';
+export { LogList } from './loglist.ts';
 export type { Policy, PolicyWitness } from './policy.ts';
 export { parsePolicy, parseWitnessKey, quorumMet } from './policy.ts';
 export type { AddCheckpointRequest, SubtreeRequest } from './request.ts';

@@ -293,7 +293,7 @@ describe('the tilelog binary', () => {
   it('prints help with exit 0 and an unknown option with exit 2', () => {
     const help = spawnSync(process.execPath, ['bin/tilelog.js', 'witness', '--help']);
     expect(help.status).toBe(0);
-    expect(help.stdout.toString()).toMatch(/^usage: tilelog witness --config FILE --key FILE/);
+    expect(help.stdout.toString()).toMatch(/^usage: tilelog witness --key FILE/);
     expect(help.stdout.toString().endsWith('\n')).toBe(true);
     const bad = spawnSync(process.execPath, ['bin/tilelog.js', 'witness', '--nope']);
     expect(bad.status).toBe(2);
