@@ -3,10 +3,12 @@
 // the bastion, by hand and by a real `tilelog serve --witness-policy` child process whose policy
 // names the bastion URL. The bastion is src/api/bastion-server.ts, checked here against the
 // statuses https-bastion gives.
+import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,11 +22,14 @@ import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   cosignerFromSeed,
+  formatCosignerSecret,
   generateSignerKey,
   openNote,
   parseCosignerKey,
   parseSignerKey,
+  signNote,
 } from '../../src/note/index.ts';
+import { startWitness } from '../../src/server.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
 import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';
 import { type Child, kill9, startChild } from '../helpers/server.ts';
@@ -38,6 +43,11 @@ const ed = cosignerFromSeed(
   new Uint8Array(32).fill(9),
 );
 const pq = cosignerFromSeed('witness.example.test/b', ALG_MLDSA44, new Uint8Array(32).fill(10));
+const witnessSecret = formatCosignerSecret(
+  'witness.example.test/b',
+  ALG_MLDSA44,
+  new Uint8Array(32).fill(10),
+);
 
 const server = generateKeyPairSync('ed25519');
 const serverCert = selfSignedCertificate(server.privateKey, server.publicKey, {
@@ -84,6 +94,18 @@ describe('https-bastion', () => {
     expect((await fetch(`${b.url}/${'0'.repeat(64)}/x`)).status).toBe(502);
     expect((await fetch(`${b.url}/not-a-hash/x`)).status).toBe(404);
     await backend.close();
+    await b.close();
+  });
+
+  it('takes backends over TLS 1.3 only', async () => {
+    const b = await bastion();
+    const [host, port] = b.backendAddress.split(':') as [string, string];
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const s = tlsConnect({ host, port: Number(port), ca: serverCert, maxVersion: 'TLSv1.2' });
+      s.once('secureConnect', () => resolve(undefined));
+      s.once('error', resolve);
+    });
+    expect(err?.message).toMatch(/version|protocol/i);
     await b.close();
   });
 
@@ -181,6 +203,60 @@ describe('a witness behind a bastion', () => {
       expect(openNote(await got.text(), keys).text).toBe(openNote(checkpoint, keys).text);
     } finally {
       if (child) await kill9(child);
+    }
+  });
+});
+
+describe('tilelog bastion and tilelog witness --bastion', () => {
+  it('serve a witness through the bastion command, with an allowlist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tilelog-bcli-'));
+    writeFileSync(join(dir, 'tls.key'), serverKey);
+    writeFileSync(join(dir, 'tls.crt'), serverCert);
+    const wkey = generateKeyPairSync('ed25519').privateKey;
+    writeFileSync(join(dir, 'b.key'), wkey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const hash = bastionKeyHash(createPublicKey(wkey));
+    writeFileSync(join(dir, 'allow'), `# the witness\n${hash}\n`);
+    writeFileSync(join(dir, 'w.key'), witnessSecret + '\n');
+    writeFileSync(join(dir, 'w.cfg'), `log ${ORIGIN} ${logKey.verifierKey}\n`);
+    const args = ['bastion', '--tls-key', join(dir, 'tls.key'), '--tls-cert', join(dir, 'tls.crt')];
+    const more = ['--allow', join(dir, 'allow'), '--clients-http'];
+    const ports = ['--listen', '127.0.0.1:0', '--backend-listen', '127.0.0.1:0'];
+    const proc = spawn(process.execPath, ['bin/tilelog.js', ...args, ...more, ...ports]);
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    let w: Awaited<ReturnType<typeof startWitness>> | undefined;
+    try {
+      const re = /backends dial (\S+); serving (\S+)\/KEYHASH\//;
+      for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const [, backendAddr, url] = re.exec(out) ?? [];
+      expect(backendAddr, out).toBeDefined();
+      expect((await fetch(`${url}/${hash}/add-checkpoint`, { method: 'POST' })).status).toBe(503);
+      w = await startWitness({
+        config: join(dir, 'w.cfg'),
+        key: join(dir, 'w.key'),
+        data: join(dir, 'data'),
+        listen: '127.0.0.1:0',
+        prefix: '',
+        bastion: backendAddr,
+        bastionKey: join(dir, 'b.key'),
+        bastionCa: join(dir, 'tls.crt'),
+      });
+      const cp = signNote(`${ORIGIN}\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n`, [logKey]);
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        const r = await fetch(`${url}/${hash}/add-checkpoint`, {
+          method: 'POST',
+          body: `old 0\n\n${cp}`,
+        });
+        status = r.status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+      expect((await fetch(`${url}/${'2'.repeat(64)}/add-checkpoint`)).status).toBe(421);
+    } finally {
+      await w?.close();
+      proc.kill('SIGTERM');
     }
   });
 });
