@@ -42,7 +42,16 @@ import { parseVerifierKey, type Signer } from './note/index.ts';
 import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
 import { IndexedStore } from './storage/index.ts';
 import { Indexer } from './vindex/index.ts';
-import { LogList, parsePolicy, parseWitnessConfig, Witness, Witnessing } from './witness/index.ts';
+import {
+  LogList,
+  parsePolicy,
+  parseWitnessConfig,
+  Witness,
+  type WitnessConfig,
+  Witnessing,
+} from './witness/index.ts';
+
+export type { WitnessConfig } from './witness/index.ts';
 
 /** ServeConfig is everything `tilelog serve` needs; the names are its flags' (src/cli/log.ts). */
 export interface ServeConfig extends StoreConfig {
@@ -358,28 +367,6 @@ async function startIndex(
   };
 }
 
-/** WitnessConfig is everything `tilelog witness` needs; the names are its flags'. */
-export interface WitnessConfig {
-  /** config is the witness's fixed list of logs (origin and verifier keys of each). */
-  readonly config?: string;
-  /** logList (file or URL, like config) is polled every logListInterval seconds (default 60). */
-  readonly logList?: string;
-  readonly logListInterval?: number;
-  /** key is the witness key file written by `tilelog keygen --witness`, or a PKCS#11 URI. */
-  readonly key: string;
-  /** name is the witness's key name, needed with a PKCS#11 key (a file names its keys). */
-  readonly name?: string;
-  /** mldsaKey is an ML-DSA-44 cosigner key file to cosign with as well (a token key is Ed25519). */
-  readonly mldsaKey?: string;
-  readonly data: string;
-  readonly listen: string;
-  readonly prefix: string;
-  /** bastion (HOST:PORT), bastionKey (default data/bastion.key) and bastionCa: https-bastion. */
-  readonly bastion?: string;
-  readonly bastionKey?: string;
-  readonly bastionCa?: string;
-}
-
 /** startWitness loads the witness config and keys, opens its state and starts listening. */
 export async function startWitness(cfg: WitnessConfig): Promise<Running> {
   const logger = pino({ name: 'tilelog-witness' }, pino.destination(2));
@@ -410,11 +397,8 @@ export async function startWitness(cfg: WitnessConfig): Promise<Running> {
         say: (line) => logger.info(line),
       })
     : undefined;
-  const running = await start(app.fetch, cfg.listen, cfg.prefix, async () => {
-    list?.stop();
-    await bastion?.close();
-    await state.close();
-  });
+  const release = async () => (list?.stop(), await bastion?.close(), await state.close());
+  const running = await start(app.fetch, cfg.listen, cfg.prefix, release);
   console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
   if (bastion) console.log(`bastion ${cfg.bastion}: serving as /${bastion.keyHash}`);
   console.log(`witnessing ${witness.origins().join(', ')}; serving ${running.url}/add-checkpoint`);

@@ -48,3 +48,24 @@ export function parseWitnessConfig(
   if (logs.length === 0 && !opts.allowEmpty) throw badRequest('witness config lists no logs');
   return logs;
 }
+
+/** WitnessConfig is everything `tilelog witness` needs; the names are its flags'. */
+export interface WitnessConfig {
+  /** config: fixed logs; logList: logs (file or URL) polled every logListInterval s (60). */
+  readonly config?: string;
+  readonly logList?: string;
+  readonly logListInterval?: number;
+  /** key is the witness key file written by `tilelog keygen --witness`, or a PKCS#11 URI. */
+  readonly key: string;
+  /** name is the witness's key name, needed with a PKCS#11 key (a file names its keys). */
+  readonly name?: string;
+  /** mldsaKey is an ML-DSA-44 cosigner key file to cosign with as well (a token key is Ed25519). */
+  readonly mldsaKey?: string;
+  readonly data: string;
+  readonly listen: string;
+  readonly prefix: string;
+  /** bastion (HOST:PORT), bastionKey (default data/bastion.key) and bastionCa: https-bastion. */
+  readonly bastion?: string;
+  readonly bastionKey?: string;
+  readonly bastionCa?: string;
+}

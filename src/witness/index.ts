@@ -1,6 +1,7 @@
 /** A C2SP tlog-witness: cosigns checkpoints consistent with what it has seen. */
 export type { Cosigned, Prover, WitnessEvents, WitnessFailure, WitnessingOptions } from './ask.ts';
 export { Witnessing } from './ask.ts';
+export type { WitnessConfig } from './config.ts';
 export { parseLogKey, parseWitnessConfig } from './config.ts';
 export type { LogListEvents, LogListOptions } from './loglist.ts';
 export { LogList } from './loglist.ts';
