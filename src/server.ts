@@ -10,20 +10,17 @@ import { pino } from 'pino';
 
 import {
   admitOptions,
-  connectBastion,
   createApp,
   createMetrics,
-  createWitnessApp,
-  createWitnessMetrics,
   type ExplorerConfig,
   type IndexRoutes,
   listen,
-  loadOrCreateBastionKey,
   normalizePrefix,
   type Personality,
   postForward,
   setErrorLogger,
   settlePersonality,
+  witnessRuntime,
 } from './api/index.ts';
 import { TlogClient } from './client/index.ts';
 import { clusterOf } from './cluster.ts';
@@ -43,7 +40,6 @@ import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
 import { IndexedStore } from './storage/index.ts';
 import { Indexer } from './vindex/index.ts';
 import {
-  LogList,
   parsePolicy,
   parseWitnessConfig,
   Witness,
@@ -377,28 +373,11 @@ export async function startWitness(cfg: WitnessConfig): Promise<Running> {
   ];
   const state = await openStateMap(cfg.data);
   const witness = new Witness(fixed, cosigners, state);
-  const metrics = createWitnessMetrics(logger);
-  const list = cfg.logList
-    ? await LogList.open({
-        source: cfg.logList,
-        witness,
-        fixed,
-        intervalMs: (cfg.logListInterval ?? 60) * 1000,
-        events: metrics.logListEvents,
-      })
-    : undefined;
-  const app = createWitnessApp(witness, cfg.prefix, { registry: metrics.registry });
-  const bastion = cfg.bastion
-    ? connectBastion({
-        bastion: cfg.bastion,
-        key: await loadOrCreateBastionKey(cfg.bastionKey ?? join(cfg.data, 'bastion.key')),
-        ca: cfg.bastionCa ? await readFile(cfg.bastionCa, 'utf8') : undefined,
-        fetch: app.fetch,
-        say: (line) => logger.info(line),
-      })
-    : undefined;
-  const release = async () => (list?.stop(), await bastion?.close(), await state.close());
-  const running = await start(app.fetch, cfg.listen, cfg.prefix, release);
+  const { app, bastion, release } = await witnessRuntime(witness, fixed, cfg, logger);
+  const running = await start(app.fetch, cfg.listen, cfg.prefix, async () => {
+    await release();
+    await state.close();
+  });
   console.log(`witness keys: ${cosigners.map((c) => c.verifierKey).join(' ')}`);
   if (bastion) console.log(`bastion ${cfg.bastion}: serving as /${bastion.keyHash}`);
   console.log(`witnessing ${witness.origins().join(', ')}; serving ${running.url}/add-checkpoint`);

@@ -35,4 +35,5 @@ export {
   createWitnessApp,
   createWitnessMetrics,
   MAX_REQUEST as MAX_WITNESS_REQUEST,
+  witnessRuntime,
 } from './witness.ts';

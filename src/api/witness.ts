@@ -3,10 +3,21 @@
  * (when the witness has an ML-DSA-44 key) and the monitoring retrieval
  * GET <prefix>/<origin hash>/checkpoint, whose monitoring prefix is the submission prefix.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
 import { type Context, Hono } from 'hono';
 import { Counter, Gauge, Registry } from 'prom-client';
 
-import type { LogListEvents, Witness, WitnessAnswer } from '../witness/index.ts';
+import {
+  LogList,
+  type LogListEvents,
+  type Witness,
+  type WitnessAnswer,
+  type WitnessConfig,
+  type WitnessedLog,
+} from '../witness/index.ts';
+import { type BastionBackend, connectBastion, loadOrCreateBastionKey } from './bastion.ts';
 import { readBody } from './body.ts';
 import { errorResponse, WITNESS_STATUS } from './errors.ts';
 
@@ -106,4 +117,42 @@ export function createWitnessMetrics(logger?: WitnessLogger): WitnessMetrics {
       },
     },
   };
+}
+
+/**
+ * witnessRuntime builds the witness app with its metrics, starts polling the log list (a
+ * bad_request LogError if the first read fails) and dials the bastion, as cfg asks; release stops
+ * both (the witness's state is the caller's to close).
+ */
+export async function witnessRuntime(
+  witness: Witness,
+  fixed: readonly WitnessedLog[],
+  cfg: WitnessConfig,
+  logger: WitnessLogger & { info(msg: string): void },
+): Promise<{ app: Hono; bastion?: BastionBackend; release(): Promise<void> }> {
+  const metrics = createWitnessMetrics(logger);
+  const list = cfg.logList
+    ? await LogList.open({
+        source: cfg.logList,
+        witness,
+        fixed,
+        intervalMs: (cfg.logListInterval ?? 60) * 1000,
+        events: metrics.logListEvents,
+      })
+    : undefined;
+  const app = createWitnessApp(witness, cfg.prefix, { registry: metrics.registry });
+  const bastion = cfg.bastion
+    ? connectBastion({
+        bastion: cfg.bastion,
+        key: await loadOrCreateBastionKey(cfg.bastionKey ?? join(cfg.data, 'bastion.key')),
+        ca: cfg.bastionCa ? await readFile(cfg.bastionCa, 'utf8') : undefined,
+        fetch: app.fetch,
+        say: (line) => logger.info(line),
+      })
+    : undefined;
+  const release = async () => {
+    list?.stop();
+    await bastion?.close();
+  };
+  return { app, bastion, release };
 }
