@@ -77,19 +77,20 @@ class LeasedStore implements LogStore {
 // How often an instance checks whether it gained or lost the lease (a local check, no I/O).
 const ROLE_MS = 20;
 
-// loadBoth reads the integrated state and the published checkpoint. The sequencer may integrate
-// and publish between the two reads, so a published checkpoint ahead of the state read first
-// means: read the state again.
+// loadBoth reads the published checkpoint and then the integrated state. The sequencer may
+// integrate and publish between the two reads, but it publishes only what it integrated first and
+// the lock only grows, so the state read second is never behind the checkpoint read first.
 async function loadBoth(
   store: LogStore,
   verifier: NoteVerifier,
   origin: string,
 ): Promise<{ state: LogState; published: Published }> {
   for (let attempt = 0; ; attempt++) {
+    const read = await store.get(CHECKPOINT_KEY);
     const state = await loadState(store, verifier, origin);
     if (!state) throw new LogError('unavailable', 'sequencer: the log has no lock (yet)');
     try {
-      return { state, published: await loadPublished(store, verifier, state) };
+      return { state, published: await loadPublished(store, verifier, state, read) };
     } catch (err) {
       if (attempt >= 5) throw err;
     }

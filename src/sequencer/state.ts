@@ -106,8 +106,10 @@ export async function loadPublished(
   store: LogStore,
   verifier: NoteVerifier,
   integrated: LogState,
+  read?: Uint8Array | null,
 ): Promise<Published> {
-  const bytes = await store.get(CHECKPOINT_KEY);
+  // `read` is the object when the caller read it before the integrated state (see loadBoth).
+  const bytes = read !== undefined ? read : await store.get(CHECKPOINT_KEY);
   const note = bytes ? decodeUtf8(bytes) : null;
   if (note === null) throw corrupt('the published checkpoint is missing or not UTF-8');
   const { checkpoint } = openLock(utf8(note), verifier, integrated.checkpoint.origin);

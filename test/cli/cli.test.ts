@@ -161,6 +161,9 @@ describe('where a value comes from', () => {
       TILELOG_REPUBLISH_INTERVAL_MS: '60000',
       TILELOG_INDEX: '1',
       TILELOG_INDEX_KEY: 'ik',
+      TILELOG_LEASE_MS: '7000',
+      TILELOG_CLUSTER_SECRET: 'cs',
+      TILELOG_ADVERTISE_URL: 'http://b:1',
     };
     expect(await values(serve, [], env)).toEqual({
       config: undefined,
@@ -186,6 +189,9 @@ describe('where a value comes from', () => {
       republishIntervalMs: 60_000,
       index: true,
       indexKey: 'ik',
+      leaseMs: 7000,
+      clusterSecret: 'cs',
+      advertiseUrl: 'http://b:1',
     });
     // TILELOG_S3_ENDPOINT is read before AWS_ENDPOINT_URL; an empty variable counts as unset.
     const s3 = { TILELOG_S3_ENDPOINT: 'http://ceph', AWS_ENDPOINT_URL: 'http://aws' };
