@@ -121,13 +121,15 @@ export function generateSignerKey(name: string): string {
 // splitKey splits name+hash+base64 strictly, checking the name and the 8 lowercase hex digits.
 function splitKey(s: string, what: string): { name: string; hash: number; key: Uint8Array } {
   // name and hash cannot contain '+'; the base64 key can.
-  const bad = badRequest(`note: malformed ${what}`);
+  function bad(): never {
+    throw badRequest(`note: malformed ${what}`);
+  }
   const i = s.indexOf('+');
   const j = s.indexOf('+', i + 1);
-  if (i < 0 || j < 0) throw bad;
+  if (i < 0 || j < 0) bad();
   const [name, hex, b64] = [s.slice(0, i), s.slice(i + 1, j), s.slice(j + 1)];
   const key = fromBase64(b64);
-  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(hex) || !key || key.length === 0) throw bad;
+  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(hex) || !key || key.length === 0) bad();
   return { name, hash: parseInt(hex, 16), key };
 }
 

@@ -19,30 +19,21 @@ import { createWitnessApp } from '../../src/api/index.ts';
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
 import {
-  ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
-  cosignerFromSeed,
   formatCosignerSecret,
-  generateSignerKey,
   openNote,
   parseCosignerKey,
-  parseSignerKey,
   signNote,
 } from '../../src/note/index.ts';
 import { startWitness } from '../../src/server.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
-import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';
+import type { Witness } from '../../src/witness/index.ts';
 import { type Child, kill9, startChild } from '../helpers/server.ts';
+import { logSigner, openWitness, witnessCosigners } from '../helpers/witness.ts';
 
 const ORIGIN = 'crash.test/log'; // the origin test/helpers/server.ts gives `tilelog serve`
-const logSkey = generateSignerKey(ORIGIN);
-const logKey = parseSignerKey(logSkey);
-const ed = cosignerFromSeed(
-  'witness.example.test/b',
-  ALG_COSIGNATURE_V1,
-  new Uint8Array(32).fill(9),
-);
-const pq = cosignerFromSeed('witness.example.test/b', ALG_MLDSA44, new Uint8Array(32).fill(10));
+const { skey: logSkey, ...logKey } = logSigner(ORIGIN);
+const { ed, pq } = witnessCosigners('witness.example.test/b', 'witness.example.test/b', 9);
 const witnessSecret = formatCosignerSecret(
   'witness.example.test/b',
   ALG_MLDSA44,
@@ -151,12 +142,8 @@ describe('a witness behind a bastion', () => {
   let backend: ReturnType<typeof connectBastion>;
   let state: Awaited<ReturnType<typeof openLocalMap>>;
   beforeAll(async () => {
-    state = await openLocalMap(join(mkdtempSync(join(tmpdir(), 'tilelog-bw-')), 'state'));
-    const w = new Witness(
-      parseWitnessConfig(`log ${ORIGIN} ${logKey.verifierKey}`),
-      [ed, pq],
-      state,
-    );
+    let w: Witness;
+    ({ w, state } = await openWitness([[ORIGIN, logKey.verifierKey]], [ed, pq]));
     b = await bastion();
     backend = connectBastion({
       bastion: b.backendAddress,

@@ -2,10 +2,6 @@
 // Subtree cosignatures are checked with liboqs (WebAssembly build of the Open Quantum Safe C
 // library), not with @noble/post-quantum, which the witness signs with; the cosigned_message is
 // built here byte by byte from tlog-cosignature's struct, not with src/note.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { createMLDSA44 } from '@oqs/liboqs-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,33 +11,18 @@ import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
 import { type Hash, leafHash, nodeHash } from '../../src/merkle/index.ts';
 import {
-  ALG_COSIGNATURE_V1,
-  ALG_MLDSA44,
-  cosignerFromSeed,
   formatCheckpoint,
-  generateSignerKey,
   openNote,
   parseCosignerKey,
-  parseSignerKey,
   parseVerifierKey,
   signNote,
 } from '../../src/note/index.ts';
-import { openLocalMap } from '../../src/storage/index.ts';
-import {
-  formatSubtreeRequest,
-  parseSubtreeRequest,
-  parseWitnessConfig,
-  Witness,
-} from '../../src/witness/index.ts';
+import { formatSubtreeRequest, parseSubtreeRequest } from '../../src/witness/index.ts';
+import { logSigner, openWitness, witnessCosigners } from '../helpers/witness.ts';
 
 const ORIGIN = 'log.example.test/subtrees';
-const logKey = parseSignerKey(generateSignerKey(ORIGIN));
-const ed = cosignerFromSeed(
-  'witness.example.test/ed',
-  ALG_COSIGNATURE_V1,
-  new Uint8Array(32).fill(5),
-);
-const pq = cosignerFromSeed('witness.example.test/pq', ALG_MLDSA44, new Uint8Array(32).fill(6));
+const logKey = logSigner(ORIGIN);
+const { ed, pq } = witnessCosigners('witness.example.test/ed', 'witness.example.test/pq', 5);
 const NOW = 1767139200;
 
 let oqs: Awaited<ReturnType<typeof createMLDSA44>>;
@@ -59,11 +40,8 @@ function mth(lo: number, hi: number, l = leaves): Hash {
 }
 
 async function witness(origins = [ORIGIN]) {
-  const dir = join(mkdtempSync(join(tmpdir(), 'tilelog-subtree-')), 'state');
-  const state = await openLocalMap(dir);
-  const config = origins.map((o) => `log ${o} ${logKey.verifierKey}\n`).join('');
-  const w = new Witness(parseWitnessConfig(config), [ed, pq], state, () => NOW);
-  return { w, app: createWitnessApp(w), state };
+  const logs = origins.map((o) => [o, logKey.verifierKey] as const);
+  return openWitness(logs, [ed, pq], () => NOW);
 }
 
 const post = (app: ReturnType<typeof createWitnessApp>, path: string, body: string) =>
@@ -164,7 +142,7 @@ describe('tlog-witness sign-subtree', () => {
   it('answers each failure with the status the spec gives, and changes nothing', async () => {
     const { app, state } = await witness([ORIGIN, 'other.example.test/log']);
     const ref = await cosigned(app, 14);
-    const other = parseSignerKey(generateSignerKey(ORIGIN));
+    const other = logSigner(ORIGIN);
     const text = formatCheckpoint({ origin: ORIGIN, size: 14, root: mth(0, 14), extensions: [] });
     const future = formatCheckpoint({ origin: ORIGIN, size: 20, root: mth(0, 20), extensions: [] });
     const fork = formatCheckpoint({

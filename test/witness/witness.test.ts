@@ -8,14 +8,12 @@ import { createApp, createWitnessApp } from '../../src/api/index.ts';
 import { toBase64, utf8 } from '../../src/bytes.ts';
 import { leafHash } from '../../src/merkle/index.ts';
 import {
-  ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   cosignerFromSeed,
   formatCheckpoint,
-  generateSignerKey,
+  type NoteSigner,
   openNote,
   parseCosignerKey,
-  parseSignerKey,
   signNote,
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
@@ -23,22 +21,23 @@ import { MemoryStore, openLocalMap } from '../../src/storage/index.ts';
 import { proveConsistency } from '../../src/tiles/index.ts';
 import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';
 import { TiledTree } from '../helpers/tiled.ts';
+import { logSigner, openWitness, witnessCosigners } from '../helpers/witness.ts';
 
 const ORIGIN = 'log.example.test/w';
-const logKey = parseSignerKey(generateSignerKey(ORIGIN));
-const ed = cosignerFromSeed(
-  'witness.example.test/ed',
-  ALG_COSIGNATURE_V1,
-  new Uint8Array(32).fill(3),
-);
-const pq = cosignerFromSeed('witness.example.test/pq', ALG_MLDSA44, new Uint8Array(32).fill(4));
-const cosigners = [parseCosignerKey(ed.verifierKey), parseCosignerKey(pq.verifierKey)];
+const logKey = logSigner(ORIGIN);
+const {
+  ed,
+  pq,
+  verifiers: cosigners,
+} = witnessCosigners('witness.example.test/ed', 'witness.example.test/pq', 3);
 
-async function witness(dir = join(mkdtempSync(join(tmpdir(), 'tilelog-witness-')), 'state')) {
-  const config = `# test\nlog ${ORIGIN} ${logKey.verifierKey}\n`;
-  const state = await openLocalMap(dir);
-  const w = new Witness(parseWitnessConfig(config), [ed, pq], state, () => 1767139200);
-  return { app: createWitnessApp(w), state, dir };
+async function witness(dir?: string) {
+  const {
+    app,
+    state,
+    dir: d,
+  } = await openWitness([[ORIGIN, logKey.verifierKey]], [ed, pq], () => 1767139200, dir);
+  return { app, state, dir: d };
 }
 
 // A tree we control, to make checkpoints and proofs (and forks) at will.
@@ -48,7 +47,11 @@ function tree(prefix: string, n: number) {
   return t;
 }
 
-async function checkpoint(t: TiledTree, size: number, signer = logKey): Promise<string> {
+async function checkpoint(
+  t: TiledTree,
+  size: number,
+  signer: NoteSigner = logKey,
+): Promise<string> {
   const { readTreeHash } = await import('../../src/tiles/index.ts');
   const root = await readTreeHash(t.fetch, size);
   return signNote(formatCheckpoint({ origin: ORIGIN, size, root, extensions: [] }), [signer]);
@@ -92,7 +95,7 @@ describe('tlog-witness add-checkpoint', () => {
     const { app, state } = await witness();
     const t = tree('a', 100);
     expect((await post(app, await request(t, 0, 50))).status).toBe(200);
-    const other = parseSignerKey(generateSignerKey(ORIGIN));
+    const other = logSigner(ORIGIN);
     const cases: [string, string, number][] = [
       [
         'unknown origin',
