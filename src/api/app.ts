@@ -92,7 +92,7 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   app.get(`${prefix}/proof/consistency`, (c) => getConsistencyProof(c, log));
   app.get(`${prefix}/entries/:index`, (c) => getEntry(c, log));
 
-  if (opts.index) mountIndex(app, opts.index);
+  if (opts.index) mountIndex(app, opts.index, opts.metrics?.registry);
   if (opts.explorer) mountExplorer(app, opts.explorer);
   app.notFound((c) =>
     c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),

@@ -1,9 +1,11 @@
 /**
  * The verifiable index's routes, under the index prefix: `lookup` by digest, key, SAN, issuer or
  * issuer and SAN, `lookup/<key hash hex>`, and the output log's `checkpoint` and `tile/…`.
- * Lookup parameters are parsed strictly; a malformed one is a 400 with the reason.
+ * Lookup parameters are parsed strictly; a malformed one is a 400 with the reason. The map
+ * function's counts are gauges in /metrics, read from the committed index state when scraped.
  */
 import { type Context, Hono } from 'hono';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 import { fromHex } from '../bytes.ts';
 import { badRequest } from '../errors.ts';
@@ -16,6 +18,7 @@ import {
   issuerSanKey,
   keyHash,
   MAX_PAGE,
+  PROBLEMS,
   sanKey,
 } from '../vindex/index.ts';
 import { readCors } from './cors.ts';
@@ -88,8 +91,42 @@ async function answer(c: Context, ix: IndexRoutes, key: Hash): Promise<Response>
   return c.json(a);
 }
 
-/** mountIndex adds the index's routes to app. */
-export function mountIndex(app: Hono, ix: IndexRoutes): void {
+/**
+ * watchIndex adds the index's gauges to registry: entries indexed, keys, entries mapped to no
+ * key, problems by reason (an entry may have several), revisions and the input size covered.
+ */
+export function watchIndex(registry: Registry, indexer: Indexer): void {
+  const r = [registry];
+  const counts = () => indexer.state.counts;
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: r,
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('tilelog_index_entries', 'Input entries the map covers.', () => counts().entries);
+  gauge('tilelog_index_keys', 'Distinct keys in the map.', () => counts().keys);
+  gauge('tilelog_index_unmapped_entries', 'Entries mapped to no key.', () => counts().unmapped);
+  gauge('tilelog_index_revisions', 'Map revisions in the output log.', () => {
+    return indexer.state.revisions;
+  });
+  new Gauge({
+    name: 'tilelog_index_problems',
+    help: 'Entries with a part the map function could not read, by reason (README).',
+    labelNames: ['reason'],
+    registers: r,
+    collect() {
+      for (const reason of PROBLEMS) this.set({ reason }, counts().problems[reason]);
+    },
+  });
+}
+
+/** mountIndex adds the index's routes to app, and its gauges to registry when given. */
+export function mountIndex(app: Hono, ix: IndexRoutes, registry?: Registry): void {
+  if (registry) watchIndex(registry, ix.indexer);
   const p = ix.prefix;
   app.use(`${p}/*`, readCors);
   app.get(`${p}/lookup`, (c) => answer(c, ix, keyHash(queryKey(c.req.query()))));
@@ -105,10 +142,15 @@ export function mountIndex(app: Hono, ix: IndexRoutes): void {
   });
 }
 
-/** createIndexApp serves an index alone (`tilelog index --listen`). */
+/** createIndexApp serves an index alone (`tilelog index --listen`), with /metrics. */
 export function createIndexApp(ix: IndexRoutes): Hono {
   const app = new Hono();
-  mountIndex(app, ix);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  app.get('/metrics', async (c) =>
+    c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }),
+  );
+  mountIndex(app, ix, registry);
   app.notFound((c) =>
     c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
   );

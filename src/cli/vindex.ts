@@ -45,6 +45,12 @@ const INPUT = [
   },
 ] as const;
 
+// inputOf opens the input log's verifying client from --input and --input-vkey.
+function inputOf(v: { input: string; inputVkey: readonly string[] }) {
+  const verifiers = v.inputVkey.map(parseVerifierKey);
+  return { verifiers, client: new TlogClient({ url: v.input, verifiers }) };
+}
+
 // alarm turns a failed check into `ALARM: …` and exit code 2; other errors propagate.
 async function alarmed(f: () => Promise<number>): Promise<number> {
   try {
@@ -78,7 +84,7 @@ export const indexCmd = defineCommand({
     const store = await openStore({ data: join(v.data, 'output') });
     const output = await Log.open(store, { origin: signer.name, signer });
     const kv = await openStateMap(join(v.data, 'map'));
-    const input = new TlogClient({ url: v.input, verifiers: v.inputVkey.map(parseVerifierKey) });
+    const input = inputOf(v).client;
     const bar = progressBar('index');
     const done = async () => {
       await output.close();
@@ -130,11 +136,11 @@ export const indexVerify = defineCommand({
     const scratch = await openLocalMap(join(dir, 'map'));
     try {
       return await alarmed(async () => {
-        const verifiers = v.inputVkey.map(parseVerifierKey);
+        const input = inputOf(v);
         const r = await auditIndex({
           output: new TlogClient({ url: v.index, verifiers: [parseVerifierKey(v.vkey)] }),
-          input: new TlogClient({ url: v.input, verifiers }),
-          inputVerifiers: verifiers,
+          input: input.client,
+          inputVerifiers: input.verifiers,
           scratch,
           progress: progressBar('index verify'),
         });
@@ -201,9 +207,8 @@ export const lookup = defineCommand({
     const key = keyHash(keyString);
     const hex = toHex(key);
     const outputVerifiers = [parseVerifierKey(v.vkey)];
-    const inputVerifiers = v.inputVkey.map(parseVerifierKey);
     const output = new TlogClient({ url: v.index, verifiers: outputVerifiers });
-    const input = new TlogClient({ url: v.input, verifiers: inputVerifiers });
+    const { client: input, verifiers: inputVerifiers } = inputOf(v);
     await mkdir(v.state, { recursive: true });
     const file = join(v.state, 'lookup.json');
     const state = await loadLookupState(file);

@@ -1,7 +1,7 @@
 // GET <prefix>/entries/<index> on a real server: the body is the logged one, the inclusion proof
 // verifies against the signed checkpoint it comes with, a key entry and a certificate entry are
 // decoded, and bad indices are one-line 400s, indices beyond the tree 404s, all with CORS.
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -12,48 +12,22 @@ import { openNote, parseCheckpoint } from '../../src/note/index.ts';
 import { EMPTY_EDGE } from '../../src/tiles/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 import { makeCert } from '../vindex/certs.ts';
-import { inputLog, inputVerifiers, populate } from '../vindex/fixture.ts';
+import { certRequest, inputLog, inputVerifiers, populate, postEntry } from '../vindex/fixture.ts';
 
 type Server = Awaited<ReturnType<typeof listen>>;
 let server: Server;
 let input: Awaited<ReturnType<typeof inputLog>>;
 const keySigner = makeSigner('PKIX_ECDSA_P256_SHA_256');
 const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const cert = makeCert(
-  {
-    sans: [{ email: 'carol@example.com' }, { uri: 'https://github.com/o/r/ci.yml@refs/heads/x' }],
-    issuer: 'https://issuer.example.com',
-  },
-  pair,
-);
+const identity = {
+  sans: [{ email: 'carol@example.com' }, { uri: 'https://github.com/o/r/ci.yml@refs/heads/x' }],
+  issuer: 'https://issuer.example.com',
+};
+const cert = makeCert(identity, pair);
 const artifact = new TextEncoder().encode('the artifact of the entries test');
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let keyIndex: number;
 let certIndex: number;
-
-async function post(body: unknown): Promise<number> {
-  const res = await fetch(`${server.url}/log/entries`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return Number(((await res.json()) as { logIndex: string }).logIndex);
-}
-
-function certRequest() {
-  return {
-    hashedRekordRequestV002: {
-      digest: createHash('sha256').update(artifact).digest('base64'),
-      signature: {
-        content: sign('sha256', artifact, pair.privateKey).toString('base64'),
-        verifier: {
-          x509Certificate: { rawBytes: Buffer.from(cert.der).toString('base64') },
-          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-        },
-      },
-    },
-  };
-}
 
 async function get(path: string): Promise<Response> {
   for (let i = 0; ; i++) {
@@ -86,8 +60,8 @@ beforeAll(async () => {
   input = await inputLog();
   server = await listen(createApp(input.log).fetch, '127.0.0.1', 0, '/api/v2');
   await populate(input.app, input.log, 0, 300);
-  keyIndex = await post(request(keySigner, artifact));
-  certIndex = await post(certRequest());
+  keyIndex = await postEntry(input.app, request(keySigner, artifact));
+  certIndex = await postEntry(input.app, certRequest(identity, pair, artifact));
 });
 afterAll(async () => server.close());
 

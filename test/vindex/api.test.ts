@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { createApp } from '../../src/api/index.ts';
+import { createApp, createIndexApp, createMetrics } from '../../src/api/index.ts';
 import { TlogClient } from '../../src/client/index.ts';
 import { Indexer, issuerSanKey, keyHash, verifyLookup } from '../../src/vindex/index.ts';
 import { inputLog, inputVerifiers, outputLog, outputVerifiers, populate, scan } from './fixture.ts';
@@ -17,8 +17,9 @@ async function served() {
   const output = await outputLog();
   const indexer = await Indexer.open({ input: input.client(), output, kv: memoryKv() });
   await indexer.step();
-  const app = createApp(input.log, { index: { prefix: '/api/v2/index', indexer, output } });
-  return { input, app, output, want: await scan(input.client()) };
+  const index = { prefix: '/api/v2/index', indexer, output };
+  const app = createApp(input.log, { index, metrics: createMetrics() });
+  return { input, app, output, indexer, want: await scan(input.client()) };
 }
 
 describe('index API', () => {
@@ -99,5 +100,28 @@ describe('index API', () => {
     }
     expect((await app.request('/api/v2/index/lookup/ABC')).status).toBe(400);
     expect((await app.request(`/api/v2/index/lookup/${'A'.repeat(64)}`)).status).toBe(400);
+  });
+
+  it('counts entries, keys and unmapped entries by reason in /metrics', async () => {
+    const { app, output, indexer, want } = await served();
+    const standalone = createIndexApp({ prefix: '/index', indexer, output });
+    for (const res of [await app.request('/metrics'), await standalone.request('/metrics')]) {
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const value = (name: string) => {
+        const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text);
+        return m ? Number(m[1]) : undefined;
+      };
+      expect(value('tilelog_index_entries')).toBe(200);
+      expect(value('tilelog_index_keys')).toBe(want.size);
+      // populate: every fifth entry is junk, and identity 4 (8 of each 100) has no SAN.
+      expect(value('tilelog_index_unmapped_entries')).toBe(40);
+      expect(value('tilelog_index_problems{reason="not_json"}')).toBe(40);
+      expect(value('tilelog_index_problems{reason="no_san"}')).toBe(
+        indexer.state.counts.problems.no_san,
+      );
+      expect(value('tilelog_index_problems{reason="bad_certificate"}')).toBe(0);
+      expect(value('tilelog_index_revisions')).toBe(1);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // An input log with real Rekor v2 entries: hashedrekord entries with public keys and with
 // Fulcio-like certificates (SANs of each kind, issuer extensions, or none), posted through the
 // Rekor API and so admitted by the personality, plus raw entries the map function cannot read.
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 
 import { expect } from 'vitest';
 
@@ -49,9 +49,11 @@ export async function inputLog() {
 export const outputLog = () =>
   Log.open(new MemoryStore(), { origin: OUTPUT_ORIGIN, signer: outputSigner, maxAgeMs: 1 });
 
+type Identity = { sans: San[]; issuer?: string; legacyIssuer?: string };
+
 const KEYS = [0, 1, 2].map(() => makeSigner('PKIX_ECDSA_P256_SHA_256'));
 const PAIRS = [0, 1, 2, 3].map(() => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
-const IDENTITIES: { sans: San[]; issuer?: string; legacyIssuer?: string }[] = [
+const IDENTITIES: Identity[] = [
   { sans: [{ email: 'alice@example.com' }], issuer: 'https://accounts.example.com' },
   { sans: [{ email: 'bob@example.com' }], issuer: 'https://accounts.example.com' },
   { sans: [{ email: 'alice@example.com' }], legacyIssuer: 'https://github.com/login/oauth' },
@@ -65,10 +67,13 @@ const IDENTITIES: { sans: San[]; issuer?: string; legacyIssuer?: string }[] = [
   { sans: [], issuer: 'https://accounts.example.com' },
 ];
 
-function certRequest(i: number, artifact: Uint8Array) {
-  const id = IDENTITIES[Math.floor(i / 5) % IDENTITIES.length]!;
-  const pair = PAIRS[i % PAIRS.length]!;
-  const cert = makeCert(id, pair);
+/** certRequest is a hashedrekord request over artifact with a certificate for identity. */
+export function certRequest(
+  identity: Identity,
+  pair: { privateKey: KeyObject; publicKey: KeyObject },
+  artifact: Uint8Array,
+) {
+  const cert = makeCert(identity, pair);
   return {
     hashedRekordRequestV002: {
       digest: createHash('sha256').update(artifact).digest('base64'),
@@ -81,6 +86,19 @@ function certRequest(i: number, artifact: Uint8Array) {
       },
     },
   };
+}
+
+/** postEntry posts a Rekor v2 request to app and returns its log index (it must be admitted). */
+export async function postEntry(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  body: unknown,
+): Promise<number> {
+  const r = await app.request('/api/v2/log/entries', {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  expect(r.status, await r.clone().text()).toBe(201);
+  return Number(((await r.json()) as { logIndex: string }).logIndex);
 }
 
 /** populate adds n entries from `from` on: keys, certificates, shared digests and junk. */
@@ -99,12 +117,12 @@ export async function populate(
       jobs.push(log.add(new TextEncoder().encode(`junk ${i}`)));
       continue;
     }
-    const body = kind === 0 ? request(KEYS[i % KEYS.length]!, artifact) : certRequest(i, artifact);
-    jobs.push(
-      Promise.resolve(
-        app.request('/api/v2/log/entries', { method: 'POST', body: JSON.stringify(body) }),
-      ).then(async (r) => expect(r.status, await r.text()).toBe(201)),
-    );
+    const identity = IDENTITIES[Math.floor(i / 5) % IDENTITIES.length]!;
+    const body =
+      kind === 0
+        ? request(KEYS[i % KEYS.length]!, artifact)
+        : certRequest(identity, PAIRS[i % PAIRS.length]!, artifact);
+    jobs.push(postEntry(app, body));
   }
   await Promise.all(jobs);
 }
