@@ -1,15 +1,12 @@
 // An in-memory tiled tree for tests: entries appended through the real edge code in batches,
-// every written tile kept by path, and a TileFetcher over them that counts its calls.
+// every written tile kept by path, and a TileFetcher over them that counts its batched reads.
 import { leafHash } from '../../src/merkle/index.ts';
 import {
   appendToEdge,
   type Edge,
   EMPTY_EDGE,
-  narrowTile,
-  type Tile,
   type TileFetcher,
-  TileHashes,
-  tilePath,
+  TileSource,
 } from '../../src/tiles/index.ts';
 
 export class TiledTree {
@@ -23,19 +20,18 @@ export class TiledTree {
     this.edge = r.edge;
   }
 
-  readonly fetch: TileFetcher = async (tiles: readonly Tile[]) => {
-    this.fetches++;
-    return tiles.map((t) => {
-      // A tile of an older size is a prefix of the current one (full, or the widest partial).
-      let data = this.objects.get(tilePath(t));
-      for (let w = 256; !data && w > t.width; w--) {
-        const wider = this.objects.get(tilePath({ ...t, width: w }));
-        if (wider) data = narrowTile({ ...t, width: w }, wider, t.width);
-      }
-      if (!data) throw new Error(`missing ${tilePath(t)}`);
-      return new TileHashes(data);
-    });
-  };
+  // The project's own tile source, without a cache, so that every read reaches the objects and
+  // is counted; it reads the newest version of each tile, as a log's store does.
+  private readonly source = new TileSource({
+    capacityBytes: 0,
+    size: () => this.edge.size,
+    fetch: async (paths) => {
+      this.fetches++;
+      return paths.map((p) => this.objects.get(p) ?? null);
+    },
+  });
+
+  readonly fetch: TileFetcher = (tiles) => this.source.fetchHashes(tiles);
 }
 
 export function entry(i: number): Uint8Array {
