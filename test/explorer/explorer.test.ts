@@ -2,8 +2,9 @@
 // `tilelog serve --index`: the checkpoint, an entry and searches by digest, identity and key show
 // `verified`; a proxy that flips one byte of a hash tile or of a lookup proof makes them show
 // `failed`; a checkpoint inconsistent with the one the browser saw raises the alarm; an
-// unreachable log gets a message and a retry; entry text is never HTML. Screenshots of the three
-// views go to test/explorer/screenshots/ (referenced in the README).
+// unreachable log gets a message and a retry; entry text is never HTML. Screenshots of the views
+// go to a temporary folder, or with TILELOG_UPDATE_SCREENSHOTS=1 to test/explorer/screenshots/
+// (committed, referenced in the README), so that a test run leaves the tree as it was.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,9 @@ import { makeCert } from '../vindex/certs.ts';
 import { buildExplorer, launch } from './browser.ts';
 import { type Proxy, startProxy } from './proxy.ts';
 
-const SHOTS = join('test', 'explorer', 'screenshots');
+const SHOTS = process.env.TILELOG_UPDATE_SCREENSHOTS
+  ? join('test', 'explorer', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'tilelog-shots-'));
 const ISSUER = 'https://accounts.example.com';
 const HOSTILE = '<img src=x onerror="window.pwned=1">@example.com';
 const keySigner = makeSigner('PKIX_ECDSA_P256_SHA_256');
