@@ -177,12 +177,22 @@ export function checkKeyFits(key: KeyObject, kd: KeyDetails): void {
   }
 }
 
-// DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1).
-const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420')!;
+/** SHA256_DIGEST_INFO is the DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1). */
+export const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420')!;
 
-// Ed25519ph over a digest the client computed: the RFC 8032 dom2 prefix with phflag 1, and the
-// digest used as PH(M) as it is.
-const ed25519phDigest = eddsa(ed25519.Point, sha512, {
+/**
+ * ed25519phDigest is Ed25519ph (RFC 8032 §5.1) over a digest already computed: dom2 with phflag
+ * 1, and the digest used as PH(M) as it is (PKIX_ED25519_PH's pre-hash is SHA-512); signing
+ * clamps the secret scalar as RFC 8032 §5.1.5 step 2 says. Admission verifies with it and
+ * `tilelog sign` signs with it.
+ */
+export const ed25519phDigest = eddsa(ed25519.Point, sha512, {
+  adjustScalarBytes: (b: Uint8Array) => {
+    b[0]! &= 248;
+    b[31]! &= 127;
+    b[31]! |= 64;
+    return b;
+  },
   domain: (data: Uint8Array, ctx: Uint8Array, phflag: boolean) =>
     concat(
       utf8('SigEd25519 no Ed25519 collisions'),

@@ -8,9 +8,11 @@ export { pae } from '../verify/index.ts';
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
 export {
   ALGORITHMS,
+  ed25519phDigest,
   KEY_DETAILS,
   keyFromCertificate,
   keyFromSpki,
+  SHA256_DIGEST_INFO,
   verifyDigest,
 } from './algorithms.ts';
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';

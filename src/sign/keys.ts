@@ -14,13 +14,16 @@ import {
 } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
-import { eddsa } from '@noble/curves/abstract/edwards.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { sha512 } from '@noble/hashes/sha2.js';
 
-import { concat, fromHex, utf8 } from '../bytes.ts';
-import { ALGORITHMS, type HashAlgorithm, type KeyDetails } from '../entries/index.ts';
+import { concat } from '../bytes.ts';
+import {
+  ALGORITHMS,
+  ed25519phDigest,
+  type HashAlgorithm,
+  type KeyDetails,
+  SHA256_DIGEST_INFO,
+} from '../entries/index.ts';
 import { badRequest } from '../errors.ts';
 import type { ArtifactSigner } from './client.ts';
 
@@ -58,29 +61,6 @@ export function keyDetailsOf(key: KeyObject): KeyDetails {
   );
 }
 
-// DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1): PKCS#1 v1.5 signs it with the digest.
-const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420')!;
-
-// Ed25519ph (RFC 8032 §5.1) over a digest already computed: dom2 with phflag 1, and the digest
-// used as PH(M) as it is (the registry's PKIX_ED25519_PH pre-hash is SHA-512), and the secret
-// scalar clamped as RFC 8032 §5.1.5 step 2 says.
-const ed25519phOfDigest = eddsa(ed25519.Point, sha512, {
-  adjustScalarBytes: (b: Uint8Array) => {
-    b[0]! &= 248;
-    b[31]! &= 127;
-    b[31]! |= 64;
-    return b;
-  },
-  domain: (data: Uint8Array, ctx: Uint8Array, phflag: boolean) =>
-    concat(
-      utf8('SigEd25519 no Ed25519 collisions'),
-      Uint8Array.of(phflag ? 1 : 0, ctx.length),
-      ctx,
-      data,
-    ),
-  prehash: (m: Uint8Array) => m,
-});
-
 const EC = { prime256v1: p256, secp384r1: p384, secp521r1: p521 } as const;
 
 function digestSigner(key: KeyObject): (digest: Uint8Array) => Uint8Array {
@@ -96,7 +76,7 @@ function digestSigner(key: KeyObject): (digest: Uint8Array) => Uint8Array {
   }
   const jwk = key.export({ format: 'jwk' });
   const secret = new Uint8Array(Buffer.from(jwk.d!, 'base64url'));
-  if (type === 'ed25519') return (digest) => ed25519phOfDigest.sign(digest, secret);
+  if (type === 'ed25519') return (digest) => ed25519phDigest.sign(digest, secret);
   const curve = EC[key.asymmetricKeyDetails!.namedCurve as keyof typeof EC];
   // Hedged (RFC 6979 with fresh randomness): signing a file again makes a new entry, not a 409.
   return (digest) =>
