@@ -23,7 +23,6 @@ import type { Log } from '../sequencer/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import { TILE_WIDTH } from '../tiles/index.ts';
 import { checkPrefix, readChunk } from './follow.ts';
-import { listConsistency, pageProof } from './list.ts';
 import { formatTrieProof, type LookupAnswer } from './lookup.ts';
 import type { Mapped } from './mapfn.ts';
 import { formatRevision } from './revision.ts';
@@ -169,19 +168,18 @@ export class Indexer {
       const size = found?.size ?? 0;
       if (start > 0 && start >= size)
         throw badRequest(`start ${start} is beyond the list of ${size}`);
-      const all = found ? await this.map.indices(key, size) : [];
       const end = Math.min(size, start + limit);
       const since =
         opts.since !== undefined && opts.since > 0 && opts.since <= size ? opts.since : undefined;
+      const list = found
+        ? await this.map.listProof(key, size, start, end, since)
+        : { indices: [], pageProof: [], consistency: [] };
       return {
         key: toHex(key),
-        indices: all.slice(start, end),
+        indices: list.indices,
         start,
-        pageProof: found ? pageProof(all, start, end).map(toBase64) : [],
-        ...(since !== undefined && {
-          since,
-          consistency: listConsistency(all, since).map(toBase64),
-        }),
+        pageProof: list.pageProof.map(toBase64),
+        ...(since !== undefined && { since, consistency: list.consistency.map(toBase64) }),
         trie: formatTrieProof(proof),
         revision: { index, leaf: toBase64(leaf), inclusionProof: inclusion.map(toBase64) },
         checkpoint: out.note,

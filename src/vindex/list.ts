@@ -14,6 +14,7 @@ import {
   HASH_SIZE,
   leafHash,
   nodeHash,
+  type Range,
 } from '../merkle/index.ts';
 
 /** listLeafHash is the hash of a list leaf: SHA-256(0x00 ‖ u64be(index)). */
@@ -57,13 +58,14 @@ export function rangeHash(indices: readonly number[], begin: number, end: number
 }
 
 /**
- * pageProof lists, left to right, the hashes of the largest subtrees of the list's RFC 6962 tree
- * that hold no leaf of the page [start, end): with the page's indices they give the root.
+ * pageProofRanges lists, left to right, the largest subtrees of the RFC 6962 tree of a list of
+ * size leaves that hold no leaf of the page [start, end): the ranges whose hashes, with the
+ * page's indices, give the root.
  */
-export function pageProof(indices: readonly number[], start: number, end: number): Hash[] {
-  const out: Hash[] = [];
+export function pageProofRanges(size: number, start: number, end: number): Range[] {
+  const out: Range[] = [];
   const walk = (lo: number, hi: number) => {
-    if (hi <= start || lo >= end) out.push(rangeHash(indices, lo, hi));
+    if (hi <= start || lo >= end) out.push({ begin: lo, end: hi });
     else if (hi - lo > 1) {
       let k = 1;
       while (k * 2 < hi - lo) k *= 2;
@@ -71,8 +73,13 @@ export function pageProof(indices: readonly number[], start: number, end: number
       walk(lo + k, hi);
     }
   };
-  walk(0, indices.length);
+  walk(0, size);
   return out;
+}
+
+/** pageProof is the page proof of [start, end) computed from the whole list (tests, clients). */
+export function pageProof(indices: readonly number[], start: number, end: number): Hash[] {
+  return pageProofRanges(indices.length, start, end).map((r) => rangeHash(indices, r.begin, r.end));
 }
 
 function fail(message: string): LogError {

@@ -1,13 +1,14 @@
 /**
  * The map as stored in a local key-value map (LevelDB under the data directory): the trie's
- * nodes, one record per key (its list's size and right edge), the lists in chunks of 256
- * indices, and the indexer's state. Every change of a chunk of input entries is one atomic,
+ * nodes, one record per key (its list's size and right edge), the lists (lists.ts: chunks of 256
+ * indices and the hashes of full chunks and the subtrees above them), and the indexer's state. Every change of a chunk of input entries is one atomic,
  * fsynced batch that also moves the state, so a crash leaves the map exactly at a chunk boundary.
  *
  *     s                       the state (JSON)
  *     t/<split hex>/<prefix>  a trie node: left child ‖ right child (nodes.ts)
  *     k/<key hex>             u64be(list size) ‖ the list's edge hashes
  *     l/<key hex>/<chunk>     up to 256 u64be indices: list positions chunk·256 onwards
+ *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
  */
 import { concat, fromBase64, fromHex, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
@@ -15,11 +16,19 @@ import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
 import { appendList, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
+import {
+  CHUNK,
+  chunkKey,
+  chunkSubtrees,
+  decodeChunk,
+  encodeChunk,
+  type ListProof,
+  readListProof,
+  subtreeKey,
+} from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
 import { type Child, decodeChild, encodeChild, proveKey, updateTrie } from './nodes.ts';
 import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
-
-const CHUNK = 256;
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
 export interface Counts {
@@ -116,13 +125,11 @@ function decodeKeyRecord(b: Uint8Array): ListEdge {
   return { size, hashes };
 }
 
-function decodeChunk(b: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let off = 0; off + 8 <= b.length; off += 8) out.push(readU64be(b, off)!);
-  return out;
+function popcount(n: number): number {
+  let k = 0;
+  for (; n > 0; n >>= 1) k += n & 1;
+  return k;
 }
-
-const chunkKey = (hex: string, n: number) => `l/${hex}/${n.toString(16).padStart(8, '0')}`;
 
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
@@ -199,14 +206,19 @@ export class MapStore {
       let c = Math.floor(e.size / CHUNK);
       let chunk = e.size % CHUNK === 0 ? [] : decodeChunk(tails[i]!);
       for (const index of changes.get(hex)!) {
+        // The edge hashes at the chunk's start: the edge less one hash per set bit below 256.
+        const before = e.hashes.slice(0, e.hashes.length - popcount(e.size % CHUNK));
         e = appendList(e, index);
         chunk.push(index);
         if (chunk.length === CHUNK) {
-          writes.set(chunkKey(hex, c++), concat(...chunk.map(u64be)));
+          writes.set(chunkKey(hex, c), encodeChunk(chunk));
+          for (const t of chunkSubtrees(c, chunk, before))
+            writes.set(subtreeKey(hex, t.subtree), t.hash);
+          c++;
           chunk = [];
         }
       }
-      if (chunk.length > 0) writes.set(chunkKey(hex, c), concat(...chunk.map(u64be)));
+      if (chunk.length > 0) writes.set(chunkKey(hex, c), encodeChunk(chunk));
       writes.set(`k/${hex}`, encodeKeyRecord(e));
       const key = fromHex(hex)!;
       return { key, hash: mapLeafHash(key, { size: e.size, listRoot: listRoot(e) }) };
@@ -220,17 +232,18 @@ export class MapStore {
     return { size: e.size, listRoot: listRoot(e) };
   }
 
-  /** indices reads the first size indices of a key's list. */
-  async indices(key: Hash, size: number): Promise<number[]> {
-    const hex = toHex(key);
-    const n = Math.ceil(size / CHUNK);
-    const chunks = await this.kv.getMany(Array.from({ length: n }, (_, i) => chunkKey(hex, i)));
-    const out = chunks.flatMap((c) => {
-      if (!c) throw new LogError('corrupt', `map: a list chunk of ${hex} is missing`);
-      return decodeChunk(c);
-    });
-    if (out.length < size) throw new LogError('corrupt', `map: the list of ${hex} is short`);
-    return out.slice(0, size);
+  /**
+   * listProof reads positions [start, end) of a key's list of size with their page proof, and
+   * the consistency proof from since (lists.ts: O(log size) reads besides the page).
+   */
+  listProof(
+    key: Hash,
+    size: number,
+    start: number,
+    end: number,
+    since?: number,
+  ): Promise<ListProof> {
+    return readListProof(this.kv, toHex(key), size, start, end, since);
   }
 
   /** prove returns the trie proof for key under root, with the leaf's value. */

@@ -2,16 +2,22 @@
 // verifies and every one-byte mangling of a page proof is refused, consistency proofs verify.
 import { describe, expect, it } from 'vitest';
 
+import { toHex } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import {
   appendList,
   EMPTY_LIST,
+  EMPTY_STATE,
+  keyHash,
   listConsistency,
   listRoot,
+  type MapState,
+  MapStore,
   pageProof,
   rangeHash,
   verifyPage,
 } from '../../src/vindex/index.ts';
+import { memoryKv } from './helpers.ts';
 import { rfc6962Root } from './reference.ts';
 
 describe('key lists', () => {
@@ -57,5 +63,48 @@ describe('key lists', () => {
     verifyPage(0, listRoot(EMPTY_LIST), 0, [], []);
     expect(() => verifyPage(0, listRoot(EMPTY_LIST), 0, [1], [])).toThrow();
     expect(() => verifyPage(1, listRoot(appendList(EMPTY_LIST, 1)), 0, [], [])).toThrow();
+  });
+
+  it('reads pages and consistency proofs from stored chunks and subtrees as from the whole list', async () => {
+    // Entry bytes name their key: "a" or "b". Batches of odd sizes cross chunk boundaries, so
+    // lists resume mid-chunk; the proofs read from the store must equal those of the full list.
+    const kv = memoryKv();
+    const map = new MapStore(kv, (e) => ({ keys: [String.fromCharCode(e[0]!)], problems: [] }));
+    let state: MapState = EMPTY_STATE;
+    const list: number[] = [];
+    let next = 0;
+    let rnd = 7;
+    const random = (n: number) => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % n;
+    for (const batch of [1, 255, 1, 300, 3, 1300]) {
+      const entries = [];
+      for (let i = 0; i < batch; i++, next++) {
+        const a = random(5) !== 0;
+        if (a) list.push(next);
+        entries.push({ index: next, entry: Uint8Array.of(a ? 97 : 98) });
+      }
+      state = await map.apply(state, entries, { ...state, edge: { ...state.edge, size: next } });
+      const key = keyHash('a');
+      const n = list.length;
+      expect((await map.value(key)).listRoot).toEqual(rfc6962Root(list));
+      const cuts = [0, 1, 255, 256, 257, 512, 513, 1024, n - 1, n].filter((x) => x >= 0 && x <= n);
+      for (const start of cuts)
+        for (const end of cuts) {
+          if (end <= start) continue;
+          const got = await map.listProof(key, n, start, end, start || undefined);
+          expect(got.indices).toEqual(list.slice(start, end));
+          expect(got.pageProof).toEqual(pageProof(list, start, end));
+          expect(got.consistency).toEqual(start ? listConsistency(list, start) : []);
+        }
+    }
+    // Only the chunks a page needs are read: a missing far chunk does not matter, a near one does.
+    const key = keyHash('a');
+    let read = 0;
+    const getMany = kv.getMany;
+    kv.getMany = (keys) => ((read += keys.length), getMany(keys));
+    await map.listProof(key, list.length, 700, 710, 600);
+    expect(read).toBeLessThanOrEqual(2 * Math.log2(list.length) + 4);
+    kv.data.delete(`l/${toHex(key)}/00000000`);
+    await map.listProof(key, list.length, list.length - 10, list.length);
+    await expect(map.listProof(key, list.length, 0, 10)).rejects.toMatchObject({ code: 'corrupt' });
   });
 });

@@ -1,0 +1,136 @@
+/**
+ * A key's list as stored, and its proofs read in O(log n): the indices in chunks of 256, and the
+ * hash of every full chunk and of every perfect subtree of chunks above it (the list tree's
+ * levels 8 and up, as tlog-tiles keeps a tree's upper levels). A page or consistency proof is
+ * planned as ranges, each range split into perfect subtrees; a subtree of 256 leaves or more is
+ * one stored hash, a smaller one lies in one chunk and is hashed from it. So a lookup reads the
+ * page's chunks, at most two more and O(log n) hashes, never the whole list (plan, read once,
+ * compute).
+ *
+ *     l/<key hex>/<chunk hex8>              up to 256 u64be indices: positions chunk·256 onwards
+ *     h/<key hex>/<level hex2>/<index hex>  the hash of list positions [index·2^level, +2^level)
+ */
+import { concat, readU64be, u64be } from '../bytes.ts';
+import { LogError } from '../errors.ts';
+import {
+  consistencyRanges,
+  foldRight,
+  type Hash,
+  nodeHash,
+  type Range,
+  rangeSubtrees,
+  type Subtree,
+} from '../merkle/index.ts';
+import type { LocalMap } from '../storage/index.ts';
+import { pageProofRanges, rangeHash } from './list.ts';
+
+/** CHUNK is how many indices one stored chunk holds: 2^CHUNK_LEVEL. */
+export const CHUNK = 256;
+const CHUNK_LEVEL = 8;
+
+/** chunkKey is the storage key of chunk n of the list of the key with hex hash. */
+export const chunkKey = (hex: string, n: number) => `l/${hex}/${n.toString(16).padStart(8, '0')}`;
+
+/** subtreeKey is the storage key of a stored perfect subtree (level ≥ 8) of a list. */
+export const subtreeKey = (hex: string, s: Subtree) =>
+  `h/${hex}/${s.level.toString(16).padStart(2, '0')}/${s.index.toString(16)}`;
+
+/** encodeChunk and decodeChunk: u64be indices, concatenated. */
+export const encodeChunk = (indices: readonly number[]) => concat(...indices.map(u64be));
+export function decodeChunk(b: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 8 <= b.length; off += 8) out.push(readU64be(b, off)!);
+  return out;
+}
+
+/**
+ * chunkSubtrees returns the stored hashes that completing chunk n (its indices given) creates:
+ * the chunk's own (level 8) and, while the chunk is a right child, each parent, whose left
+ * child is the next hash from the end of `before`, the list's edge hashes before the chunk.
+ */
+export function chunkSubtrees(
+  n: number,
+  indices: readonly number[],
+  before: readonly Hash[],
+): { subtree: Subtree; hash: Hash }[] {
+  let h = rangeHash(indices, 0, indices.length);
+  const out = [{ subtree: { level: CHUNK_LEVEL, index: n }, hash: h }];
+  let left = before.length;
+  for (let level = CHUNK_LEVEL, i = n; i % 2 === 1; level++, i = Math.floor(i / 2)) {
+    h = nodeHash(before[--left]!, h);
+    out.push({ subtree: { level: level + 1, index: Math.floor(i / 2) }, hash: h });
+  }
+  return out;
+}
+
+/** ListProof is a page of a list with its page proof, and a consistency proof if asked for. */
+export interface ListProof {
+  readonly indices: number[];
+  readonly pageProof: Hash[];
+  readonly consistency: Hash[];
+}
+
+const corrupt = (hex: string, what: string) =>
+  new LogError('corrupt', `map: the list of ${hex} lacks ${what}`);
+
+/**
+ * readListProof reads the page [start, end) of the list of size (end > start, or all zero for an
+ * empty page) with its proof, and the consistency proof from since when 0 < since < size.
+ */
+export async function readListProof(
+  kv: LocalMap,
+  hex: string,
+  size: number,
+  start: number,
+  end: number,
+  since?: number,
+): Promise<ListProof> {
+  // Plan: the ranges, their perfect subtrees, and which chunks and stored hashes they need.
+  const pageRanges = end > start ? pageProofRanges(size, start, end) : [];
+  const consRanges = since && since < size ? consistencyRanges(since, size) : [];
+  const subtrees = (r: Range) => rangeSubtrees(r);
+  const plans = [...pageRanges, ...consRanges].map(subtrees);
+  const chunks = new Set<number>();
+  for (let c = Math.floor(start / CHUNK); c * CHUNK < end; c++) chunks.add(c);
+  const stored = new Map<string, null | Hash>();
+  for (const s of plans.flat()) {
+    if (s.level >= CHUNK_LEVEL) stored.set(subtreeKey(hex, s), null);
+    else chunks.add(Math.floor((s.index * 2 ** s.level) / CHUNK));
+  }
+  // Read once.
+  const chunkList = [...chunks];
+  const [cs, hs] = await Promise.all([
+    kv.getMany(chunkList.map((c) => chunkKey(hex, c))),
+    kv.getMany([...stored.keys()]),
+  ]);
+  const loaded = new Map<number, number[]>();
+  chunkList.forEach((c, i) => {
+    if (!cs[i]) throw corrupt(hex, `chunk ${c}`);
+    loaded.set(c, decodeChunk(cs[i]!));
+  });
+  [...stored.keys()].forEach((k, i) => {
+    if (!hs[i] || hs[i]!.length !== 32) throw corrupt(hex, `the subtree hash ${k}`);
+    stored.set(k, hs[i]!);
+  });
+  // Compute.
+  const leaves = (begin: number, n: number): number[] => {
+    const c = Math.floor(begin / CHUNK);
+    const got = loaded.get(c)!.slice(begin - c * CHUNK, begin - c * CHUNK + n);
+    if (got.length !== n) throw corrupt(hex, `positions ${begin} to ${begin + n - 1}`);
+    return got;
+  };
+  const hashOf = (s: Subtree): Hash => {
+    if (s.level >= CHUNK_LEVEL) return stored.get(subtreeKey(hex, s))!;
+    const n = 2 ** s.level;
+    return rangeHash(leaves(s.index * n, n), 0, n);
+  };
+  const fold = (p: Subtree[]) => foldRight(p.map(hashOf));
+  const indices: number[] = [];
+  for (let i = start; i < end; i += CHUNK - (i % CHUNK))
+    indices.push(...leaves(i, Math.min(end, (Math.floor(i / CHUNK) + 1) * CHUNK) - i));
+  return {
+    indices,
+    pageProof: plans.slice(0, pageRanges.length).map(fold),
+    consistency: plans.slice(pageRanges.length).map(fold),
+  };
+}
