@@ -63,6 +63,8 @@ export interface ServeConfig extends StoreConfig {
   readonly maxPending?: number;
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /** admissionWorkers is the number of Rekor admission threads (default: cores less one). */
+  readonly admissionWorkers?: number;
   /** personality names the write API a new log gets; an existing log must have this one. */
   readonly personality?: Personality;
   /** grpcListen is HOST:PORT for the gRPC server (CreateEntry and health); none when absent. */
@@ -214,7 +216,10 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     witnesses: cosigners.map((c) => c.verifierKey),
   };
   // Rekor admission (signature verification above all) on the other cores.
-  const admission = personality === 'rekor' ? new AdmissionPool(admitOptions(api)) : undefined;
+  const admission =
+    personality === 'rekor'
+      ? new AdmissionPool(admitOptions(api), { size: cfg.admissionWorkers })
+      : undefined;
   const app = createApp(log, {
     prefix,
     metrics,
@@ -226,7 +231,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   index?.start();
   if (core) app.post(FORWARD_PATH, (c) => postForward(c, core, cfg.clusterSecret ?? ''));
   const grpc = cfg.grpcListen
-    ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api })
+    ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api, admission })
     : undefined;
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
     await grpc?.close();

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import type { AdmissionPool, KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
-import { readCors } from './cors.ts';
+import { corsOnRead, readCors } from './cors.ts';
 import { admitOptions } from './create.ts';
 import { getEntry } from './entries.ts';
 import { errorResponse } from './errors.ts';
@@ -50,6 +50,9 @@ export interface ApiOptions {
   readonly explorer?: ExplorerConfig;
 }
 
+// The read routes under the prefix besides the hot ones (tiles, checkpoint).
+const READ_ROUTES = ['proof/*', 'entries/*'];
+
 /** normalizePrefix returns prefix with a leading slash and no trailing one ('' for the root). */
 export function normalizePrefix(prefix: string): string {
   const p = ('/' + prefix).replace(/\/+/g, '/').replace(/\/$/, '');
@@ -60,12 +63,14 @@ export function normalizePrefix(prefix: string): string {
 export function createApp(log: Log, opts: ApiOptions = {}): Hono {
   const prefix = normalizePrefix(opts.prefix ?? '/api/v2');
   const app = new Hono();
-  // The hot read routes first: their ready answers carry CORS themselves (read.ts), and a route
-  // that answers before a middleware registered after it never runs that middleware.
+  // The hot read routes carry CORS in their ready answers (read.ts); the other read routes get it
+  // from the middleware, and a path no route matches from notFound. A middleware over all of
+  // prefix/* would also match the hot routes, and hono runs a request that matches more than one
+  // handler through its async compose instead of calling the one handler.
   app.get(`${prefix}/checkpoint`, (c) => getCheckpoint(c, log));
   // The raw path, not the decoded one: %-escapes are not canonical tile paths.
   app.get(`${prefix}/tile/*`, (c) => getTile(c, log, rawPath(c.req.url).slice(prefix.length + 1)));
-  app.use(`${prefix}/*`, readCors);
+  for (const p of READ_ROUTES) app.use(`${prefix}/${p}`, readCors);
 
   // rekor-tiles answers grpc-gateway's health endpoint, {"status":"SERVING"}: the same first field,
   // then what an operator wants to see.
@@ -94,9 +99,10 @@ export function createApp(log: Log, opts: ApiOptions = {}): Hono {
 
   if (opts.index) mountIndex(app, opts.index, opts.metrics?.registry);
   if (opts.explorer) mountExplorer(app, opts.explorer);
-  app.notFound((c) =>
-    c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404),
-  );
+  app.notFound((c) => {
+    corsOnRead(c, prefix);
+    return c.text(`no such endpoint: ${c.req.method} ${c.req.path.slice(0, 100)}\n`, 404);
+  });
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

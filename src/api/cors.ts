@@ -5,7 +5,7 @@
  * what a POST answers. Requests the read paths take are "simple" (GET, no custom headers), so no
  * preflight is needed.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 /** readCors adds Access-Control-Allow-Origin: * to every GET and HEAD answer, errors included. */
 export const readCors: MiddlewareHandler = async (c, next) => {
@@ -13,3 +13,12 @@ export const readCors: MiddlewareHandler = async (c, next) => {
   if (c.req.method === 'GET' || c.req.method === 'HEAD')
     c.res.headers.set('Access-Control-Allow-Origin', '*');
 };
+
+/**
+ * corsOnRead adds Access-Control-Allow-Origin: * to the answer being built when the request is a
+ * GET or HEAD under prefix: for answers no middleware sees (a path no route matches).
+ */
+export function corsOnRead(c: Context, prefix: string): void {
+  if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.path.startsWith(prefix + '/'))
+    c.header('Access-Control-Allow-Origin', '*');
+}

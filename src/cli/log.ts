@@ -189,6 +189,13 @@ export const SERVE_FLAGS = [
     env: 'TILELOG_ACCEPT_DSSE',
     help: 'accept Rekor DSSE entries',
   },
+  {
+    name: 'admission-workers',
+    type: 'int',
+    arg: 'N',
+    env: 'TILELOG_ADMISSION_WORKERS',
+    help: 'worker threads verifying Rekor entries (default: one per core less one, at least one)',
+  },
   STORAGE,
   ...S3,
   {

@@ -21,7 +21,7 @@ import {
   MAX_REQUEST_SIZE,
   type Personality,
 } from '../api/index.ts';
-import type { KeyDetails } from '../entries/index.ts';
+import type { AdmissionPool, KeyDetails } from '../entries/index.ts';
 import { LogError } from '../errors.ts';
 import type { Log } from '../sequencer/index.ts';
 
@@ -50,6 +50,11 @@ export interface GrpcOptions {
   /** allowedKeyDetails and acceptDsse are the admission policy, the HTTP API's (same defaults). */
   readonly allowedKeyDetails?: readonly KeyDetails[];
   readonly acceptDsse?: boolean;
+  /**
+   * admission runs Rekor admission on worker threads (the HTTP API's pool, made with the same
+   * policy); without it, admission runs inline. The caller closes it.
+   */
+  readonly admission?: AdmissionPool;
   /** personality of the log: a generic log has no CreateEntry (Unimplemented). */
   readonly personality?: Personality;
   /** stuckAfterMs: the health service says NOT_SERVING once commits are stuck this long. */
@@ -120,7 +125,7 @@ function rekorService(log: Log, opts: GrpcOptions): grpc.UntypedServiceImplement
       cb({ code: grpc.status.UNIMPLEMENTED, details: 'a generic log takes entries at POST add' });
       return;
     }
-    createEntry(log, call.request, admit).then(
+    createEntry(log, call.request, admit, opts.admission).then(
       (r) => {
         if (r.duplicate === undefined) return cb(null, r.entry);
         const metadata = new grpc.Metadata();

@@ -47,15 +47,14 @@ export function nodeHash(left: Hash, right: Hash): Hash {
  * (the bottom nodes are already hashes: they are not hashed again as leaves).
  */
 export function balancedRoot(nodes: readonly Hash[]): Hash {
-  let level = nodes.slice();
-  while (level.length > 1) {
-    const next: Hash[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
-    level = next;
-  }
-  const root = level[0];
-  assert(root && (nodes.length & (nodes.length - 1)) === 0, 'merkle: balancedRoot needs 2^k nodes');
-  return root;
+  const n = nodes.length;
+  assert(n > 0 && (n & (n - 1)) === 0, 'merkle: balancedRoot needs 2^k nodes');
+  // Pairs are hashed in place, level by level, with no array per level: this runs for every
+  // full tile (255 node hashes per 256 entries), on the sequencer's commit path.
+  const level = nodes.slice();
+  for (let width = n; width > 1; width >>= 1)
+    for (let i = 0; i < width; i += 2) level[i >> 1] = nodeHash(level[i]!, level[i + 1]!);
+  return level[0]!;
 }
 
 /**

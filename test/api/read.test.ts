@@ -113,3 +113,31 @@ describe('GET checkpoint over HTTP', () => {
     expect(text).toContain(`\n${SIZE + 1}\n`);
   });
 });
+
+describe('CORS on the read paths', () => {
+  it('answers any origin on every read under the prefix, errors and unknown paths included', async () => {
+    const reads = [
+      'checkpoint',
+      'tile/0/000',
+      'tile/0/999', // 404
+      'tile/0/0002', // 400
+      'proof/inclusion?index=0&treeSize=1',
+      'proof/inclusion?index=zero&treeSize=1', // 400
+      'entries/0',
+      'no/such/route', // 404 from notFound
+    ];
+    for (const path of reads) {
+      const res = await get(path);
+      expect(res.headers.get('access-control-allow-origin'), path).toBe('*');
+      await res.arrayBuffer();
+    }
+    const head = await fetch(`${server.url}/tile/0/000`, { method: 'HEAD' });
+    expect(head.headers.get('access-control-allow-origin')).toBe('*');
+    // A write's answer is not for other origins, and nor is anything outside the prefix.
+    const post = await fetch(`${server.url}/log/entries`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(400);
+    expect(post.headers.get('access-control-allow-origin')).toBeNull();
+    const outside = await fetch(new URL('/healthz', server.url));
+    expect(outside.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

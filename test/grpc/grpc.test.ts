@@ -1,6 +1,7 @@
 // The gRPC server against a real @grpc/grpc-js client: CreateEntry appends exactly what POST
 // log/entries would, a duplicate is AlreadyExists with the index in trailing metadata, refusals
-// carry rekor-tiles' codes and append nothing, and the health service tracks stuck commits.
+// carry rekor-tiles' codes and append nothing (all of it with admission inline and on the
+// admission pool's worker threads), and the health service tracks stuck commits.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createApp } from '../../src/api/index.ts';
+import { admitOptions, createApp } from '../../src/api/index.ts';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
+import { AdmissionPool } from '../../src/entries/index.ts';
 import { REKOR_SERVICE, startGrpcServer } from '../../src/grpc/index.ts';
 import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import {
@@ -50,17 +52,27 @@ afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()!();
 });
 
-async function setup(logOpts: { maxPending?: number; hang?: () => boolean } = {}) {
+interface SetupOptions {
+  maxPending?: number;
+  hang?: () => boolean;
+  /** pool: admit on an admission pool (worker threads) rather than inline. */
+  pool?: boolean;
+}
+
+async function setupWith({ pool, ...logOpts }: SetupOptions = {}) {
   const inner = new MemoryStore();
   const store = Object.assign(Object.create(inner), {
     commit: (c: Commit) => (logOpts.hang?.() ? new Promise<void>(() => {}) : inner.commit(c)),
   }) as MemoryStore;
   const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 1, ...logOpts });
+  const admission = pool ? new AdmissionPool(admitOptions({}), { size: 1 }) : undefined;
+  if (admission) cleanup.push(() => admission.close());
   const server = await startGrpcServer(log, {
     host: '127.0.0.1',
     port: 0,
     stuckAfterMs: 50,
     watchIntervalMs: 10,
+    admission,
   });
   const creds = grpc.credentials.createInsecure();
   const rekor = new pkg.dev.sigstore.rekor.v2.Rekor(server.address, creds);
@@ -83,7 +95,9 @@ async function setup(logOpts: { maxPending?: number; hang?: () => boolean } = {}
 
 const s = makeSigner('PKIX_ECDSA_P256_SHA_256');
 
-describe('gRPC Rekor/CreateEntry', () => {
+describe.each([false, true])('gRPC Rekor/CreateEntry (worker threads: %s)', (pool) => {
+  const setup = (o: SetupOptions = {}) => setupWith({ ...o, pool });
+
   it('creates an entry with an inclusion proof, the same bytes POST log/entries logs', async () => {
     const { log, create } = await setup();
     for (let i = 0; i < 4; i++)
@@ -189,6 +203,7 @@ describe('gRPC Rekor/CreateEntry', () => {
 });
 
 describe('gRPC grpc.health.v1.Health', () => {
+  const setup = setupWith;
   it('says SERVING, NOT_FOUND for an unknown service, and NOT_SERVING once commits are stuck', async () => {
     let hang = false;
     const { log, check, health } = await setup({ hang: () => hang });
