@@ -79,16 +79,6 @@ export async function createEntry(
   return logAdmitted(log, admitted);
 }
 
-// The base64 logId of each log: a log's key never changes, and deriving it (parsing the
-// verifier key, loading it into OpenSSL) cost more per request than hashing the entry.
-const logIds = new WeakMap<Log, string>();
-
-function logIdOf(log: Log): string {
-  let id = logIds.get(log);
-  if (id === undefined) logIds.set(log, (id = toBase64(log.logKeyId)));
-  return id;
-}
-
 /**
  * logAdmitted sequences an entry admission already accepted (createEntry's second half, for
  * callers that admit elsewhere, such as on the admission pool) and answers as createEntry does.
@@ -111,7 +101,7 @@ export async function logAdmitted(log: Log, admitted: Admitted): Promise<Created
   const index = String(r.index);
   const entry: TransparencyLogEntry = {
     logIndex: index,
-    logId: { keyId: logIdOf(log) },
+    logId: { keyId: toBase64(log.logKeyId) },
     kindVersion: { kind: admitted.kind, version: admitted.version },
     integratedTime: '0',
     inclusionPromise: null,

@@ -3,15 +3,21 @@
  * the witnesses' backoff all read this clock, so tests can inject one and control time.
  */
 
-/** Clock tells the time and runs a function later; after() returns a function that cancels. */
+/**
+ * Clock tells the time and runs a function later; after() returns a function that cancels. now()
+ * is wall-clock time (Unix milliseconds: checkpoint and cosignature timestamps); monotonic() never
+ * jumps, so durations that safety rests on (the lease) are measured with it.
+ */
 export interface Clock {
   now(): number;
+  monotonic(): number;
   after(ms: number, f: () => void): () => void;
 }
 
-/** systemClock is wall-clock time and Node timers. */
+/** systemClock is wall-clock time, the process's monotonic clock and Node timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   after(ms, f) {
     const t = setTimeout(f, ms);
     return () => clearTimeout(t);
@@ -24,15 +30,21 @@ export const systemClock: Clock = {
  */
 export class ManualClock implements Clock {
   private t: number;
+  private readonly start: number;
   private seq = 0;
   private readonly timers = new Map<number, { at: number; f: () => void }>();
 
   constructor(start = 1_700_000_000_000) {
     this.t = start;
+    this.start = start;
   }
 
   now(): number {
     return this.t;
+  }
+
+  monotonic(): number {
+    return this.t - this.start;
   }
 
   after(ms: number, f: () => void): () => void {

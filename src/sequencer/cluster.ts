@@ -74,6 +74,8 @@ class LeasedStore implements LogStore {
   }
 }
 
+const NO_SECRET = 'sequencer: a frontend without --cluster-secret cannot forward';
+
 // How often an instance checks whether it gained or lost the lease (a local check, no I/O).
 const ROLE_MS = 20;
 
@@ -96,8 +98,6 @@ async function loadBoth(
     }
   }
 }
-
-const notSequencer = () => new LogError('unavailable', 'sequencer: this instance is a frontend');
 
 /** ClusterCore is a LogCore that sequences while it holds the lease and forwards otherwise. */
 export class ClusterCore implements LogCore {
@@ -147,7 +147,8 @@ export class ClusterCore implements LogCore {
       // While taking over, this instance's own URL: its endpoint answers 503 until it leads.
       sequencerUrl: () => this.lease.sequencerUrl,
       secret: cluster.secret,
-      attemptMs: Math.max(1000, this.lease.leaseMs),
+      // Long: a holder that stops is abandoned when the lease moves (forward.ts).
+      attemptMs: Math.max(10_000, 4 * this.lease.leaseMs),
       deadlineMs: opts.deadlineMs,
       events: cluster.forwarderEvents,
     });
@@ -242,11 +243,7 @@ export class ClusterCore implements LogCore {
           throw err;
       }
     }
-    if (this.secret === '')
-      throw new LogError(
-        'unavailable',
-        'sequencer: a frontend without --cluster-secret cannot forward',
-      );
+    if (this.secret === '') throw new LogError('unavailable', NO_SECRET);
     const r = await this.forwarder.sequence(batch);
     this.lastPoll = -Infinity; // read the published checkpoint at the next tick
     return r;
@@ -255,7 +252,8 @@ export class ClusterCore implements LogCore {
   /** sequenceForwarded serves POST /internal/forward: only the sequencer takes batches. */
   sequenceForwarded(entries: readonly Uint8Array[]): Promise<ForwardedEntry[]> {
     const local = this.local;
-    if (!local || !this.lease.isSequencer()) return Promise.reject(notSequencer());
+    if (!local || !this.lease.isSequencer())
+      return Promise.reject(new LogError('unavailable', 'sequencer: this instance is a frontend'));
     const batch = entries.map((entry) => {
       checkEntry(entry);
       const hash = leafHash(entry);
@@ -356,10 +354,11 @@ export class ClusterCore implements LogCore {
       const integrator: Integrator = new Integrator(this.ctx, state, {
         maxBatch: o.maxBatch,
         events: o.events,
-        onCommitted: (s, writes) => {
+        onCommitted: (s, writes, published) => {
           this.reader.prime(writes);
           this.state = s;
-          publisher.kick();
+          if (published) publisher.committed({ note: s.note, checkpoint: s.checkpoint });
+          else publisher.kick();
         },
       });
       const publisher: Publisher = new Publisher(this.ctx, integrator, published, {

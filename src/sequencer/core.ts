@@ -43,9 +43,10 @@ export class SequencerCore {
     reader: TileReader,
     opts: CoreOptions,
   ) {
-    const onCommitted = (_: LogState, writes: readonly TileWrite[]) => {
+    const onCommitted = (s: LogState, writes: readonly TileWrite[], published: boolean) => {
       reader.prime(writes);
-      this.publisher.kick();
+      if (published) this.publisher.committed({ note: s.note, checkpoint: s.checkpoint });
+      else this.publisher.kick();
     };
     this.integrator = new Integrator(ctx, state, {
       maxBatch: opts.maxBatch,

@@ -95,7 +95,11 @@ export interface ForwarderOptions {
   /** sequencerUrl is the current lease holder's advertised base URL, or null when none is known. */
   readonly sequencerUrl: () => string | null;
   readonly secret: string;
-  /** attemptMs bounds one request, so a paused or partitioned sequencer is abandoned (the lease). */
+  /**
+   * attemptMs bounds one request to a holder that keeps its lease but never answers. A dead,
+   * paused or partitioned holder is abandoned sooner, as soon as the lease moves (watched every
+   * 50 ms); a short bound would only cut off batches waiting on a slow but healthy commit.
+   */
   readonly attemptMs: number;
   /** deadlineMs is how long sequence() keeps trying before it rejects with 'unavailable'. */
   readonly deadlineMs: number;

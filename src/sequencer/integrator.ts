@@ -4,7 +4,8 @@
  * one is being written, and its commit expects the previous one's lock, so it can only land after
  * it. A batch that loses the lock to another writer is sequenced again after a reload. It also
  * writes the publisher's cosigned checkpoint, riding the next commit (or alone), so that write is
- * ordered with the tree and compare-and-swapped on the same lock.
+ * ordered with the tree and compare-and-swapped on the same lock; without witnesses and with no
+ * checkpoint interval every commit publishes its own checkpoint (sequence.ts step 4).
  *
  * Owned by Integrator: the integrated state (durable `current`, sequenced-but-not-durable `tip`),
  * the queue of entries to sequence with their in-flight dedup, the pipeline, conflict retry and
@@ -30,8 +31,15 @@ export interface IntegratorOptions {
   /** maxBatch is the most entries one commit sequences. */
   readonly maxBatch: number;
   readonly events?: IntegratorEvents;
-  /** onCommitted sees every durable commit's state and tile writes (reader cache, publisher). */
-  readonly onCommitted?: (state: LogState, writes: readonly TileWrite[]) => void;
+  /**
+   * onCommitted sees every durable commit's state and tile writes (reader cache, publisher), and
+   * whether that commit also published its checkpoint (CommitContext.publishOnCommit).
+   */
+  readonly onCommitted?: (
+    state: LogState,
+    writes: readonly TileWrite[],
+    published: boolean,
+  ) => void;
 }
 
 interface Item {
@@ -202,7 +210,7 @@ export class Integrator implements Sequencer {
         it.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]! });
       });
       pub?.resolve();
-      if (r.writes.length > 0) this.opts.onCommitted?.(r.state, r.writes);
+      if (r.writes.length > 0) this.opts.onCommitted?.(r.state, r.writes, r.published);
     } catch (err) {
       this.failed(batch, pub, err);
     } finally {
@@ -249,6 +257,6 @@ export class Integrator implements Sequencer {
     this.current = state;
     this.tip = state;
     this.stale = false;
-    if (moved) this.opts.onCommitted?.(state, []);
+    if (moved) this.opts.onCommitted?.(state, [], false);
   }
 }

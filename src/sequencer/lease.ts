@@ -29,6 +29,7 @@
 import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import type { VersionedObjects } from '../storage/index.ts';
+import { type Clock, systemClock } from './clock.ts';
 
 /** LEASE_KEY is where the lease object lives, beside the log's tiles under the same prefix. */
 export const LEASE_KEY = 'lease';
@@ -88,15 +89,6 @@ export function isBaseUrl(s: string): boolean {
   );
 }
 
-/** Clock is injected so tests control time: now() is monotonic, wall() is Unix milliseconds. */
-export interface Clock {
-  now(): number;
-  wall(): number;
-}
-
-/** systemClock is the process's monotonic clock and the wall clock. */
-export const systemClock: Clock = { now: () => performance.now(), wall: () => Date.now() };
-
 /** LeaseRole is what an instance does for the log: sequence it, or admit and forward. */
 export type LeaseRole = 'sequencer' | 'frontend';
 
@@ -127,6 +119,7 @@ export interface LeaseOptions {
   readonly url: string;
   /** leaseMs is how long a lease lasts without renewal (default 5,000). */
   readonly leaseMs?: number;
+  /** clock is injected so tests control time (clock.ts; expiry uses its monotonic()). */
   readonly clock?: Clock;
   readonly events?: LeaseEvents;
 }
@@ -151,7 +144,8 @@ export class Lease {
   private seen: Seen | null = null;
   private unreadable: LogError | null = null;
   private running: Promise<void> | null = null;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private cancel: (() => void) | undefined;
+  private stopped = false;
   private lastRole: LeaseRole = 'frontend';
   private url: string;
 
@@ -168,7 +162,7 @@ export class Lease {
 
   /** isSequencer reports whether this instance holds the lease now and may commit. */
   isSequencer(): boolean {
-    return this.held !== null && this.clock.now() < this.held.validUntil;
+    return this.held !== null && this.clock.monotonic() < this.held.validUntil;
   }
 
   /** info is the lease as this instance sees it. */
@@ -181,7 +175,7 @@ export class Lease {
       role,
       holder: holder?.holder ?? null,
       url: holder?.url ?? null,
-      ageMs: holder && since !== undefined ? Math.max(0, this.clock.now() - since) : null,
+      ageMs: holder && since !== undefined ? Math.max(0, this.clock.monotonic() - since) : null,
       healthy: this.unreadable === null,
     };
   }
@@ -212,9 +206,12 @@ export class Lease {
    */
   start(): void {
     const every = Math.min(250, Math.max(10, Math.floor(this.leaseMs / 16)));
-    this.timer = setInterval(() => void this.tick(), every);
-    this.timer.unref?.();
-    void this.tick();
+    const loop = () => {
+      if (this.stopped) return;
+      this.cancel = this.clock.after(every, loop);
+      void this.tick();
+    };
+    loop();
   }
 
   /** stepDown gives up the role now (a commit showed someone else sequencing); it writes nothing. */
@@ -227,7 +224,8 @@ export class Lease {
 
   /** stop ends ticking and, when holding, releases the lease so another may take it at once. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    this.cancel?.();
     await this.running;
     const held = this.held;
     if (!held) return;
@@ -239,8 +237,9 @@ export class Lease {
 
   private async step(): Promise<void> {
     if (this.held) {
-      if (this.clock.now() >= this.held.validUntil) this.stepDown('lease ran out before renewal');
-      else if (this.clock.now() >= this.held.renewedAt + this.leaseMs / 4) await this.renew();
+      if (this.clock.monotonic() >= this.held.validUntil)
+        this.stepDown('lease ran out before renewal');
+      else if (this.clock.monotonic() >= this.held.renewedAt + this.leaseMs / 4) await this.renew();
       if (this.held) return;
     }
     await this.observe();
@@ -250,13 +249,13 @@ export class Lease {
     return formatLease({
       holder: this.id,
       url: this.url,
-      expires: this.clock.wall() + this.leaseMs,
+      expires: this.clock.now() + this.leaseMs,
     });
   }
 
   private async renew(): Promise<void> {
     const held = this.held!;
-    const started = this.clock.now();
+    const started = this.clock.monotonic();
     try {
       const version = await this.store.putIfVersion(LEASE_KEY, this.record(), held.version);
       if (this.held !== held) return; // stepped down meanwhile: stay down
@@ -265,7 +264,7 @@ export class Lease {
       if (err instanceof LogError && err.code === 'conflict')
         return this.stepDown('lease taken by another instance');
       // Storage trouble: keep trying until validUntil; isSequencer() already stops then.
-      if (this.clock.now() >= held.validUntil) this.stepDown('lease renewal failed');
+      if (this.clock.monotonic() >= held.validUntil) this.stepDown('lease renewal failed');
     }
   }
 
@@ -295,7 +294,7 @@ export class Lease {
     }
     const wasUnreadable = this.unreadable !== null;
     this.unreadable = null;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     if (this.seen?.version !== cur.version) {
       const other = this.seen?.record.holder !== record.holder;
       this.seen = { version: cur.version, record, since: now };
@@ -306,13 +305,14 @@ export class Lease {
   }
 
   private async acquire(version: string | null): Promise<void> {
-    const started = this.clock.now();
+    const started = this.clock.monotonic();
     try {
       this.hold(await this.store.putIfVersion(LEASE_KEY, this.record(), version), started);
     } catch {
       // Lost the race (or unknown outcome): read again at the next tick. A write that did land
-      // names our id, and the next read takes it back.
-      this.seen = null;
+      // names our id, and the next read takes it back; one that lost shows a new version, whose
+      // wait starts afresh. A storage error left the version as it was: keep when it was first
+      // seen, so the wait is not restarted by a failed attempt.
     }
   }
 

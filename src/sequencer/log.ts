@@ -96,13 +96,18 @@ export interface LogCore {
 /** Log sequences entries into a tiled tree in a store (or mirrors one) and serves reads of it. */
 export class Log {
   readonly core: LogCore;
-  private readonly verifierKey: string;
+  /**
+   * logKeyId is the full 32-byte C2SP key ID of the log's signing key, SHA-256(name ‖ 0x0A ‖
+   * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId. Computed once.
+   */
+  readonly logKeyId: Uint8Array;
   private closed = false;
 
   /** The constructor wraps a core; use open() or openReadOnly(). */
   constructor(core: LogCore, verifierKey: string) {
     this.core = core;
-    this.verifierKey = verifierKey;
+    const v = parseVerifierKey(verifierKey);
+    this.logKeyId = keyId(v.name, concat(Uint8Array.of(ALG_ED25519), v.publicKey));
   }
 
   /** open loads (or, for an empty store, creates) the log in store and verifies its right edge. */
@@ -113,6 +118,7 @@ export class Log {
       origin: opts.origin,
       keepPartials: opts.keepPartials ?? false,
       cosigners: opts.cosigners ?? [],
+      publishOnCommit: publishOnCommit(opts),
     };
     const verifier = parseVerifierKey(opts.signer.verifierKey);
     const state =
@@ -150,6 +156,7 @@ export class Log {
       origin: opts.origin,
       keepPartials: opts.keepPartials ?? false,
       cosigners: opts.cosigners ?? [],
+      publishOnCommit: publishOnCommit(opts),
     };
     const core = await ClusterCore.open(ctx, coreOptions(opts), cluster);
     return { log: new Log(core, opts.signer.verifierKey), core };
@@ -164,15 +171,6 @@ export class Log {
     opts: { origin: string; verifierKey: string },
   ): Promise<Log> {
     return new Log(await MirrorCore.open(store, opts), opts.verifierKey);
-  }
-
-  /**
-   * logKeyId is the full 32-byte C2SP key ID of the log's signing key, SHA-256(name ‖ 0x0A ‖
-   * 0x01 ‖ public key): what Rekor v2 publishes as logId and checkpointKeyId.
-   */
-  get logKeyId(): Uint8Array {
-    const v = parseVerifierKey(this.verifierKey);
-    return keyId(v.name, concat(Uint8Array.of(ALG_ED25519), v.publicKey));
   }
 
   /** reader serves tiles and proofs. */
@@ -252,6 +250,12 @@ export class Log {
     await this.close();
     if (!this.frozen) await this.core.freeze(now);
   }
+}
+
+// Without witnesses and with no checkpoint interval, every commit publishes its own checkpoint
+// (sequence.ts step 4): one durable write per acknowledgement instead of two.
+function publishOnCommit(opts: LogOptions): boolean {
+  return !opts.witnessing && (opts.checkpointIntervalMs ?? 0) === 0;
 }
 
 // coreOptions resolves a log's options to the stages' knobs, defaults filled in.

@@ -106,6 +106,23 @@ export class Publisher {
     this.schedule();
   }
 
+  /**
+   * committed takes a checkpoint that an integrator commit published itself (sequence.ts step 4,
+   * no witnesses and no interval) as the published one, and answers the pool with it.
+   */
+  committed(p: Published): void {
+    if (p.checkpoint.size <= this.current.checkpoint.size) return;
+    this.current = p;
+    this.publishedAt = this.opts.clock.now();
+    this.opts.events?.published?.({
+      size: p.checkpoint.size,
+      at: this.publishedAt,
+      republished: false,
+    });
+    this.opts.onPublished(p);
+    this.schedule();
+  }
+
   /** start runs the loop. */
   start(): void {
     this.running = true;
@@ -200,7 +217,9 @@ export class Publisher {
       //    submitters not yet answered retry and are answered from the dedup index.
       await this.target.publish(note);
 
-      // 5. Only now answer the submitters it covers (the pool), with this very note.
+      // 5. Only now answer the submitters it covers (the pool), with this very note, unless a
+      //    commit published a larger tree meanwhile (sequence.ts step 4), which replaced it.
+      if (state.checkpoint.size < this.current.checkpoint.size) return;
       this.current = { note, checkpoint: state.checkpoint };
       this.publishedAt = now;
       this.opts.events?.published?.({ size: state.checkpoint.size, at: now, republished });

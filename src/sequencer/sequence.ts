@@ -32,6 +32,12 @@ export interface CommitContext {
   readonly keepPartials: boolean;
   /** cosigners add the log's own cosignatures (an ML-DSA-44 one, as tlog-checkpoint recommends). */
   readonly cosigners?: readonly Cosigner[];
+  /**
+   * publishOnCommit publishes every commit's own checkpoint in that same commit (step 4 below):
+   * set when there is no witness policy and no checkpoint interval, so that a submitter is
+   * answered after one durable write instead of two.
+   */
+  readonly publishOnCommit?: boolean;
 }
 
 /**
@@ -53,6 +59,8 @@ export async function signCheckpoint(
 /** CommitResult is the new state, each entry's index, and the tiles written. */
 export interface CommitResult {
   readonly state: LogState;
+  /** published is true when the commit also published state's own checkpoint (step 4). */
+  readonly published: boolean;
   readonly indexes: number[];
   /** existing[i] is true when batch[i] was already in the log before this batch. */
   readonly existing: boolean[];
@@ -65,6 +73,7 @@ export interface CommitResult {
  * entry, or throws having changed nothing that anyone was told about. published, when given, is
  * a cosigned checkpoint of at most state's size that the publisher hands over (publisher.ts step
  * 4): it rides this commit, so it is written under the same compare-and-swap as the tree.
+ * With ctx.publishOnCommit the commit publishes its own checkpoint instead (step 4).
  */
 export async function commitBatch(
   ctx: CommitContext,
@@ -94,7 +103,7 @@ export async function commitBatch(
     // Nothing to integrate; a handed-over publication is written alone, on the same lock.
     if (publish.length > 0)
       await ctx.store.commit({ expected: state.lock, next: state.lock, objects: publish });
-    return { state, indexes, existing, writes: [] };
+    return { state, published: false, indexes, existing, writes: [] };
   }
 
   // 2. Integrate: assign the next indexes in order and compute the new tiles, entry bundles and
@@ -106,7 +115,7 @@ export async function commitBatch(
   );
   const checkpoint = { origin: ctx.origin, size: edge.size, root: edgeRoot(edge), extensions: [] };
 
-  // 3. Sign. The signature stays in this process until step 4 succeeds; if the commit fails,
+  // 3. Sign. The signature stays in this process until step 5 succeeds; if the commit fails,
   //    the next attempt reloads the lock first, so no second checkpoint of this size is committed.
   //    A token that is away is waited for here (pkcs11/key.ts), signing this same checkpoint;
   //    nothing has been written, and no later batch is signed before this one.
@@ -117,11 +126,21 @@ export async function commitBatch(
   // can only succeed after ours has: a failure here makes every later pipelined commit fail too.
   onSigned(nextState);
 
-  // 4. Commit: tiles, bundles, dedup index and the new lock (plus a handed-over publication),
-  //    atomically and only if the lock is still the one this state was computed from. Dying
-  //    before this returns leaves the old state; dying after leaves all of it durable. This is
-  //    integration, not publication: the `checkpoint` object that clients read is written only
-  //    by the publisher (publisher.ts), so an unwitnessed tree head is never served.
+  // 4. Publish, when there is no witness policy and no checkpoint interval (publishOnCommit): the
+  //    note just signed is also the published `checkpoint` object, written by the commit below,
+  //    so it becomes durable and visible atomically with the tree it covers (the S3 driver puts
+  //    it after the tiles, s3.ts). It is newer than any publication handed over, which it
+  //    replaces. Dying before step 5 lands publishes nothing and leaves the old state; dying
+  //    after publishes both, and the submitters not yet answered retry and are answered from
+  //    the dedup index. Otherwise the publisher publishes later, with the witnesses' cosignatures
+  //    (publisher.ts), and an unwitnessed tree head is never served.
+  const inline = ctx.publishOnCommit === true;
+  if (inline) publish.splice(0, publish.length, { key: CHECKPOINT_KEY, value: utf8(note) });
+
+  // 5. Commit: tiles, bundles, dedup index and the new lock (plus the publication of step 4 or a
+  //    handed-over one), atomically and only if the lock is still the one this state was
+  //    computed from. Dying before this returns leaves the old state; dying after leaves all of
+  //    it durable.
   const objects: StoredObject[] = writes.map((w) => ({ key: w.path, value: w.data }));
   if (!ctx.keepPartials) for (const key of superseded) objects.push({ key, value: null });
   fresh.forEach((p, i) =>
@@ -130,10 +149,10 @@ export async function commitBatch(
   objects.push(...publish);
   await ctx.store.commit({ expected: state.lock, next, objects });
 
-  // 5. Only now are the entries integrated: their indexes are final, and the publisher may put
-  //    this checkpoint (or a later one) before the witnesses. Submitters are answered once a
-  //    published checkpoint covers them (pool.ts).
-  return { state: nextState, indexes, existing, writes };
+  // 6. Only now are the entries integrated: their indexes are final, and (unless step 4 already
+  //    published it) the publisher may put this checkpoint, or a later one, before the
+  //    witnesses. Submitters are answered once a published checkpoint covers them (pool.ts).
+  return { state: nextState, published: inline, indexes, existing, writes };
 }
 
 /** initialCommit commits the empty tree's checkpoint for a new log. */

@@ -5,14 +5,12 @@
 // every served checkpoint consistent with the last. Throughout, the instances neither killed nor
 // paused answer only 200 or 503 with Retry-After, and acknowledge again within lease + 2 s.
 //
-// The timing bounds are the issue's (#12): lease + 2 s after the kill, the pause and the restart,
-// 2 s from SIGCONT to `frontend`. They measure S3 round trips and event-loop delays, so they are
-// asserted when the machine is not overloaded (load average at most 2 per core); on a machine
-// running far more than it has cores they are printed and a 30 s liveness bound is asserted
-// instead. Every safety property is asserted on every run.
-import { type ChildProcess, spawn } from 'node:child_process';
+// The timing bounds are the issue's (#12) and are asserted on every run: lease + 2 s from the
+// kill, the pause and the restart to the first acknowledgement of an entry submitted after it,
+// 2 s from SIGCONT to `frontend`. Without witnesses and with no checkpoint interval an
+// acknowledgement needs one S3 commit (sequence.ts step 4), so they hold on a loaded machine.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
@@ -28,6 +26,7 @@ import {
 import { TileReader } from '../../src/sequencer/index.ts';
 import type { LogStore } from '../../src/storage/index.ts';
 import { publicRead } from '../helpers/bucket.ts';
+import { type Child, startChild } from '../helpers/server.ts';
 import { verifyLog } from '../helpers/verify.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
@@ -35,42 +34,24 @@ const bucket = 'tilelog-test';
 const LEASE = 2000;
 // Liveness bound used by every wait; the issue's tighter bounds are checked by within() below.
 const LIVE_MS = 30_000;
-const STRICT = (loadavg()[0] ?? 0) <= 2 * cpus().length;
 
-// within asserts one of the issue's timing bounds (see above) and records the measurement.
+// within asserts one of the issue's timing bounds and records the measurement.
 function within(what: string, ms: number, bound: number, timings: string[]): void {
   timings.push(`${what} ${ms} ms (bound ${bound})`);
-  if (STRICT) expect(ms, `${what} took ${ms} ms`).toBeLessThanOrEqual(bound);
+  expect(ms, `${what} took ${ms} ms`).toBeLessThanOrEqual(bound);
 }
 const SECRET = 'failover test secret';
 // Concurrent writers per instance: enough to keep batches in flight through every fault.
 const WRITERS = 3;
 
-interface Instance {
+interface Instance extends Child {
   name: string;
-  proc: ChildProcess;
-  url: string; // with the /api/v2 prefix
-  base: string;
-  out: () => string;
 }
 
 // start spawns `tilelog serve` named name, with its local state in dir/data (default dir/name).
 async function start(name: string, dir: string, args: string[], data = name): Promise<Instance> {
-  const proc = spawn(
-    process.execPath,
-    ['bin/tilelog.js', 'serve', '--data', join(dir, data), '--listen', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TILELOG_CLUSTER_SECRET: SECRET } },
-  );
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 30_000;
-  while (!/serving (\S+)/.test(out)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${name}: ${out}`);
-    await sleep(20);
-  }
-  const url = /serving (\S+)/.exec(out)![1]!;
-  return { name, proc, url, base: new URL(url).origin, out: () => out };
+  const env = { TILELOG_CLUSTER_SECRET: SECRET };
+  return { name, ...(await startChild(join(dir, data), args, { env })) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -113,7 +94,8 @@ class Load {
   readonly acked = new Map<string, number>();
   readonly served = new Set<string>();
   readonly bad: string[] = [];
-  private readonly lastAck = new Map<Instance, number>();
+  // Every acknowledgement each instance gave: when, and at which index.
+  private readonly acks = new Map<Instance, { at: number; index: number }[]>();
   private readonly stopped = new Set<Instance>();
   private n = 0;
 
@@ -127,7 +109,9 @@ class Load {
             const body = (await r.json()) as { index: string; checkpoint: string };
             this.acked.set(entry, Number(body.index));
             this.served.add(body.checkpoint);
-            this.lastAck.set(i, Date.now());
+            const acks = this.acks.get(i) ?? [];
+            acks.push({ at: Date.now(), index: Number(body.index) });
+            this.acks.set(i, acks);
           } else await this.refused(i, r);
         } catch {
           if (this.stopped.has(i)) return;
@@ -157,8 +141,10 @@ class Load {
     this.stopped.add(i);
   }
 
-  acksAfter(i: Instance, t: number): boolean {
-    return (this.lastAck.get(i) ?? 0) > t;
+  // firstAckFrom is when i first acknowledged an entry at index size or beyond: one that a
+  // sequencer integrated after the lock stood at size (not one merely answered late).
+  firstAckFrom(i: Instance, size: number): number | undefined {
+    return this.acks.get(i)?.find((a) => a.index >= size)?.at;
   }
 }
 
@@ -175,7 +161,7 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
     ];
     await publicRead(endpoint, bucket);
     const all: Instance[] = [];
-    const tail = (i: Instance) => i.out().split('\n').slice(-25).join('\n');
+    const tail = (i: Instance) => i.output().split('\n').slice(-25).join('\n');
     diagnose = () => all.map((i) => `--- ${i.name}\n${tail(i)}`).join('\n');
     for (const name of ['a', 'b', 'c']) all.push(await start(name, dir, args));
     await sequencerAmong(all);
@@ -196,19 +182,33 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
     const runs = all.map((i) => load.run(i, WRITERS));
     await sleep(1500);
 
+    // The integrated size as the bucket holds it, read a moment after a fault (so that a write
+    // the faulted process had already sent has landed): entries at or beyond it were integrated
+    // by the next sequencer, and their acknowledgement is what the bounds time.
+    const lockSize = async () => {
+      await sleep(250);
+      const r = await fetch(`${endpoint}/${bucket}/${prefix}/lock`);
+      return Number((await r.text()).split('\n')[1]);
+    };
+    // acked waits until i acknowledges an entry integrated after the fault at t0, and returns how
+    // long after t0 that acknowledgement came.
+    const acked = async (i: Instance, size: number, t0: number, what: string) => {
+      await until(what, async () => load.firstAckFrom(i, size) !== undefined, LIVE_MS);
+      return load.firstAckFrom(i, size)! - t0;
+    };
+
     // (a) kill -9 the sequencer mid-load.
     const seqA = await sequencerAmong(all);
     const others = all.filter((i) => i !== seqA);
     load.stop(seqA);
     const tKill = Date.now();
-    timings.push(`kill -9 ${seqA.name} at ${tKill}`);
     seqA.proc.kill('SIGKILL');
+    // How long the lease takes to move (printed: the part of each bound that the lease sets).
+    void sequencerAmong(others).then(() => timings.push(`kill→takeover ${Date.now() - tKill} ms`));
+    const atKill = await lockSize();
+    timings.push(`kill -9 ${seqA.name} at size ${atKill}`);
     for (const o of others) {
-      const ms = await until(
-        `${o.name} acks after the kill`,
-        async () => load.acksAfter(o, tKill),
-        LIVE_MS,
-      );
+      const ms = await acked(o, atKill, tKill, `${o.name} acks after the kill`);
       within(`kill→ack ${o.name}`, ms, LEASE + 2000, timings);
     }
 
@@ -217,13 +217,10 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
     expect(seqB).not.toBe(seqA);
     const third = others.find((i) => i !== seqB)!;
     const tStop = Date.now();
-    timings.push(`SIGSTOP ${seqB.name} at ${tStop}`);
     seqB.proc.kill('SIGSTOP');
-    const ms = await until(
-      'third acks after the pause',
-      async () => load.acksAfter(third, tStop),
-      LIVE_MS,
-    );
+    const atStop = await lockSize();
+    timings.push(`SIGSTOP ${seqB.name} at size ${atStop}`);
+    const ms = await acked(third, atStop, tStop, 'third acks after the pause');
     within(`SIGSTOP→ack ${third.name}`, ms, LEASE + 2000, timings);
     await sleep(Math.max(0, 2 * LEASE - (Date.now() - tStop)));
     seqB.proc.kill('SIGCONT');
@@ -234,16 +231,15 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
     );
     within('SIGCONT→frontend', back, 2000, timings);
 
-    // (c) restart the killed one (same local state; a new name for what it answers).
+    // (c) restart the killed one (same local state; a new name for what it answers). Timed from
+    // when it serves: Node's start-up (seconds on a loaded machine) is printed, not bounded.
+    const tSpawn = Date.now();
     const restarted = await start(`${seqA.name}-restarted`, dir, args, seqA.name);
-    all.push(restarted);
     const tRestart = Date.now();
+    timings.push(`restart: serving after ${tRestart - tSpawn} ms`);
+    all.push(restarted);
     const runR = load.run(restarted, WRITERS);
-    const r = await until(
-      'restarted acks',
-      async () => load.acksAfter(restarted, tRestart),
-      LIVE_MS,
-    );
+    const r = await acked(restarted, 0, tRestart, 'restarted acks');
     within('restart→ack', r, LEASE + 2000, timings);
     await sleep(1000);
     for (const i of [...others, restarted]) load.stop(i);
@@ -252,10 +248,8 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
       load.bad.filter((b) => !b.startsWith(`${seqA.name}: `) && !b.startsWith(`${seqB.name}: `)),
     ).toEqual([]);
 
-    const mode = STRICT
-      ? 'asserted'
-      : `not asserted: load average ${(loadavg()[0] ?? 0).toFixed(1)}`;
-    console.log(`failover, lease ${LEASE} ms, bounds ${mode}: ${timings.join('; ')}`);
+    const load1 = (loadavg()[0] ?? 0).toFixed(1);
+    console.log(`failover, lease ${LEASE} ms, load average ${load1}: ${timings.join('; ')}`);
 
     // The bucket alone, over plain HTTP.
     for (const i of [...others, restarted]) i.proc.kill('SIGTERM');
@@ -266,7 +260,7 @@ describe('one sequencer by lease, three frontends, on Ceph RGW', () => {
       const res = await fetch(`${base}/${path}`);
       return res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : null;
     };
-    const verifier = parseVerifierKey(/verifier key: (\S+)/.exec(all[0]!.out())![1]!);
+    const verifier = parseVerifierKey(all[0]!.vkey);
     const note = new TextDecoder().decode((await read('checkpoint'))!);
     const latest = parseCheckpoint(openNote(note, [verifier]).text);
     const entries = await verifyLog(note, verifier, read);

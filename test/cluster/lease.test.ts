@@ -13,20 +13,15 @@ import {
   Lease,
   LEASE_KEY,
   type LeaseInfo,
+  ManualClock,
   parseLease,
-} from '../../src/sequencer/lease.ts';
+} from '../../src/sequencer/index.ts';
 import { openS3Store, type VersionedObjects } from '../../src/storage/index.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;
 const bucket = 'tilelog-test';
 const unique = (name: string) => `${name}-${process.pid}-${Date.now()}`;
 const open = (prefix: string) => openS3Store({ bucket, prefix, endpoint, forcePathStyle: true });
-
-class FakeClock implements Clock {
-  t = 1000;
-  now = () => this.t;
-  wall = () => 1_700_000_000_000 + this.t;
-}
 
 // A store whose writes and reads fail while `down` is set (S3 unreachable).
 function flaky(store: VersionedObjects): VersionedObjects & { down: boolean } {
@@ -97,7 +92,7 @@ describe('lease record', () => {
 describe('lease on Ceph RGW', () => {
   it('elects one holder; the other takes over only after leaseMs on its own clock', async () => {
     const store = await open(unique('lease'));
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const log: string[] = [];
     const a = lease(store, 'a', clock, log);
     const b = lease(store, 'b', clock, log);
@@ -108,19 +103,19 @@ describe('lease on Ceph RGW', () => {
     expect(b.info).toMatchObject({ role: 'frontend', holder: 'a', url: 'http://a.test:8080' });
     // a keeps renewing: b never takes over, however long it watches.
     for (let i = 0; i < 10; i++) {
-      clock.t += 600;
+      await clock.advance(600);
       await a.tick();
       await b.tick();
       expect([a.isSequencer(), b.isSequencer()]).toEqual([true, false]);
     }
     // a stops renewing (paused). It stops calling itself sequencer a margin before b may take over.
-    clock.t += 1499;
+    await clock.advance(1499);
     expect(a.isSequencer()).toBe(true);
-    clock.t += 1;
+    await clock.advance(1);
     expect(a.isSequencer()).toBe(false);
     await b.tick();
     expect(b.isSequencer()).toBe(false); // b first saw the last renewal 2100 ms ago... not 2000 later
-    clock.t += 500;
+    await clock.advance(500);
     await b.tick();
     expect(b.isSequencer()).toBe(true);
     expect(b.info.holder).toBe('b');
@@ -136,7 +131,7 @@ describe('lease on Ceph RGW', () => {
 
   it('lets exactly one of several racing instances take a fresh lease', async () => {
     const store = await open(unique('lease-race'));
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const all = ['p', 'q', 'r', 's'].map((id) => lease(store, id, clock));
     await Promise.all(all.map((l) => l.tick()));
     expect(all.filter((l) => l.isSequencer())).toHaveLength(1);
@@ -149,18 +144,18 @@ describe('lease on Ceph RGW', () => {
   it('stops committing before its lease can expire when renewals fail, then steps down', async () => {
     const store = await open(unique('lease-down'));
     const f = flaky(store);
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const a = lease(f, 'a', clock);
     const b = lease(store, 'b', clock);
     await a.tick();
     await b.tick();
     f.down = true;
-    const seenByB = clock.t;
+    const seenByB = clock.monotonic();
     let lastTrue = 0;
     for (let t = 0; t < 3000; t += 100) {
-      clock.t += 100;
+      await clock.advance(100);
       await a.tick();
-      if (a.isSequencer()) lastTrue = clock.t;
+      if (a.isSequencer()) lastTrue = clock.monotonic();
     }
     // a gave up at least `margin` before b could take over (b saw a's record at seenByB).
     expect(lastTrue).toBeLessThan(seenByB + 2000 - a.margin + 1);
@@ -177,7 +172,7 @@ describe('lease on Ceph RGW', () => {
     const store = await open(unique('lease-bad'));
     const garbage = utf8('{"holder":"x"}\n');
     await store.putIfVersion(LEASE_KEY, garbage, null);
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const errors: string[] = [];
     const a = new Lease({
       store,
@@ -189,7 +184,7 @@ describe('lease on Ceph RGW', () => {
     });
     for (let i = 0; i < 10; i++) {
       await a.tick();
-      clock.t += 5000;
+      await clock.advance(5000);
     }
     expect(a.info).toMatchObject({ role: 'frontend', healthy: false, holder: null });
     expect(errors).toHaveLength(1); // logged once, not at every tick
@@ -199,7 +194,7 @@ describe('lease on Ceph RGW', () => {
 
   it('hands over at once on a clean stop, and takes back a record with its own id', async () => {
     const store = await open(unique('lease-release'));
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const a = lease(store, 'a', clock);
     const b = lease(store, 'b', clock);
     await a.tick();
