@@ -1,25 +1,14 @@
 /**
- * Commands of a log's users: add entries, fetch proofs, verify a sigstore bundle offline and
- * monitor a log. They talk to a log over HTTP and verify what it answers.
+ * Commands of a log's users: add entries, fetch proofs, verify a sigstore bundle offline (the
+ * monitor is in monitor.ts). They talk to a log over HTTP and verify what it answers.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 
 import { fromBase64, toBase64 } from '../bytes.ts';
-import { TlogClient } from '../client/index.ts';
-import { LogError } from '../errors.ts';
 import { checkInclusion, leafHash } from '../merkle/index.ts';
-import {
-  type EntrySummary,
-  loadMonitorState,
-  type MonitorState,
-  monitorStep,
-  parseWatchRules,
-  saveMonitorState,
-} from '../monitor/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey } from '../note/index.ts';
 import { NOT_CHECKED, verifyBundle } from '../verify/index.ts';
-import { fail, progressBar, URL_FLAG, VKEY } from './common.ts';
+import { fail, URL_FLAG, VKEY } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
@@ -137,66 +126,3 @@ export const verifyBundleCmd = defineCommand({
     return r.valid ? 0 : 1;
   },
 });
-
-/** monitor follows a log, verifying it, and prints the entries that match the watch rules. */
-export const monitor = defineCommand({
-  name: 'monitor',
-  summary: 'Follow a log, verify every checkpoint and entry, print those the watch rules match.',
-  flags: [
-    { name: 'url', type: 'string', arg: 'PREFIX', required: true, help: "the log's URL prefix" },
-    { ...VKEY, env: undefined, required: true, multiple: true },
-    {
-      name: 'state',
-      type: 'string',
-      arg: 'DIR',
-      default: 'monitor-state',
-      help: 'where the monitor keeps its position',
-    },
-    { name: 'watch', type: 'string', arg: 'FILE', help: 'watch rules (default: print nothing)' },
-    {
-      name: 'from',
-      type: 'string',
-      choices: ['now', 'start'],
-      arg: 'now|start',
-      default: 'now',
-      help: 'where a new monitor starts',
-    },
-    { name: 'once', type: 'boolean', help: 'one pass, then exit' },
-    { name: 'interval', type: 'int', arg: 'S', default: 10, help: 'seconds between passes' },
-  ],
-  notes: ['exit 2: ALARM, the log is inconsistent; 1: --once and the pass failed'],
-  async run(v) {
-    const verifiers = v.vkey.map(parseVerifierKey);
-    const client = new TlogClient({ url: v.url, verifiers });
-    const rules = v.watch ? parseWatchRules(await readFile(v.watch, 'utf8')) : [];
-    await mkdir(v.state, { recursive: true });
-    const file = join(v.state, 'position.json');
-    const bar = progressBar('monitor');
-    for (;;) {
-      try {
-        const state: MonitorState = await monitorStep(
-          client,
-          await loadMonitorState(file, verifiers),
-          rules,
-          { match: (index, s, matched) => printMatch(index, s, matched), progress: bar },
-          v.from,
-        );
-        await saveMonitorState(file, state);
-      } catch (err) {
-        if (err instanceof LogError && err.code === 'corrupt') {
-          console.error(`ALARM: ${err.message}`);
-          return 2;
-        }
-        console.error(`monitor: ${err instanceof Error ? err.message : err} (will retry)`);
-        if (v.once) return 1;
-      }
-      if (v.once) return 0;
-      await new Promise((r) => setTimeout(r, v.interval * 1000));
-    }
-  },
-});
-
-function printMatch(index: number, s: EntrySummary, matched: unknown): void {
-  const { kind, digest, publicKeys, subjects, sans } = s;
-  console.log(JSON.stringify({ index, kind, digest, matched, publicKeys, subjects, sans }));
-}

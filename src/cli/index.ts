@@ -2,12 +2,13 @@
  * The `tilelog` command line: the registry of commands (grouped by meaning in log.ts, witness.ts,
  * client.ts and tools.ts) and the dispatcher. Exit codes: 0 done, 1 failed, 2 usage mistake.
  */
-import { add, monitor, proofConsistency, proofInclusion, verifyBundleCmd } from './client.ts';
+import { add, proofConsistency, proofInclusion, verifyBundleCmd } from './client.ts';
 import { explorer } from './explorer.ts';
 import { type Command, parseCommand, UsageError } from './flags.ts';
 import { hammer } from './hammer.ts';
 import { commandHelp, synopsis } from './help.ts';
 import { freeze, keygen, serve } from './log.ts';
+import { monitor } from './monitor.ts';
 import { sign } from './sign.ts';
 import { fsck, migrate, mirror } from './tools.ts';
 import { rotate, trustRoot } from './trust.ts';

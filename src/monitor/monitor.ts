@@ -5,24 +5,22 @@
  * (hashedrekord 0.0.2, dsse 0.0.2) and reports those matching watch rules. Its position (the
  * checkpoint and the O(log n) right edge) is saved atomically after each step.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
-import { fromBase64, toBase64 } from '../bytes.ts';
+import { equal, fromBase64, toBase64 } from '../bytes.ts';
 import type { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
-import { type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
-import { type Edge, EMPTY_EDGE } from '../tiles/index.ts';
+import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
+import { type Edge, edgeRoot, EMPTY_EDGE } from '../tiles/index.ts';
+import { type EntrySummary, summarize } from './facts.ts';
+import type { Rule } from './rules.ts';
 
-/** WatchRule matches entries by key, certificate subject or SAN, or digest. */
-export interface WatchRule {
-  readonly kind: 'publicKey' | 'subject' | 'san' | 'digest';
-  readonly value: string;
-}
-
-/** parseWatchRules parses lines `publicKey <b64 SPKI>`, `subject <text>`, `san <text>`, `digest <b64|hex>`. */
-export function parseWatchRules(text: string): WatchRule[] {
-  const rules: WatchRule[] = [];
+/**
+ * parseWatchRules parses the older watch file, one rule a line: `publicKey <b64 SPKI>`,
+ * `subject <text>` (a substring of a certificate's subject), `san <text>`, `digest <b64|hex>`.
+ */
+export function parseWatchRules(text: string): Rule[] {
+  const rules: Rule[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -37,80 +35,22 @@ export function parseWatchRules(text: string): WatchRule[] {
     }
     if (kind === 'digest' && /^[0-9a-f]{64,128}$/i.test(value))
       value = toBase64(Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16))));
-    rules.push({ kind: kind as WatchRule['kind'], value });
+    const test: Rule['test'] =
+      kind === 'digest'
+        ? (s) => s.digest === value
+        : kind === 'publicKey'
+          ? (s) => s.publicKeys.includes(value)
+          : kind === 'subject'
+            ? (s) => s.subjects.some((x) => x.includes(value))
+            : (s) => s.sans.includes(value);
+    rules.push({ name: `${kind} ${value}`, test });
   });
   return rules;
 }
 
-/** EntrySummary is what the monitor knows of a Rekor entry. */
-export interface EntrySummary {
-  readonly kind: string;
-  readonly digest?: string;
-  readonly publicKeys: string[];
-  readonly subjects: string[];
-  readonly sans: string[];
-}
-
-/** summarize parses a Rekor v2 entry body; other bodies yield kind "unknown". */
-export function summarize(entry: Uint8Array): EntrySummary {
-  const out: EntrySummary = { kind: 'unknown', publicKeys: [], subjects: [], sans: [] };
-  // Untrusted JSON, walked with optional chaining and checked field by field.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let body: any;
-  try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry));
-  } catch {
-    return out;
-  }
-  const kind = `${body?.kind} ${body?.apiVersion}`;
-  let digest: string | undefined;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let verifiers: any[];
-  if (kind === 'hashedrekord 0.0.2') {
-    digest = body.spec?.hashedRekordV002?.data?.digest;
-    verifiers = [body.spec?.hashedRekordV002?.signature?.verifier];
-  } else if (kind === 'dsse 0.0.2') {
-    digest = body.spec?.dsseV002?.payloadHash?.digest;
-    verifiers = (body.spec?.dsseV002?.signatures ?? []).map(
-      (s: { verifier?: unknown } | null) => s?.verifier,
-    );
-  } else
-    return {
-      ...out,
-      kind: typeof body?.kind === 'string' ? `${body.kind} ${body.apiVersion}` : 'unknown',
-    };
-  const s: EntrySummary = { kind, digest, publicKeys: [], subjects: [], sans: [] };
-  for (const v of verifiers) {
-    if (typeof v?.publicKey?.rawBytes === 'string') s.publicKeys.push(v.publicKey.rawBytes);
-    const der =
-      typeof v?.x509Certificate?.rawBytes === 'string'
-        ? fromBase64(v.x509Certificate.rawBytes)
-        : null;
-    if (!der) continue;
-    try {
-      const cert = new X509Certificate(Buffer.from(der));
-      s.publicKeys.push(cert.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'));
-      s.subjects.push(cert.subject);
-      for (const part of (cert.subjectAltName ?? '').split(', '))
-        if (part) s.sans.push(part.replace(/^[A-Za-z ]+:/, ''));
-    } catch {
-      // Not a certificate we can read: the entry is still reported by its other fields.
-    }
-  }
-  return s;
-}
-
 /** matches returns the rules an entry matches. */
-export function matches(s: EntrySummary, rules: readonly WatchRule[]): WatchRule[] {
-  return rules.filter((r) =>
-    r.kind === 'digest'
-      ? s.digest === r.value
-      : r.kind === 'publicKey'
-        ? s.publicKeys.includes(r.value)
-        : r.kind === 'subject'
-          ? s.subjects.some((x) => x.includes(r.value))
-          : s.sans.includes(r.value),
-  );
+export function matches(s: EntrySummary, rules: readonly Rule[]): Rule[] {
+  return rules.filter((r) => r.test(s));
 }
 
 /** MonitorState is the monitor's verified position. */
@@ -119,7 +59,11 @@ export interface MonitorState {
   readonly edge: Edge;
 }
 
-/** loadState reads a saved position (null when there is none) and re-verifies its checkpoint. */
+/**
+ * loadMonitorState reads a saved position (null when there is none), re-verifies its checkpoint
+ * and checks that the saved edge is the edge of that checkpoint's tree (its size and root), so
+ * that a damaged or mixed-up state file is refused rather than followed from a wrong tree.
+ */
 export async function loadMonitorState(
   file: string,
   verifiers: readonly NoteVerifier[],
@@ -130,12 +74,32 @@ export async function loadMonitorState(
   } catch {
     return null;
   }
-  const j = JSON.parse(raw) as { note: string; size: number; levels: string[][] };
-  parseCheckpoint(openNote(j.note, verifiers).text);
-  return {
-    note: j.note,
-    edge: { size: j.size, levels: j.levels.map((l) => l.map((h) => fromBase64(h)!)), bundle: [] },
-  };
+  const bad = (why: string) => new LogError('fatal', `monitor: saved position ${file}: ${why}`);
+  let j: { note: string; size: number; levels: string[][] };
+  try {
+    j = JSON.parse(raw);
+  } catch {
+    throw bad('not JSON');
+  }
+  const cp = parseCheckpoint(openNote(j.note, verifiers).text);
+  const levels = (Array.isArray(j.levels) ? j.levels : []).map((l) =>
+    (Array.isArray(l) ? l : []).map((h) => fromBase64(String(h))),
+  );
+  if (levels.some((l) => l.length >= 256 || l.some((h) => h?.length !== 32)))
+    throw bad('malformed edge hashes');
+  // The edge holds size's base-256 digits of hashes, level by level (tlog-tiles partial tiles).
+  if (levels.reduce((n, l, i) => n + l.length * 256 ** i, 0) !== j.size)
+    throw bad(`the saved edge is not that of its checkpoint (size ${j.size})`);
+  const edge: Edge = { size: j.size, levels: levels as Uint8Array[][], bundle: [] };
+  let root: Uint8Array | null = null;
+  try {
+    root = edgeRoot(edge);
+  } catch {
+    // A malformed edge (wrong shape for its size) is refused below.
+  }
+  if (edge.size !== cp.size || !root || !equal(root, cp.root))
+    throw bad(`the saved edge is not that of its checkpoint (size ${cp.size})`);
+  return { note: j.note, edge };
 }
 
 /** saveMonitorState writes the position atomically (write then rename). */
@@ -147,7 +111,15 @@ export async function saveMonitorState(file: string, s: MonitorState): Promise<v
 
 /** MonitorEvents receives what a step finds. */
 export interface MonitorEvents {
-  match(index: number, summary: EntrySummary, rules: WatchRule[]): void;
+  /** match is awaited before the step goes on, so that a full outbox slows the monitor down. */
+  match(
+    index: number,
+    summary: EntrySummary,
+    rules: Rule[],
+    entry: Uint8Array,
+  ): void | Promise<void>;
+  /** checkpoint is told the log's verified current checkpoint before any entry is read. */
+  checkpoint?(cp: Checkpoint): void;
   progress?(done: number, total: number): void;
 }
 
@@ -159,11 +131,12 @@ export interface MonitorEvents {
 export async function monitorStep(
   client: TlogClient,
   state: MonitorState | null,
-  rules: readonly WatchRule[],
+  rules: readonly Rule[],
   events: MonitorEvents,
   from: 'now' | 'start' = 'now',
 ): Promise<MonitorState> {
   const current = await client.checkpoint();
+  events.checkpoint?.(current.checkpoint);
   let edge: Edge;
   if (!state) {
     edge = from === 'now' ? await client.edgeAt(current.checkpoint) : EMPTY_EDGE;
@@ -180,10 +153,11 @@ export async function monitorStep(
       edge = n.value;
       break;
     }
+    if (n.value.index % 1024 === 0) events.progress?.(n.value.index, total);
+    if (rules.length === 0) continue;
     const summary = summarize(n.value.entry);
     const hit = matches(summary, rules);
-    if (hit.length > 0) events.match(n.value.index, summary, hit);
-    if (n.value.index % 1024 === 0) events.progress?.(n.value.index, total);
+    if (hit.length > 0) await events.match(n.value.index, summary, hit, n.value.entry);
   }
   events.progress?.(total, total);
   return { note: current.note, edge };

@@ -2,7 +2,7 @@
 export { HttpStore } from './http.ts';
 export { CHECKPOINT_KEY, indexKey } from './storage.ts';
 import type { LogStore, VersionedObjects } from './storage.ts';
-export type { LocalMap } from './leveldb.ts';
+export type { LocalMap, OrderedLocalMap } from './leveldb.ts';
 export type { LevelStoreOptions } from './leveldb.ts';
 export { LevelStore, openLocalMap } from './leveldb.ts';
 export { MemoryStore } from './memory.ts';

@@ -118,8 +118,19 @@ export interface LocalMap {
   close(): Promise<void>;
 }
 
+/** OrderedLocalMap is a LocalMap that also deletes and lists keys in order (an outbox, a queue). */
+export interface OrderedLocalMap extends LocalMap {
+  /** apply writes puts and deletes (value null) in one atomic batch; fsynced only when sync is set. */
+  apply(
+    ops: readonly { key: string; value: Uint8Array | null }[],
+    opts?: { sync?: boolean },
+  ): Promise<void>;
+  /** list returns the entries whose key starts with prefix, in key order (at most limit). */
+  list(prefix: string, limit?: number): Promise<{ key: string; value: Uint8Array }[]>;
+}
+
 /** openLocalMap opens (creating) a LocalMap at path. */
-export async function openLocalMap(path: string): Promise<LocalMap> {
+export async function openLocalMap(path: string): Promise<OrderedLocalMap> {
   const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
   try {
     await db.open();
@@ -133,6 +144,22 @@ export async function openLocalMap(path: string): Promise<LocalMap> {
       db.batch(
         entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value })),
         { sync: opts?.sync ?? false } as object,
+      ),
+    apply: (ops, opts) =>
+      db.batch(
+        ops.map((e) =>
+          e.value === null
+            ? { type: 'del' as const, key: e.key }
+            : { type: 'put' as const, key: e.key, value: e.value },
+        ),
+        { sync: opts?.sync ?? false } as object,
+      ),
+    list: async (prefix, limit = -1) =>
+      (await db.iterator({ gte: prefix, lt: prefix + '\uffff', limit }).all()).map(
+        ([key, value]) => ({
+          key,
+          value: view(value)!,
+        }),
       ),
     close: () => db.close(),
   };

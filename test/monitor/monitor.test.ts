@@ -55,7 +55,11 @@ function collector() {
   const found: { index: number; summary: EntrySummary }[] = [];
   return {
     found,
-    events: { match: (index: number, summary: EntrySummary) => found.push({ index, summary }) },
+    events: {
+      match: (index: number, summary: EntrySummary) => {
+        found.push({ index, summary });
+      },
+    },
   };
 }
 
