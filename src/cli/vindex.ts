@@ -16,7 +16,7 @@ import { checkInclusion, leafHash } from '../merkle/index.ts';
 import { parseCheckpoint, parseVerifierKey } from '../note/index.ts';
 import { Log } from '../sequencer/index.ts';
 import { parseListen } from '../server.ts';
-import { openLocalMap } from '../storage/index.ts';
+import { type LocalMap, openLocalMap } from '../storage/index.ts';
 import { decodeBundle, ENTRIES, TILE_WIDTH, tileAt } from '../tiles/index.ts';
 import {
   auditIndex,
@@ -30,7 +30,8 @@ import {
   sanKey,
   verifyLookup,
 } from '../vindex/index.ts';
-import { progressBar } from './common.ts';
+import { parsePolicy, Witnessing } from '../witness/index.ts';
+import { progressBar, S3 } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
 const INPUT = [
@@ -64,33 +65,103 @@ async function alarmed(f: () => Promise<number>): Promise<number> {
   }
 }
 
+const INDEX_FLAGS = [
+  ...INPUT,
+  { name: 'key', type: 'string', arg: 'FILE', required: true, help: "the index's signer key" },
+  {
+    name: 'data',
+    type: 'string',
+    arg: 'DIR|s3://BUCKET/PREFIX',
+    default: 'index-data',
+    help: 'the output log and map (DIR), or the output log in S3',
+  },
+  {
+    name: 'map',
+    type: 'string',
+    arg: 'DIR',
+    help: 'where the map is kept (default DATA/map; index-map beside S3)',
+  },
+  ...S3,
+  { name: 'listen', type: 'string', arg: 'HOST:PORT', help: 'serve lookups and the output log' },
+  { name: 'prefix', type: 'string', arg: 'P', default: '/index', help: 'the index prefix' },
+  { name: 'chunk', type: 'int', arg: 'N', default: 16384, help: 'entries per map commit' },
+  { name: 'once', type: 'boolean', help: 'catch up once, then exit' },
+  { name: 'interval', type: 'int', arg: 'S', default: 5, help: 'seconds between passes' },
+  {
+    name: 'witness-policy',
+    type: 'string',
+    arg: 'FILE',
+    help: "C2SP tlog-policy file: the witnesses that must cosign the output log's checkpoints",
+  },
+  {
+    name: 'witness-timeout-ms',
+    type: 'int',
+    arg: 'MS',
+    default: 5000,
+    help: 'how long to wait for the witnesses',
+  },
+] as const;
+
+interface IndexData {
+  readonly output: Log;
+  readonly kv: LocalMap;
+  close(): Promise<void>;
+}
+
+// openIndexData opens the output log (LevelDB in DATA/output, or the bucket, its dedup index in
+// the map directory, with the partial tiles a bucket served as it is needs) and the map.
+async function openIndexData(v: {
+  key: string;
+  data: string;
+  map?: string;
+  s3Endpoint?: string;
+  s3PathStyle: boolean;
+  witnessPolicy?: string;
+  witnessTimeoutMs: number;
+}): Promise<IndexData> {
+  const signer = await readSignerKey(v.key);
+  const s3 = v.data.startsWith('s3://');
+  const mapDir = v.map ?? (s3 ? 'index-map' : join(v.data, 'map'));
+  const store = s3
+    ? await openStore({ ...v, data: mapDir, storage: v.data })
+    : await openStore({ data: join(v.data, 'output') });
+  const witnessing = v.witnessPolicy
+    ? new Witnessing({
+        policy: parsePolicy(await readFile(v.witnessPolicy, 'utf8')),
+        timeoutMs: v.witnessTimeoutMs,
+      })
+    : undefined;
+  const output = await Log.open(store, {
+    origin: signer.name,
+    signer,
+    keepPartials: s3,
+    witnessing,
+  });
+  const kv = await openStateMap(mapDir);
+  return {
+    output,
+    kv,
+    async close() {
+      await output.close();
+      await store.close();
+      await kv.close();
+    },
+  };
+}
+
 /** indexCmd builds an index of the input log and keeps it up to date. */
 export const indexCmd = defineCommand({
   name: 'index',
   summary: 'Build a verifiable index of a Rekor log, append map revisions, serve lookups.',
-  flags: [
-    ...INPUT,
-    { name: 'key', type: 'string', arg: 'FILE', required: true, help: "the index's signer key" },
-    { name: 'data', type: 'string', arg: 'DIR', default: 'index-data', help: 'map and output log' },
-    { name: 'listen', type: 'string', arg: 'HOST:PORT', help: 'serve lookups and the output log' },
-    { name: 'prefix', type: 'string', arg: 'P', default: '/index', help: 'the index prefix' },
-    { name: 'chunk', type: 'int', arg: 'N', default: 16384, help: 'entries per map commit' },
-    { name: 'once', type: 'boolean', help: 'catch up once, then exit' },
-    { name: 'interval', type: 'int', arg: 'S', default: 5, help: 'seconds between passes' },
-  ],
+  flags: INDEX_FLAGS,
   notes: ['exit 2: ALARM, the input log served unverifiable entries or checkpoints'],
   async run(v) {
-    const signer = await readSignerKey(v.key);
-    const store = await openStore({ data: join(v.data, 'output') });
-    const output = await Log.open(store, { origin: signer.name, signer });
-    const kv = await openStateMap(join(v.data, 'map'));
+    const { output, kv, close } = await openIndexData(v);
     const input = inputOf(v).client;
-    const bar = progressBar('index');
-    const done = async () => {
-      await output.close();
-      await store.close();
-      await kv.close();
-    };
+    // On a terminal a bar; otherwise one line per map commit, for logs.
+    const bar = process.stderr.isTTY
+      ? progressBar('index')
+      : (done: number, total: number) => console.error(`index: ${done}/${total} entries mapped`);
     return alarmed(async () => {
       const indexer = await Indexer.open({
         input,
@@ -112,9 +183,9 @@ export const indexCmd = defineCommand({
         } catch (err) {
           if (err instanceof LogError && err.code === 'corrupt') throw err;
           console.error(`index: ${err instanceof Error ? err.message : err} (will retry)`);
-          if (v.once) return done().then(() => 1);
+          if (v.once) return close().then(() => 1);
         }
-        if (v.once && !v.listen) return done().then(() => 0);
+        if (v.once && !v.listen) return close().then(() => 0);
         await new Promise((r) => setTimeout(r, v.interval * 1000));
       }
     });
