@@ -43,12 +43,17 @@ function readIncoming(incoming: IncomingMessage, maxSize: number): Promise<Uint8
       incoming.resume(); // drain the rest so the connection stays usable
       reject(tooLarge(maxSize));
     };
+    // The client went away mid-body: its problem, not ours (and nobody is left to answer).
+    // 'close' also follows every 'end': the error is made only when it comes first.
+    let ended = false;
+    const aborted = () => {
+      if (!ended) reject(new LogError('bad_request', 'the client aborted the request body'));
+    };
     incoming.on('data', onData);
-    incoming.once('end', () => resolve(chunks));
-    // The client went away mid-body: its problem, not ours (and nobody is left to answer). After
-    // 'end' (or a refusal), settling again does nothing.
-    const aborted = () =>
-      reject(new LogError('bad_request', 'the client aborted the request body'));
+    incoming.once('end', () => {
+      ended = true;
+      resolve(chunks);
+    });
     incoming.once('error', aborted);
     incoming.once('close', aborted);
   });
