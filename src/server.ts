@@ -35,6 +35,7 @@ import {
 import { AdmissionPool, type KeyDetails } from './entries/index.ts';
 import { LogError } from './errors.ts';
 import { startGrpcServer } from './grpc/index.ts';
+import { pushToMirrors } from './mirror/index.ts';
 import { parseVerifierKey, type Signer } from './note/index.ts';
 import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
 import { IndexedStore } from './storage/index.ts';
@@ -79,6 +80,8 @@ export interface ServeConfig extends StoreConfig {
   readonly republishIntervalMs?: number;
   /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
   readonly mirrorOf?: string;
+  /** mirrorPolicy is a tlog-policy file naming mirrors (tlog-mirror) to push publications to. */
+  readonly mirrorPolicy?: string;
   /** mldsaKey holds an ML-DSA-44 cosigner secret key: the log cosigns each checkpoint with it. */
   readonly mldsaKey?: string;
   /** index runs the verifiable index of this log in-process, served under PREFIX/index. */
@@ -229,12 +232,16 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     explorer,
   });
   index?.start();
+  const pushing = cfg.mirrorPolicy
+    ? pushToMirrors(parsePolicy(await readFile(cfg.mirrorPolicy, 'utf8')), log, logger)
+    : undefined;
   if (core) app.post(FORWARD_PATH, (c) => postForward(c, core, cfg.clusterSecret ?? ''));
   const grpc = cfg.grpcListen
     ? await startGrpcServer(log, { ...parseListen(cfg.grpcListen), ...api, admission })
     : undefined;
   const running = await start(app.fetch, cfg.listen, prefix, async () => {
     await grpc?.close();
+    await pushing?.stop();
     await index?.close();
     await admission?.close();
     await log.close();

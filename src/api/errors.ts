@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 
 import { LogError, type LogErrorCode } from '../errors.ts';
+import type { MirrorOutcome } from '../mirror/index.ts';
 import type { WitnessOutcome } from '../witness/index.ts';
 
 /** STATUS maps each error code to its HTTP status. */
@@ -46,6 +47,13 @@ export const WITNESS_STATUS: Record<WitnessOutcome, 200 | 400 | 403 | 404 | 409 
   untrusted: 403,
   conflict: 409,
   inconsistent: 422,
+};
+
+/** MIRROR_STATUS maps each mirror outcome to its status (tlog-mirror, "add-entries"). */
+export const MIRROR_STATUS: Record<MirrorOutcome, 200 | 202 | 400 | 403 | 404 | 409 | 415 | 422> = {
+  ...WITNESS_STATUS,
+  accepted: 202,
+  unsupported: 415,
 };
 
 /** RETRY_AFTER_SECONDS is sent with every 503. */

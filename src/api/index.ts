@@ -20,6 +20,7 @@ export type { Listener } from './listen.ts';
 export { listen } from './listen.ts';
 export type { Metrics } from './metrics.ts';
 export { createMetrics } from './metrics.ts';
+export { createMirrorApp } from './mirror.ts';
 export type { Personality } from './personality.ts';
 export {
   parsePersonality,

@@ -262,6 +262,13 @@ export const SERVE_FLAGS = [
     help: 'serve the store read-only as a mirror of the log with this verifier key',
   },
   {
+    name: 'mirror-policy',
+    type: 'string',
+    arg: 'FILE',
+    env: 'TILELOG_MIRROR_POLICY',
+    help: 'C2SP tlog-policy file: push each published checkpoint and its entries to these mirrors',
+  },
+  {
     name: 'lease-ms',
     type: 'int',
     arg: 'MS',

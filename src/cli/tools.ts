@@ -1,15 +1,13 @@
 /**
- * Commands over a whole store: fsck (verify it), migrate (copy it between LevelDB and S3) and
- * mirror (copy a remote log into one). Each verifies everything it reads against the checkpoint.
+ * Commands over a whole store: fsck (verify it) and migrate (copy it between LevelDB and S3);
+ * mirror is in mirror.ts. Each verifies everything it reads against the checkpoint.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { TlogClient } from '../client/index.ts';
 import { openStore, openStoreAt } from '../config.ts';
 import { parseVerifierKey } from '../note/index.ts';
 import { fsck as checkStore, migrate as copyStore } from '../sequencer/index.ts';
-import { HttpStore } from '../storage/index.ts';
 import { DATA, progressBar, S3, STORAGE, VKEY } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
@@ -87,32 +85,6 @@ export const migrate = defineCommand({
       return 0;
     } finally {
       await src.close();
-      await dst.close();
-    }
-  },
-});
-
-/** mirror copies a remote tlog-tiles log into a store; `serve --mirror-of` then serves it. */
-export const mirror = defineCommand({
-  name: 'mirror',
-  summary: 'Copy a remote tlog-tiles log into a store, verifying it (serve it with --mirror-of).',
-  flags: [
-    { name: 'url', type: 'string', arg: 'PREFIX', required: true, help: "the log's URL prefix" },
-    { ...VKEY, env: undefined, required: true },
-    { name: 'to', type: 'string', arg: 'DIR|s3://BUCKET/PREFIX', required: true, help: 'target' },
-    ...S3,
-  ],
-  async run({ url, vkey, to, ...s3 }) {
-    const verifier = parseVerifierKey(vkey);
-    const from = new HttpStore(new TlogClient({ url, verifiers: [verifier] }));
-    const dst = await openStoreAt(to, s3);
-    try {
-      const copied = await copyStore(from, dst, verifier, verifier.name, progressBar('mirror'));
-      console.log(
-        copied === 0 ? 'the mirror is up to date' : `mirrored and verified ${copied} entries`,
-      );
-      return 0;
-    } finally {
       await dst.close();
     }
   },

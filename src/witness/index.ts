@@ -15,4 +15,11 @@ export {
   parseSubtreeRequest,
 } from './request.ts';
 export type { WitnessAnswer, WitnessedLog, WitnessOutcome } from './witness.ts';
-export { originHash, Witness } from './witness.ts';
+export type { Recorded, SubtreeCosigning } from './witness.ts';
+export {
+  answerSignSubtree,
+  checkAgainst,
+  openLogCheckpoint,
+  originHash,
+  Witness,
+} from './witness.ts';

@@ -66,7 +66,8 @@ const reason = (err: unknown): string => {
   return err.message;
 };
 
-interface Recorded {
+/** Recorded is the tree a cosigner last vouched for: its size and root hash. */
+export interface Recorded {
   readonly size: number;
   readonly root: Hash;
 }
@@ -124,29 +125,12 @@ export class Witness {
   async addCheckpoint(body: string): Promise<WitnessAnswer> {
     const req = parseRequest(body);
     if (typeof req === 'string') return text('malformed', req);
-    const origin = peekCheckpoint(req.note).origin;
-    const log = this.logs.get(origin);
-    if (!log)
-      return text('unknown_log', `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
-    let cp: Checkpoint;
-    let sigs: string;
-    try {
-      const opened = openNote(req.note, log.verifiers);
-      cp = parseCheckpoint(opened.text);
-      sigs = opened.sigs.map((s) => `\u2014 ${s.name} ${s.base64}\n`).join('');
-      // An ML-DSA-44 signature does not cover extension lines (tlog-checkpoint): cosigning them
-      // with Ed25519, which does, needs a log signature that covered them.
-      const covering = opened.sigs.some((s) => !isMlDsa(log, s.name, s.keyHash));
-      if (cp.extensions.length > 0 && !covering)
-        return text('untrusted', 'no verified log signature covers the extension lines');
-    } catch (err) {
-      // A note with no trusted signature, or a bad one by a trusted key, is untrusted (403).
-      const untrusted = err instanceof NoteError && err.reason !== 'malformed';
-      return text(untrusted ? 'untrusted' : 'malformed', reason(err));
-    }
+    const opened = openLogCheckpoint(this.logs, req.note);
+    if ('outcome' in opened) return opened;
+    const { cp, sigs } = opened;
     if (req.old > cp.size)
       return text('malformed', `old size ${req.old} is above the checkpoint size ${cp.size}`);
-    return this.serialized(origin, () => this.check(req.old, req.proof, cp, sigs));
+    return this.serialized(cp.origin, () => this.check(req.old, req.proof, cp, sigs));
   }
 
   private async check(
@@ -155,20 +139,8 @@ export class Witness {
     cp: Checkpoint,
     logSigs: string,
   ): Promise<WitnessAnswer> {
-    const recorded = await this.recorded(cp.origin);
-    if (old !== recorded.size)
-      return { outcome: 'conflict', body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
-    if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT))
-      return text('inconsistent', 'a checkpoint of size 0 must have the empty tree root');
-    if (old === 0 && proof.length > 0)
-      return text('inconsistent', 'a consistency proof from size 0 must be empty');
-    if (old > 0) {
-      try {
-        checkConsistency(old, cp.size, recorded.root, cp.root, proof);
-      } catch (err) {
-        return text('inconsistent', reason(err));
-      }
-    }
+    const refused = checkAgainst(old, proof, cp, await this.recorded(cp.origin));
+    if (refused) return refused;
     const body = formatCheckpoint(cp);
     const timestamp = this.now();
     const cosignatures = (
@@ -195,40 +167,13 @@ export class Witness {
    * origin, 403 unless the checkpoint carries a valid cosignature by this witness and agrees with
    * its record, 422 for a proof that does not verify; it changes no state.
    */
-  async signSubtree(body: string): Promise<WitnessAnswer> {
-    const req = parseSubtreeRequest(body);
-    if (typeof req === 'string') return text('malformed', req);
-    let cp: Checkpoint;
-    try {
-      cp = parseCheckpoint(splitNote(req.note)?.text ?? '');
-    } catch (err) {
-      return text('malformed', reason(err));
-    }
-    if (!isValidSubtree(req.start, req.end))
-      return text('malformed', `[${req.start}, ${req.end}) is not a valid subtree`);
-    if (req.end > cp.size)
-      return text('malformed', `subtree end ${req.end} is above the checkpoint size ${cp.size}`);
-    if (!this.logs.has(cp.origin))
-      return text('unknown_log', `unknown log origin ${JSON.stringify(cp.origin.slice(0, 100))}`);
-    try {
-      openNote(req.note, this.own);
-    } catch (err) {
-      const untrusted = err instanceof NoteError && err.reason !== 'malformed';
-      return text(untrusted ? 'untrusted' : 'malformed', reason(err));
-    }
-    // Our cosignature says we checked it; our record must agree (it may have grown since).
-    const recorded = await this.recorded(cp.origin);
-    if (cp.size > recorded.size || (cp.size === recorded.size && !equal(cp.root, recorded.root)))
-      return text('untrusted', 'the checkpoint does not agree with the recorded one');
-    try {
-      checkSubtreeConsistency(req.start, req.end, cp.size, req.hash, cp.root, req.proof);
-    } catch (err) {
-      return text('inconsistent', reason(err));
-    }
-    const lines = this.cosigners.flatMap((c) =>
-      c.cosignSubtree ? [c.cosignSubtree(cp.origin, req.start, req.end, req.hash)] : [],
-    );
-    return { outcome: 'cosigned', body: lines.join(''), contentType: 'text/plain; charset=utf-8' };
+  signSubtree(body: string): Promise<WitnessAnswer> {
+    return answerSignSubtree(body, {
+      known: (origin) => this.logs.has(origin),
+      own: this.own,
+      cosigners: this.cosigners,
+      recorded: (origin) => this.recorded(origin),
+    });
   }
 
   /**
@@ -266,4 +211,115 @@ export class Witness {
 function isMlDsa(log: WitnessedLog, name: string, keyHash: number): boolean {
   const v = log.verifiers.find((k) => k.name === name && k.keyHash === keyHash);
   return v !== undefined && 'alg' in v && v.alg === ALG_MLDSA44;
+}
+
+/**
+ * openLogCheckpoint opens a checkpoint note for add-checkpoint (tlog-witness): 404 for an unknown
+ * origin, 403 without a valid signature by a key of the log (or with a bad one), 400 for a note
+ * or checkpoint that does not parse. It returns the checkpoint and the log's verified signature
+ * lines, or the answer refusing it.
+ */
+export function openLogCheckpoint(
+  logs: ReadonlyMap<string, WitnessedLog>,
+  note: string,
+): { cp: Checkpoint; sigs: string } | WitnessAnswer {
+  const origin = peekCheckpoint(note).origin;
+  const log = logs.get(origin);
+  if (!log)
+    return text('unknown_log', `unknown log origin ${JSON.stringify(origin.slice(0, 100))}`);
+  try {
+    const opened = openNote(note, log.verifiers);
+    const cp = parseCheckpoint(opened.text);
+    const sigs = opened.sigs.map((s) => `\u2014 ${s.name} ${s.base64}\n`).join('');
+    // An ML-DSA-44 signature does not cover extension lines (tlog-checkpoint): cosigning them
+    // with Ed25519, which does, needs a log signature that covered them.
+    const covering = opened.sigs.some((s) => !isMlDsa(log, s.name, s.keyHash));
+    if (cp.extensions.length > 0 && !covering)
+      return text('untrusted', 'no verified log signature covers the extension lines');
+    return { cp, sigs };
+  } catch (err) {
+    // A note with no trusted signature, or a bad one by a trusted key, is untrusted (403).
+    const untrusted = err instanceof NoteError && err.reason !== 'malformed';
+    return text(untrusted ? 'untrusted' : 'malformed', reason(err));
+  }
+}
+
+/**
+ * checkAgainst applies add-checkpoint's checks of cp against the recorded tree (tlog-witness):
+ * 409 (text/x.tlog.size) when old is not the recorded size, 422 when the checkpoint or the proof
+ * contradicts it. It returns null when cp may be recorded.
+ */
+export function checkAgainst(
+  old: number,
+  proof: Hash[],
+  cp: Checkpoint,
+  recorded: Recorded,
+): WitnessAnswer | null {
+  if (old !== recorded.size)
+    return { outcome: 'conflict', body: `${recorded.size}\n`, contentType: 'text/x.tlog.size' };
+  if (cp.size === 0 && !equal(cp.root, EMPTY_ROOT))
+    return text('inconsistent', 'a checkpoint of size 0 must have the empty tree root');
+  if (old === 0 && proof.length > 0)
+    return text('inconsistent', 'a consistency proof from size 0 must be empty');
+  if (old > 0) {
+    try {
+      checkConsistency(old, cp.size, recorded.root, cp.root, proof);
+    } catch (err) {
+      return text('inconsistent', reason(err));
+    }
+  }
+  return null;
+}
+
+/** SubtreeCosigning is what sign-subtree needs of a cosigner (a witness or a mirror). */
+export interface SubtreeCosigning {
+  /** known reports whether the origin is one of the cosigner's logs. */
+  known(origin: string): boolean;
+  /** own are the cosigner's verifier keys: the reference checkpoint must carry one's signature. */
+  readonly own: readonly NoteVerifier[];
+  readonly cosigners: readonly Cosigner[];
+  /** recorded is the tree the cosigner last cosigned for the origin. */
+  recorded(origin: string): Promise<Recorded>;
+}
+
+/**
+ * answerSignSubtree handles one sign-subtree body (tlog-witness, "sign-subtree"): 400 for a
+ * malformed body or a range that is not a subtree of the checkpoint, 404 for an unknown
+ * origin, 403 unless the checkpoint carries a valid cosignature by this cosigner and agrees with
+ * its record, 422 for a proof that does not verify; it changes no state.
+ */
+export async function answerSignSubtree(body: string, c: SubtreeCosigning): Promise<WitnessAnswer> {
+  const req = parseSubtreeRequest(body);
+  if (typeof req === 'string') return text('malformed', req);
+  let cp: Checkpoint;
+  try {
+    cp = parseCheckpoint(splitNote(req.note)?.text ?? '');
+  } catch (err) {
+    return text('malformed', reason(err));
+  }
+  if (!isValidSubtree(req.start, req.end))
+    return text('malformed', `[${req.start}, ${req.end}) is not a valid subtree`);
+  if (req.end > cp.size)
+    return text('malformed', `subtree end ${req.end} is above the checkpoint size ${cp.size}`);
+  if (!c.known(cp.origin))
+    return text('unknown_log', `unknown log origin ${JSON.stringify(cp.origin.slice(0, 100))}`);
+  try {
+    openNote(req.note, c.own);
+  } catch (err) {
+    const untrusted = err instanceof NoteError && err.reason !== 'malformed';
+    return text(untrusted ? 'untrusted' : 'malformed', reason(err));
+  }
+  // Our cosignature says we checked it; our record must agree (it may have grown since).
+  const recorded = await c.recorded(cp.origin);
+  if (cp.size > recorded.size || (cp.size === recorded.size && !equal(cp.root, recorded.root)))
+    return text('untrusted', 'the checkpoint does not agree with the recorded one');
+  try {
+    checkSubtreeConsistency(req.start, req.end, cp.size, req.hash, cp.root, req.proof);
+  } catch (err) {
+    return text('inconsistent', reason(err));
+  }
+  const lines = c.cosigners.flatMap((k) =>
+    k.cosignSubtree ? [k.cosignSubtree(cp.origin, req.start, req.end, req.hash)] : [],
+  );
+  return { outcome: 'cosigned', body: lines.join(''), contentType: 'text/plain; charset=utf-8' };
 }
