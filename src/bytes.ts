@@ -68,22 +68,33 @@ for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
 /** toBase64 formats bytes as standard, padded base64 (RFC 4648 §4). */
 export function toBase64(b: Uint8Array): string {
-  let s = '';
+  // Written as ASCII bytes and decoded once: appending to a string per group built a rope of
+  // thousands of pieces, and flattening it in JSON.stringify cost more than the verification
+  // it answers (measured under Rekor writes: a third of the main thread's time per entry).
+  const out = new Uint8Array(4 * Math.ceil(b.length / 3));
   let i = 0;
-  for (; i + 2 < b.length; i += 3) {
+  let o = 0;
+  for (; i + 2 < b.length; i += 3, o += 4) {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+    out[o] = B64_CODES[n >> 18]!;
+    out[o + 1] = B64_CODES[(n >> 12) & 63]!;
+    out[o + 2] = B64_CODES[(n >> 6) & 63]!;
+    out[o + 3] = B64_CODES[n & 63]!;
   }
   const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  if (rest > 0) {
+    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
+    out[o] = B64_CODES[n >> 18]!;
+    out[o + 1] = B64_CODES[(n >> 12) & 63]!;
+    out[o + 2] = rest === 2 ? B64_CODES[(n >> 6) & 63]! : PAD;
+    out[o + 3] = PAD;
   }
-  return s;
+  return ASCII.decode(out);
 }
+
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+const PAD = '='.charCodeAt(0);
+const ASCII = new TextDecoder();
 
 /**
  * fromBase64 parses standard, padded base64 strictly: it returns null for any input that
