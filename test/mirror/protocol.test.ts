@@ -6,11 +6,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { toHex, utf8 } from '../../src/bytes.ts';
+import { main } from '../../src/cli/index.ts';
 import { type RunningMirror, startMirrorServer } from '../../src/cli/mirror.ts';
 import { sha256 } from '../../src/crypto.ts';
+import { parseMirrorConfig } from '../../src/mirror/index.ts';
 import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
@@ -18,6 +21,7 @@ import {
   generateSignerKey,
   openNote,
   parseCosignerKey,
+  parseCosignerSecret,
   parseSignerKey,
 } from '../../src/note/index.ts';
 import { encodeBundle } from '../../src/tiles/index.ts';
@@ -75,6 +79,29 @@ type Mirror = Awaited<ReturnType<typeof start>>;
 
 const entries = (m: Mirror, s: number, e: number) => m.post('add-entries', oracle.addEntries(s, e));
 const info = (size: number, next: number) => `${size}\n${next}\n\n`;
+
+describe('tilelog mirror', () => {
+  it('refuses a bad command line or config with one line, before listening', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await main(['mirror'])).toBe(2);
+      expect(await main(['mirror', '--listen', '127.0.0.1:0', '--config', 'c'])).toBe(2);
+      expect(await main(['mirror', '--listen', 'nowhere', '--config', 'c'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0]))).toEqual([
+        expect.stringMatching(/missing --listen/),
+        expect.stringMatching(/missing --key/),
+        expect.stringMatching(/--listen "nowhere" is not HOST:PORT/),
+      ]);
+    } finally {
+      err.mockRestore();
+    }
+    const mldsa = parseCosignerSecret(generateCosignerSecret(ORIGIN, ALG_MLDSA44)).verifierKey;
+    expect(() => parseMirrorConfig(`\nlog ${ORIGIN} ${mldsa}\n`)).toThrow(
+      /^mirror config line 2: .* has no signed-note key$/,
+    );
+    expect(() => parseMirrorConfig(`log ${ORIGIN}\n`)).toThrow(/line 1/);
+  });
+});
 
 describe('add-checkpoint', () => {
   it('updates the pending checkpoint as a witness would, without cosigning it', async () => {
@@ -208,6 +235,31 @@ describe('add-entries', () => {
     expect((await b.post('add-checkpoint', oracle.addCheckpoint(0, 900))).text).toBe('900\n');
     expect((await entries(b, 768, 900)).status).toBe(200);
     await expectCopy(b, 900);
+  });
+});
+
+describe('add-entries with bad bodies', () => {
+  it('stores only entries that hash into the checkpoint, whatever is flipped or cut', async () => {
+    const m = await start();
+    await m.post('add-checkpoint', oracle.addCheckpoint(0, 1100));
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.nat(255), fc.boolean(), async (at, bit, cut) => {
+        const body = oracle.addEntries(m.next(), 1100);
+        const pos = oracle.headerLength + (at % (body.length - oracle.headerLength));
+        const bad = cut ? body.subarray(0, pos) : body.slice();
+        if (!cut) bad[pos]! ^= 1 << (bit % 8) || 1;
+        const before = m.next();
+        const r = await m.post('add-entries', bad);
+        expect([200, 202, 400, 409, 422]).toContain(r.status);
+        expect(r.text.trimEnd().split('\n').length).toBeLessThanOrEqual(3);
+        // Only whole packages are stored: the next entry moves to a package boundary.
+        expect(m.next() === before || m.next() % 256 === 0 || m.next() === 1100).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+    // Whatever was stored is the log's: the rest completes the tree to the checkpoint's root.
+    expect((await entries(m, m.next(), 1100)).status).toBe(200);
+    await expectCopy(m, 1100);
   });
 });
 
