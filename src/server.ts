@@ -78,6 +78,7 @@ export interface ServeConfig extends StoreConfig {
   readonly checkpointIntervalMs?: number;
   /** republishIntervalMs: an unchanged tree is published again this often (default 600,000). */
   readonly republishIntervalMs?: number;
+  readonly submitDeadlineMs?: number; // then a submitter not answered gets 503 (30,000)
   /** mirrorOf is the verifier key of a log this store mirrors: serve it read-only, with no signing key. */
   readonly mirrorOf?: string;
   /** mirrorPolicy is a tlog-policy file naming mirrors (tlog-mirror) to push publications to. */
@@ -185,6 +186,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
     failOpen: cfg.witnessFailOpen,
     checkpointIntervalMs: cfg.checkpointIntervalMs,
     republishIntervalMs: cfg.republishIntervalMs,
+    deadlineMs: cfg.submitDeadlineMs,
     events: {
       ...metrics.events,
       failed(code) {

@@ -242,6 +242,14 @@ export const SERVE_FLAGS = [
     help: 'publish an unchanged tree again this often, with fresh cosignatures',
   },
   {
+    name: 'submit-deadline-ms',
+    type: 'int',
+    arg: 'MS',
+    env: 'TILELOG_SUBMIT_DEADLINE_MS',
+    default: 30_000,
+    help: 'how long a submitter waits for a published checkpoint covering its entry before a 503',
+  },
+  {
     name: 'index',
     type: 'boolean',
     env: 'TILELOG_INDEX',

@@ -330,7 +330,7 @@ export class ClusterCore implements LogCore {
     const { note, checkpoint } = openLock(bytes, verifier, this.ctx.origin);
     if (checkpoint.size < this.polled.checkpoint.size || note === this.polled.note) return;
     this.polled = { note, checkpoint };
-    this.polledAt = Date.now();
+    this.polledAt = this.opts.clock.now();
     this.pool.publish(this.polled);
   }
 

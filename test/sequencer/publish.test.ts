@@ -3,12 +3,18 @@
 // writes the published checkpoint in a later commit. A crash between the two (the integration
 // commit landed, the publication did not) loses nothing and forks nothing: the reopened log
 // publishes the integrated tree, and every entry keeps its index.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { decodeUtf8, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { checkConsistency, checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import {
+  ALG_COSIGNATURE_V1,
+  cosignerFromSeed,
   generateSignerKey,
   openNote,
   parseCheckpoint,
@@ -22,6 +28,7 @@ import {
   type LogStore,
   MemoryStore,
 } from '../../src/storage/index.ts';
+import { kill9, startChild } from '../helpers/server.ts';
 
 const ORIGIN = 'log.example.test/publish';
 const signer = parseSignerKey(generateSignerKey(ORIGIN));
@@ -159,4 +166,27 @@ describe('integrate, then publish', () => {
       expect(log2.state.checkpoint.size).toBe(6);
       await log2.close();
     });
+
+  it('answers 503 with Retry-After at --submit-deadline-ms while failing closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tilelog-deadline-'));
+    const key = generateSignerKey('crash.test/log');
+    writeFileSync(join(dir, 'log.key'), key + '\n');
+    const w = cosignerFromSeed('w.example.test', ALG_COSIGNATURE_V1, new Uint8Array(32).fill(3));
+    const policy = `log ${parseSignerKey(key).verifierKey}\nwitness W ${w.verifierKey} http://127.0.0.1:9\nquorum W\n`;
+    writeFileSync(join(dir, 'policy'), policy);
+    const c = await startChild(join(dir, 'data'), [
+      ...['--key', join(dir, 'log.key'), '--personality', 'generic'],
+      ...['--witness-policy', join(dir, 'policy'), '--submit-deadline-ms', '700'],
+    ]);
+    try {
+      const t0 = Date.now();
+      const r = await fetch(`${c.url}/add`, { method: 'POST', body: 'waits for a witness' });
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).not.toBeNull();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
+      expect(Date.now() - t0).toBeLessThan(10_000); // not the 30 s default
+    } finally {
+      await kill9(c);
+    }
+  }, 60_000);
 });
