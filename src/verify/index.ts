@@ -6,5 +6,5 @@ export { NOT_CHECKED, verifyBundle } from './bundle.ts';
 export { DerError } from './der.ts';
 export type { TrustedLog } from './trusted.ts';
 export { trustedLogs } from './trusted.ts';
-export type { CertificateExtension, EcCurveName, ParsedCertificate, SpkiKey } from './x509.ts';
+export type { EcCurveName, ParsedCertificate, SpkiKey } from './x509.ts';
 export { certificateSpki, parseCertificate, parseSpki } from './x509.ts';

@@ -126,20 +126,10 @@ function rsaKey(bits: Uint8Array): SpkiKey {
   return { type: 'rsa', modulus: n[0] === 0 ? n.subarray(1) : n, exponent };
 }
 
-/** CertificateExtension is one extension of a certificate, its value not interpreted. */
-export interface CertificateExtension {
-  /** oid is the extension's OBJECT IDENTIFIER in dotted form (1.3.6.1.4.1.57264.1.8). */
-  readonly oid: string;
-  readonly critical: boolean;
-  /** value is the content of the extnValue OCTET STRING. */
-  readonly value: Uint8Array;
-}
-
-/** ParsedCertificate is what tilelog reads from a certificate: its SPKI, key and extensions. */
+/** ParsedCertificate is what tilelog reads from a certificate: its SPKI and key. */
 export interface ParsedCertificate {
   readonly spki: Uint8Array;
   readonly key: SpkiKey;
-  readonly extensions: readonly CertificateExtension[];
 }
 
 /**
@@ -180,9 +170,9 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   const key = parseSpki(spki);
   // issuerUniqueID [1], subjectUniqueID [2], extensions [3], in that order, each optional.
   for (const tag of [0x81, 0x82]) if (f[i]?.tag === tag) i++;
-  const extensions = f[i]?.tag === 0xa3 ? checkExtensions(der, f[i++]!) : [];
+  if (f[i]?.tag === 0xa3) checkExtensions(der, f[i++]!);
   if (i !== f.length) throw new DerError('tbsCertificate has unexpected elements');
-  return { spki, key, extensions };
+  return { spki, key };
 }
 
 function checkAlgorithm(der: Uint8Array, t: Tlv): void {
@@ -217,12 +207,11 @@ function checkValidity(der: Uint8Array, t: Tlv | undefined): void {
   }
 }
 
-function checkExtensions(der: Uint8Array, t: Tlv): CertificateExtension[] {
+function checkExtensions(der: Uint8Array, t: Tlv): void {
   const wrapper = children(der, t, 'extensions');
   if (wrapper.length !== 1 || wrapper[0]!.tag !== TAG.SEQUENCE)
     throw new DerError('malformed extensions');
   const seen = new Set<string>();
-  const out: CertificateExtension[] = [];
   for (const ext of children(der, wrapper[0]!, 'extension')) {
     const p = ext.tag === TAG.SEQUENCE ? children(der, ext, 'extension') : [];
     const crit = p.length === 3 ? p[1]! : null;
@@ -233,28 +222,7 @@ function checkExtensions(der: Uint8Array, t: Tlv): CertificateExtension[] {
     const id = hex(checkOid(der, p[0]!, 'extension'));
     if (seen.has(id)) throw new DerError('certificate contains duplicate extensions');
     seen.add(id);
-    const oid = dottedOid(value(der, p[0]!));
-    out.push({
-      oid,
-      critical: crit !== null && value(der, crit)[0] === 0xff,
-      value: value(der, p.at(-1)!),
-    });
   }
-  return out;
-}
-
-// X.690 §8.19: the first subidentifier packs the first two arcs as 40 × X + Y.
-function dottedOid(v: Uint8Array): string {
-  const arcs: number[] = [];
-  let n = 0;
-  for (const b of v) {
-    n = n * 128 + (b & 0x7f);
-    if (b & 0x80) continue;
-    if (arcs.length === 0) arcs.push(n < 80 ? Math.floor(n / 40) : 2, n < 80 ? n % 40 : n - 80);
-    else arcs.push(n);
-    n = 0;
-  }
-  return arcs.join('.');
 }
 
 /** certificateSpki returns the DER SubjectPublicKeyInfo of a certificate, or null. */

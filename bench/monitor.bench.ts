@@ -1,0 +1,125 @@
+// The monitor following a busy shard: a `tilelog serve` (Rekor personality, LevelDB) is filled
+// with hashedrekord entries signed with Fulcio-like certificates (made by openssl), then, in the
+// same run and from the same server, (1) every entry bundle is fetched one after another with
+// plain GETs, as fast as they arrive, and (2) the monitor follows the log from its start: it
+// verifies the checkpoint, reads every bundle, hashes every entry into the tree up to the root,
+// parses every entry and its certificate, and matches the rules of a rekor-monitor YAML config.
+// Target (#17): the monitor's entries/s >= 0.5x the plain fetch rate.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { TlogClient } from '../src/client/index.ts';
+import { monitorStep, parseMonitorConfig } from '../src/monitor/index.ts';
+import { parseVerifierKey } from '../src/note/index.ts';
+import { ENTRIES, TILE_WIDTH, tilePath } from '../src/tiles/index.ts';
+import { machine, rate, report, serverNodeArgs } from './util.ts';
+
+const N = Number(process.env.BENCH_ENTRIES ?? 20_000);
+const CERTS = 64;
+const CONCURRENCY = 64;
+
+console.log(`# monitor following a log of ${N.toLocaleString()} certificate entries; ${machine()}`);
+const dir = mkdtempSync(join(tmpdir(), 'bench-monitor-'));
+const certs: { key: KeyObject; der: string }[] = [];
+for (let i = 0; i < CERTS; i++) {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  writeFileSync(join(dir, 'k.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  const repo = i % 16 === 0 ? 'watched' : `repo${i}`;
+  execFileSync('openssl', [
+    ...['req', '-x509', '-new', '-key', join(dir, 'k.pem'), '-subj', '/O=sigstore.dev'],
+    ...['-days', '1', '-outform', 'DER', '-out', join(dir, 'c.der')],
+    ...['-addext', `subjectAltName=URI:https://github.com/acme/${repo}/.github/workflows/r.yml@v1`],
+    ...[
+      '-addext',
+      '1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:https://token.actions.githubusercontent.com',
+    ],
+  ]);
+  certs.push({ key: privateKey, der: readFileSync(join(dir, 'c.der')).toString('base64') });
+}
+const body = (i: number) => {
+  const c = certs[i % CERTS]!;
+  const artifact = Buffer.from(`artifact ${i} ${Math.random()}`);
+  return JSON.stringify({
+    hashedRekordRequestV002: {
+      digest: createHash('sha256').update(artifact).digest('base64'),
+      signature: {
+        content: sign('sha256', artifact, c.key).toString('base64'),
+        verifier: { x509Certificate: { rawBytes: c.der }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+      },
+    },
+  });
+};
+
+const proc = spawn(
+  process.execPath,
+  [
+    ...serverNodeArgs(),
+    'bin/tilelog.js',
+    'serve',
+    '--data',
+    join(dir, 'log'),
+    '--listen',
+    '127.0.0.1:0',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+let out = '';
+proc.stdout!.on('data', (d) => (out += d));
+while (!/serving (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20));
+const url = /serving (\S+)/.exec(out)![1]!;
+const vkey = /verifier key: (\S+)/.exec(out)![1]!;
+
+let next = 0;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    for (let i = next++; i < N; i = next++) {
+      const res = await fetch(`${url}/log/entries`, { method: 'POST', body: body(i) });
+      if (res.status !== 201) throw new Error(`POST: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+  }),
+);
+console.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const size = Number(/\n(\d+)\n/.exec(await (await fetch(`${url}/checkpoint`)).text())![1]);
+const full = Math.floor(size / 256);
+
+async function plain(): Promise<number> {
+  const t = performance.now();
+  let entries = 0;
+  for (let n = 0; n < full; n++) {
+    const res = await fetch(`${url}/${tilePath({ level: ENTRIES, n, width: TILE_WIDTH })}`);
+    if (!res.ok) throw new Error(`bundle ${n}: ${res.status}`);
+    await res.arrayBuffer();
+    entries += 256;
+  }
+  return rate(entries, performance.now() - t);
+}
+
+await plain(); // warm the server's caches for both readers alike
+const plainRate = await plain();
+const rules = parseMonitorConfig(`
+monitoredValues:
+  certIdentities:
+    - certSubject: ^https://github\\.com/acme/watched/
+      issuers: [^https://token\\.actions\\.githubusercontent\\.com$]
+  fingerprints: [${'ab'.repeat(32)}]
+`);
+const client = new TlogClient({ url, verifiers: [parseVerifierKey(vkey)] });
+let matched = 0;
+const t1 = performance.now();
+const state = await monitorStep(client, null, rules, { match: () => void matched++ }, 'start');
+const monitorRate = rate(state.edge.size, performance.now() - t1);
+proc.kill('SIGTERM');
+console.log(`monitor read ${state.edge.size} entries, ${matched} matched`);
+report(
+  'monitor following a log (entries/s)',
+  monitorRate,
+  'entries/s',
+  plainRate,
+  'plain bundle fetches',
+  '≥ 0.5',
+);
