@@ -52,7 +52,9 @@ export interface CertOptions {
 /** selfSignedCertificate returns a PEM certificate for the Ed25519 key pair, signed by itself. */
 export function selfSignedCertificate(key: KeyObject, pub: KeyObject, opts: CertOptions): string {
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
+  // A positive INTEGER in minimal DER (X.690 §8.3.2): the top bit clear, and a first byte that
+  // is not zero, which would be padding (1 in 256 serials were, and parsers refuse them).
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const name = seq(der(0x31, seq(oid(0x55, 0x04, 0x03), utf8String(opts.commonName))));
   const now = Date.now();
   const validity = seq(
