@@ -12,6 +12,7 @@ import { fromBase64, toBase64, toHex } from '../bytes.ts';
 import { TlogClient } from '../client/index.ts';
 import { openStateMap, openStore, readSignerKey } from '../config.ts';
 import { LogError } from '../errors.ts';
+import { decodeEntry } from '../explorer/index.ts';
 import { checkInclusion, leafHash } from '../merkle/index.ts';
 import { parseCheckpoint, parseVerifierKey } from '../note/index.ts';
 import { Log } from '../sequencer/index.ts';
@@ -328,7 +329,13 @@ export const lookup = defineCommand({
         }
         const keys = mapEntry(entry).keys;
         if (!keys.includes(keyString)) throw corrupt(`hit ${i} does not carry ${keyString}`);
-        console.log(JSON.stringify({ index: i, keys, canonicalizedBody: toBase64(entry) }));
+        const line = {
+          index: i,
+          keys,
+          entry: decodeEntry(entry),
+          canonicalizedBody: toBase64(entry),
+        };
+        console.log(JSON.stringify(line));
       }
       state.output = first.output.note;
       state.lists[hex] = { size: first.list.size, root: toBase64(first.list.listRoot) };

@@ -68,6 +68,11 @@ describe('tilelog index, lookup, index verify', () => {
     const hit = await run(['lookup', ...args, '--san', san.slice(4)]);
     expect(hit.code, hit.err.join('\n')).toBe(0);
     expect(hit.out.map((l) => JSON.parse(l).index)).toEqual(want.get(san));
+    // Each hit comes decoded: its certificate carries the SAN looked up.
+    for (const l of hit.out) {
+      const sans = JSON.parse(l).entry.signatures.flatMap((s: any) => s.certificate?.sans ?? []);
+      expect(sans).toContain(san.slice(4));
+    }
     const none = await run(['lookup', ...args, '--san', 'nobody@example.com']);
     expect(none).toMatchObject({ code: 0, out: [] });
     const verified = await run([

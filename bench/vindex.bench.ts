@@ -1,0 +1,269 @@
+// The verifiable index (#14) at scale. Two Rekor v2 logs are built through Rekor admission (real
+// ECDSA signatures): one of BENCH_VINDEX_SIZE (100,000) hashedrekord entries with Fulcio-like
+// certificates (SANs of every kind, issuer extension .1.8 or legacy .1.1), one of
+// BENCH_VINDEX_KEY_SIZE (100,000) entries with public keys. Each is indexed over HTTP, and:
+//
+// - correctness: every key's hits (every key, SAN, issuer and issuer+SAN key, and a sample of
+//   digests) read through verified lookup pages equal a plain scan of the log; exit 1 if not;
+// - index build entries/s against the follower alone verifying the same entries (target >= 0.5);
+// - lookups/s against GET tile reads on the same server (target >= 0.25);
+// - RSS as the map grows from 100k to BENCH_VINDEX_MAP_KEYS (1M) keys (target <= 1.3x).
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createApp, listen } from '../src/api/index.ts';
+import { toHex, u64be } from '../src/bytes.ts';
+import { TlogClient } from '../src/client/index.ts';
+import { admitCreateEntry } from '../src/entries/index.ts';
+import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../src/note/index.ts';
+import { Log } from '../src/sequencer/index.ts';
+import { LevelStore, MemoryStore, openLocalMap } from '../src/storage/index.ts';
+import { EMPTY_EDGE, TILE_WIDTH, tilePath } from '../src/tiles/index.ts';
+import {
+  EMPTY_STATE,
+  Indexer,
+  keyHash,
+  mapEntry,
+  MapStore,
+  verifyLookup,
+} from '../src/vindex/index.ts';
+import { makeSigner, request } from '../test/helpers/signers.ts';
+import { makeCert, type San } from '../test/vindex/certs.ts';
+import { machine, rate, report } from './util.ts';
+
+const SIZE = Number(process.env.BENCH_VINDEX_SIZE ?? 100_000);
+const KEY_SIZE = Number(process.env.BENCH_VINDEX_KEY_SIZE ?? 100_000);
+const MAP_KEYS = Number(process.env.BENCH_VINDEX_MAP_KEYS ?? 1_000_000);
+const DIGEST_SAMPLE = 3000;
+const tmp = mkdtempSync(join(tmpdir(), 'bench-vindex-'));
+const enc = new TextEncoder();
+
+function rssMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 2 ** 20;
+}
+
+// Identities: 400 certificates, each with its own key, SANs of every kind and an issuer.
+const ISSUERS = [
+  'https://accounts.google.com',
+  'https://token.actions.githubusercontent.com',
+  'https://github.com/login/oauth',
+  'https://gitlab.com',
+];
+function identity(i: number) {
+  const sans: San[] =
+    i % 4 === 0
+      ? [{ email: `user${i}@example.com` }]
+      : i % 4 === 1
+        ? [
+            {
+              uri: `https://github.com/org${i % 37}/repo${i}/.github/workflows/ci.yml@refs/heads/main`,
+            },
+          ]
+        : i % 4 === 2
+          ? [{ email: `user${i % 50}@example.com` }, { username: `u${i}` }]
+          : [{ dns: `host${i % 20}.example.com` }];
+  const issuer = ISSUERS[i % ISSUERS.length]!;
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const cert = makeCert(i % 9 === 0 ? { sans, legacyIssuer: issuer } : { sans, issuer }, pair);
+  return { pair, der: Buffer.from(cert.der).toString('base64') };
+}
+
+function certRequest(ids: ReturnType<typeof identity>[], i: number) {
+  const id = ids[i % ids.length]!;
+  // Every tenth artifact repeats an earlier one: digests shared between entries.
+  const artifact = enc.encode(`artifact ${i % 10 === 9 ? i - 9 : i}`);
+  return {
+    hashedRekordRequestV002: {
+      digest: createHash('sha256').update(artifact).digest('base64'),
+      signature: {
+        content: sign('sha256', artifact, id.pair.privateKey).toString('base64'),
+        verifier: {
+          x509Certificate: { rawBytes: id.der },
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        },
+      },
+    },
+  };
+}
+
+// buildLog admits n requests through Rekor admission and logs them (LevelDB, unsynced).
+async function buildLog(origin: string, n: number, req: (i: number) => unknown) {
+  const store = await LevelStore.open(join(tmp, origin.replace(/\W/g, '_')), { sync: false });
+  const signer = parseSignerKey(generateSignerKey(origin));
+  const log = await Log.open(store, {
+    origin,
+    signer,
+    maxBatch: 16_384,
+    maxAgeMs: 5,
+    maxPending: 65_536,
+    deadlineMs: 3_600_000,
+  });
+  const opts = { allowedKeyDetails: ['PKIX_ECDSA_P256_SHA_256' as const] };
+  for (let i = 0; i < n; i += 10_000) {
+    const bodies = [];
+    for (let j = i; j < Math.min(n, i + 10_000); j++)
+      bodies.push(admitCreateEntry(req(j), opts).body);
+    await Promise.all(bodies.map((b) => log.add(b)));
+  }
+  return { log, store, verifiers: [parseVerifierKey(signer.verifierKey)] };
+}
+
+type Built = Awaited<ReturnType<typeof buildLog>>;
+
+// indexAndCheck measures follower and indexer on one log and checks lookups against a scan.
+async function indexAndCheck(name: string, b: Built) {
+  const server = await listen(createApp(b.log).fetch, '127.0.0.1', 0, '/api/v2');
+  const client = new TlogClient({ url: server.url, verifiers: b.verifiers });
+  const { checkpoint } = await client.checkpoint();
+  let t0 = performance.now();
+  let n = 0;
+  for await (const e of client.follow(EMPTY_EDGE, checkpoint)) n += e.entry.length > 0 ? 1 : 0;
+  const followRate = rate(n, performance.now() - t0);
+  const kv = await openLocalMap(join(tmp, `${name}-map`));
+  const outSigner = parseSignerKey(
+    generateSignerKey(`bench.example/${name.replace(/\W/g, '-')}/index`),
+  );
+  const output = await Log.open(new MemoryStore(), {
+    origin: outSigner.name,
+    signer: outSigner,
+    maxAgeMs: 1,
+  });
+  const ix = await Indexer.open({ input: client, output, kv });
+  t0 = performance.now();
+  await ix.step();
+  const indexRate = rate(checkpoint.size, performance.now() - t0);
+  report(`${name}: index build`, indexRate, 'entries/s', followRate, 'follower alone', '≥ 0.5');
+  // The plain scan, and every non-digest key plus a sample of digests through verified lookups.
+  const want = new Map<string, number[]>();
+  for await (const { index, entry } of client.follow(EMPTY_EDGE, checkpoint))
+    for (const k of mapEntry(entry).keys) (want.get(k) ?? want.set(k, []).get(k)!).push(index);
+  const digests = [...want.keys()].filter((k) => k.startsWith('digest:'));
+  const keys = [
+    ...[...want.keys()].filter((k) => !k.startsWith('digest:')),
+    ...digests.filter((_, i) => i % Math.ceil(digests.length / DIGEST_SAMPLE) === 0),
+    'san:nobody@example.com',
+  ];
+  const verify = {
+    outputVerifiers: [parseVerifierKey(outSigner.verifierKey)],
+    inputVerifiers: b.verifiers,
+  };
+  const byType: Record<string, number> = {};
+  let bad = 0;
+  for (const k of keys) {
+    const got: number[] = [];
+    for (let start = 0; ;) {
+      const a = await ix.lookup(keyHash(k), { start, limit: 10_000 });
+      const v = verifyLookup(JSON.parse(JSON.stringify(a)), { key: keyHash(k), ...verify });
+      got.push(...v.indices);
+      start += v.indices.length;
+      if (start >= v.list.size) break;
+    }
+    const type = k.slice(0, k.indexOf(':'));
+    byType[type] = (byType[type] ?? 0) + 1;
+    if (JSON.stringify(got) !== JSON.stringify(want.get(k) ?? [])) {
+      bad++;
+      console.log(`MISMATCH ${k}: ${got.length} hits, the scan has ${want.get(k)?.length ?? 0}`);
+    }
+  }
+  console.log(
+    `${name}: ${checkpoint.size.toLocaleString()} entries, ${want.size.toLocaleString()} keys; ` +
+      `lookups equal to the scan for ${keys.length - bad}/${keys.length} keys ` +
+      JSON.stringify(byType),
+  );
+  await server.close();
+  return { ix, output, keys, bad, kv };
+}
+
+// lookupsVsTiles runs `conns` clients for ms each against lookups, then GET tile, on one server.
+async function lookupsVsTiles(b: Built, ix: Indexer, output: Log, keys: string[]) {
+  const app = createApp(b.log, { index: { prefix: '/api/v2/index', indexer: ix, output } });
+  const server = await listen(app.fetch, '127.0.0.1', 0, '/api/v2');
+  const hexes = keys.map((k) => toHex(keyHash(k)));
+  const tiles = Math.floor(b.log.state.checkpoint.size / TILE_WIDTH);
+  const drive = async (path: () => string, ms = 4000, conns = 16) => {
+    let count = 0;
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: conns }, async () => {
+        while (performance.now() < end) {
+          const r = await fetch(`${server.url}/${path()}`);
+          if (r.status !== 200) throw new Error(`${path()}: ${r.status}`);
+          await r.arrayBuffer();
+          count++;
+        }
+      }),
+    );
+    return rate(count, ms);
+  };
+  const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)]!;
+  const tilePaths = Array.from({ length: tiles }, (_, n) =>
+    tilePath({ level: 0, n, width: TILE_WIDTH }),
+  );
+  await drive(() => pick(tilePaths), 1000); // warm-up
+  const tileRate = await drive(() => pick(tilePaths));
+  await drive(() => `index/lookup/${pick(hexes)}`, 1000);
+  const lookupRate = await drive(() => `index/lookup/${pick(hexes)}`);
+  report('lookups (same server)', lookupRate, 'req/s', tileRate, 'GET tile', '≥ 0.25');
+  await server.close();
+}
+
+// mapRss grows a map of synthetic keys (10 per entry) and reports RSS at 100k and at MAP_KEYS.
+async function mapRss() {
+  const kv = await openLocalMap(join(tmp, 'rss-map'));
+  const map = new MapStore(kv, (e) => ({
+    keys: Array.from({ length: 10 }, (_, j) => `bench:${toHex(e)}:${j}`),
+    problems: [],
+  }));
+  let state = EMPTY_STATE;
+  let at100k = 0;
+  for (let i = 0; state.counts.keys < MAP_KEYS;) {
+    const n = Math.min(10_000, (MAP_KEYS - state.counts.keys) / 10);
+    const entries = Array.from({ length: n }, (_, j) => ({ index: i + j, entry: u64be(i + j) }));
+    i += n;
+    const edge = { size: i, levels: [], bundle: [] };
+    state = await map.apply(state, entries, { ...state, edge });
+    if (!at100k && state.counts.keys >= 100_000) at100k = rssMiB();
+  }
+  const atEnd = rssMiB();
+  report(
+    `RSS at ${(MAP_KEYS / 1e6).toFixed(1)}M map keys`,
+    atEnd,
+    'MiB',
+    at100k,
+    'RSS at 100k keys',
+    '≤ 1.3',
+  );
+  await kv.close();
+}
+
+console.log(`# verifiable index; ${machine()}`);
+let t = performance.now();
+const ids = Array.from({ length: 400 }, (_, i) => identity(i));
+const certLog = await buildLog('bench.example/certs', SIZE, (i) => certRequest(ids, i));
+const signers = Array.from({ length: 64 }, () => makeSigner('PKIX_ECDSA_P256_SHA_256'));
+const keyLog = await buildLog('bench.example/keys', KEY_SIZE, (i) =>
+  request(signers[i % signers.length]!, enc.encode(`key artifact ${i % 10 === 9 ? i - 9 : i}`)),
+);
+console.log(`built the input logs in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+t = performance.now();
+const certs = await indexAndCheck('certificates', certLog);
+const keyed = await indexAndCheck('public keys', keyLog);
+console.log(`indexed and checked in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+await lookupsVsTiles(certLog, certs.ix, certs.output, certs.keys);
+await mapRss();
+for (const b of [certLog, keyLog]) {
+  await b.log.close();
+  await b.store.close();
+}
+for (const r of [certs, keyed]) {
+  await r.output.close();
+  await r.kv.close();
+}
+rmSync(tmp, { recursive: true, force: true });
+if (certs.bad + keyed.bad > 0) {
+  console.log('FAIL: lookups differ from the plain scan');
+  process.exit(1);
+}
