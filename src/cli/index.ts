@@ -16,8 +16,6 @@ import { rotate, trustRoot } from './trust.ts';
 import { indexCmd, indexVerify, lookup } from './vindex.ts';
 import { bastion, witness } from './witness.ts';
 
-export type { Command, Flag } from './flags.ts';
-
 /** COMMANDS is every command, in the order the usage text lists them. */
 export const COMMANDS: readonly Command[] = [
   keygen,
@@ -44,7 +42,7 @@ export const COMMANDS: readonly Command[] = [
 ];
 
 /** usage is the top-level help text, ending with a newline. */
-export function usage(): string {
+function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return (
     [

@@ -16,8 +16,16 @@ import {
   parseCosignerSecret,
   parseSignerKey,
 } from '../note/index.ts';
-import { Log } from '../sequencer/index.ts';
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_PENDING,
+  DEFAULT_REPUBLISH_MS,
+  Log,
+} from '../sequencer/index.ts';
 import { startServer, untilSignal } from '../server.ts';
+import { DEFAULT_WITNESS_TIMEOUT_MS } from '../witness/index.ts';
 import { checkAddress, DATA, S3, STORAGE } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
 import { tokenKeygen } from './pkcs11.ts';
@@ -118,7 +126,7 @@ export const SERVE_FLAGS = [
     type: 'string',
     arg: 'FILE',
     env: 'TILELOG_CONFIG',
-    help: 'TOML file of flag values, keyed by flag name (max-batch = 4096); flags and environment win',
+    help: 'TOML file of flag values, keyed by flag name (max-batch = 1024); flags and environment win',
   },
   DATA,
   KEY,
@@ -143,7 +151,7 @@ export const SERVE_FLAGS = [
     name: 'max-batch',
     type: 'int',
     env: 'TILELOG_MAX_BATCH',
-    default: 4096,
+    default: DEFAULT_MAX_BATCH,
     help: 'most entries one commit sequences',
   },
   {
@@ -151,14 +159,14 @@ export const SERVE_FLAGS = [
     type: 'int',
     arg: 'MS',
     env: 'TILELOG_MAX_AGE_MS',
-    default: 10,
+    default: DEFAULT_MAX_AGE_MS,
     help: 'longest an entry waits for its batch',
   },
   {
     name: 'max-pending',
     type: 'int',
     env: 'TILELOG_MAX_PENDING',
-    default: 100_000,
+    default: DEFAULT_MAX_PENDING,
     help: 'most entries waiting; beyond it writes get 503 and Retry-After',
   },
   {
@@ -217,7 +225,7 @@ export const SERVE_FLAGS = [
     type: 'int',
     arg: 'MS',
     env: 'TILELOG_WITNESS_TIMEOUT_MS',
-    default: 5000,
+    default: DEFAULT_WITNESS_TIMEOUT_MS,
     help: 'how long to wait for the witnesses',
   },
   {
@@ -238,7 +246,7 @@ export const SERVE_FLAGS = [
     type: 'int',
     arg: 'MS',
     env: 'TILELOG_REPUBLISH_INTERVAL_MS',
-    default: 600_000,
+    default: DEFAULT_REPUBLISH_MS,
     help: 'publish an unchanged tree again this often, with fresh cosignatures',
   },
   {
@@ -281,7 +289,7 @@ export const SERVE_FLAGS = [
     type: 'int',
     arg: 'MS',
     env: 'TILELOG_LEASE_MS',
-    default: 5000,
+    default: DEFAULT_LEASE_MS,
     help: 'S3: how long the sequencer lease lasts without renewal',
   },
   {

@@ -4,22 +4,10 @@ import { admitDsse } from './dsse.ts';
 import { admitHashedRekord, type AdmitOptions, type Admitted } from './hashedrekord.ts';
 import { asObject } from './protojson.ts';
 
-export { pae } from '../verify/index.ts';
 export type { HashAlgorithm, KeyDetails } from './algorithms.ts';
-export {
-  ALGORITHMS,
-  ed25519phDigest,
-  KEY_DETAILS,
-  keyFromCertificate,
-  keyFromSpki,
-  SHA256_DIGEST_INFO,
-  verifyDigest,
-} from './algorithms.ts';
+export { ALGORITHMS, ed25519phDigest, KEY_DETAILS, SHA256_DIGEST_INFO } from './algorithms.ts';
 export type { AdmitOptions, Admitted } from './hashedrekord.ts';
-export type { JsonValue } from './jcs.ts';
-export { canonicalize } from './jcs.ts';
-export type { AdmissionPoolOptions } from './pool.ts';
-export { AdmissionPool, defaultPoolSize } from './pool.ts';
+export { AdmissionPool } from './pool.ts';
 export { parseJson } from './protojson.ts';
 
 /**
@@ -47,14 +35,4 @@ export function admitCreateEntry(json: unknown, opts: AdmitOptions): Admitted {
   }
 }
 export type { LogTrust, TrustDocuments } from './trust.ts';
-export {
-  defaultOperator,
-  endLog,
-  PROPAGATION_MS,
-  rekorService,
-  SIGNING_CONFIG_MEDIA_TYPE,
-  tlogInstance,
-  trustDocuments,
-  TRUSTED_ROOT_MEDIA_TYPE,
-  trustMaterial,
-} from './trust.ts';
+export { defaultOperator, endLog, PROPAGATION_MS, trustDocuments } from './trust.ts';

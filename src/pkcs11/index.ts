@@ -1,5 +1,4 @@
 /** Keys in PKCS#11 tokens, named by RFC 7512 URIs: opening, signing with recovery, keygen. */
 export type { KeyOptions } from './key.ts';
 export { generateEd25519, Pkcs11Key } from './key.ts';
-export type { Pkcs11Uri } from './uri.ts';
-export { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri } from './uri.ts';
+export { isPkcs11Uri } from './uri.ts';

@@ -110,6 +110,9 @@ export interface LeaseEvents {
   unreadable?(err: LogError): void;
 }
 
+/** DEFAULT_LEASE_MS is LeaseOptions.leaseMs's default, and serve --lease-ms's. */
+export const DEFAULT_LEASE_MS = 5000;
+
 /** LeaseOptions configures a lease. */
 export interface LeaseOptions {
   readonly store: VersionedObjects;
@@ -117,7 +120,7 @@ export interface LeaseOptions {
   readonly id: string;
   /** url is this instance's advertised base URL. */
   readonly url: string;
-  /** leaseMs is how long a lease lasts without renewal (default 5,000). */
+  /** leaseMs is how long a lease lasts without renewal (DEFAULT_LEASE_MS). */
   readonly leaseMs?: number;
   /** clock is injected so tests control time (clock.ts; expiry uses its monotonic()). */
   readonly clock?: Clock;
@@ -153,7 +156,7 @@ export class Lease {
     this.store = opts.store;
     this.id = opts.id;
     this.url = opts.url;
-    this.leaseMs = opts.leaseMs ?? 5000;
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.margin = Math.floor(this.leaseMs / 4);
     this.clock = opts.clock ?? systemClock;
     this.events = opts.events ?? {};

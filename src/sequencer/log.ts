@@ -25,15 +25,24 @@ import { loadPublished, loadState, type LogState, type Published } from './state
 /** FROZEN_MESSAGE is rekor-tiles' answer to a write on a frozen log. */
 export const FROZEN_MESSAGE = 'This log has been frozen, please switch to the latest log.';
 
+/** DEFAULT_MAX_BATCH is LogOptions.maxBatch's default, and serve --max-batch's. */
+export const DEFAULT_MAX_BATCH = 4096;
+/** DEFAULT_MAX_AGE_MS is LogOptions.maxAgeMs's default, and serve --max-age-ms's. */
+export const DEFAULT_MAX_AGE_MS = 10;
+/** DEFAULT_MAX_PENDING is LogOptions.maxPending's default, and serve --max-pending's. */
+export const DEFAULT_MAX_PENDING = 100_000;
+/** DEFAULT_REPUBLISH_MS is LogOptions.republishIntervalMs's default, and serve's. */
+export const DEFAULT_REPUBLISH_MS = 600_000;
+
 /** LogOptions configures a log this process sequences. */
 export interface LogOptions {
   readonly origin: string;
   readonly signer: Signer;
-  /** maxBatch is the most entries one commit sequences (default 4096). */
+  /** maxBatch is the most entries one commit sequences (default DEFAULT_MAX_BATCH). */
   readonly maxBatch?: number;
-  /** maxAgeMs is how long the oldest pending entry may wait for its batch (default 10). */
+  /** maxAgeMs is how long the oldest pending entry may wait for its batch (DEFAULT_MAX_AGE_MS). */
   readonly maxAgeMs?: number;
-  /** maxPending is how many entries may wait before add() pushes back (default 100,000). */
+  /** maxPending is how many entries may wait before add() pushes back (DEFAULT_MAX_PENDING). */
   readonly maxPending?: number;
   /** keepPartials keeps superseded partial tiles in storage (default false: they are derived). */
   readonly keepPartials?: boolean;
@@ -48,7 +57,7 @@ export interface LogOptions {
    * witnessing, 1,000 with it).
    */
   readonly checkpointIntervalMs?: number;
-  /** republishIntervalMs republishes an unchanged tree with fresh cosignatures (600,000). */
+  /** republishIntervalMs republishes an unchanged tree with fresh cosignatures. */
   readonly republishIntervalMs?: number;
   /** deadlineMs is how long a submitter waits for a covering checkpoint before 503 (30,000). */
   readonly deadlineMs?: number;
@@ -261,12 +270,12 @@ function publishOnCommit(opts: LogOptions): boolean {
 // coreOptions resolves a log's options to the stages' knobs, defaults filled in.
 function coreOptions(opts: LogOptions): CoreOptions {
   return {
-    maxBatch: opts.maxBatch ?? 4096,
-    maxAgeMs: opts.maxAgeMs ?? 10,
-    maxPending: opts.maxPending ?? 100_000,
+    maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
+    maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+    maxPending: opts.maxPending ?? DEFAULT_MAX_PENDING,
     deadlineMs: opts.deadlineMs ?? 30_000,
     checkpointIntervalMs: opts.checkpointIntervalMs ?? (opts.witnessing ? 1000 : 0),
-    republishIntervalMs: opts.republishIntervalMs ?? 600_000,
+    republishIntervalMs: opts.republishIntervalMs ?? DEFAULT_REPUBLISH_MS,
     retryMs: opts.retryMs ?? 1000,
     witnessing: opts.witnessing,
     failOpen: opts.failOpen ?? false,

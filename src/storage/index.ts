@@ -3,11 +3,8 @@ export { HttpStore } from './http.ts';
 export { CHECKPOINT_KEY, indexKey } from './storage.ts';
 import type { LogStore, VersionedObjects } from './storage.ts';
 export type { LocalMap, OrderedLocalMap } from './leveldb.ts';
-export type { LevelStoreOptions } from './leveldb.ts';
 export { LevelStore, openLocalMap } from './leveldb.ts';
-export { MemoryStore } from './memory.ts';
-export type { S3StoreOptions } from './s3.ts';
-export type { Commit, LogStore, StoredObject, Versioned, VersionedObjects } from './storage.ts';
+export type { Commit, LogStore, StoredObject, VersionedObjects } from './storage.ts';
 
 /** openS3Store loads the S3 driver on demand, so LevelDB deployments never load the AWS SDK. */
 export async function openS3Store(

@@ -30,10 +30,13 @@ export interface WitnessEvents {
 /** WitnessFailure says why a witness gave no cosignature in a round. */
 export type WitnessFailure = 'timeout' | 'rate_limited' | 'backed_off' | 'conflict' | 'error';
 
+/** DEFAULT_WITNESS_TIMEOUT_MS is WitnessingOptions.timeoutMs's default, and serve's. */
+export const DEFAULT_WITNESS_TIMEOUT_MS = 5000;
+
 /** WitnessingOptions configures log-side witnessing. */
 export interface WitnessingOptions {
   readonly policy: Policy;
-  /** timeoutMs bounds a round's wait for the quorum (default 5,000 ms). */
+  /** timeoutMs bounds a round's wait for the quorum (DEFAULT_WITNESS_TIMEOUT_MS). */
   readonly timeoutMs?: number;
   /** backoffMs is the first backoff after a 429 or timeout (default 1,000; doubles to 60,000). */
   readonly backoffMs?: number;
@@ -74,7 +77,7 @@ export class Witnessing {
 
   constructor(opts: WitnessingOptions) {
     this.policy = opts.policy;
-    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_WITNESS_TIMEOUT_MS;
     this.backoffMs = opts.backoffMs ?? 1000;
     this.fetch = opts.fetch ?? ((...a) => globalThis.fetch(...a));
     this.now = opts.now ?? (() => Date.now());

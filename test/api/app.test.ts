@@ -14,7 +14,7 @@ import {
   parseVerifierKey,
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 import { verifyLog } from '../helpers/verify.ts';
 

@@ -8,14 +8,11 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createWitnessApp, listen, setErrorLogger } from '../../src/api/index.ts';
+import { listen, setErrorLogger } from '../../src/api/index.ts';
 import { LINGER_MS } from '../../src/api/listen.ts';
-import {
-  ALG_COSIGNATURE_V1,
-  cosignerFromSeed,
-  generateSignerKey,
-  parseSignerKey,
-} from '../../src/note/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
+import { ALG_COSIGNATURE_V1, generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { type RunningLog, startServer } from '../../src/server.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
 import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';

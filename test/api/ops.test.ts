@@ -4,7 +4,8 @@ import { createApp, createMetrics } from '../../src/api/index.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { type Commit, MemoryStore } from '../../src/storage/index.ts';
+import { type Commit } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 
 const ORIGIN = 'log.example.test/ops';

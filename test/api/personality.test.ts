@@ -9,20 +9,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import {
-  createApp,
-  parsePersonality,
-  type Personality,
-  PERSONALITY_KEY,
-  settlePersonality,
-} from '../../src/api/index.ts';
+import { createApp, type Personality, settlePersonality } from '../../src/api/index.ts';
+import { parsePersonality, PERSONALITY_KEY } from '../../src/api/personality.ts';
 import { decodePersonality } from '../../src/api/personality.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { startServer } from '../../src/server.ts';
-import { LevelStore, type LogStore, MemoryStore, openS3Store } from '../../src/storage/index.ts';
+import { LevelStore, type LogStore, openS3Store } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { kill9, startChild } from '../helpers/server.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 

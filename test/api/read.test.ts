@@ -3,12 +3,14 @@
 // the checkpoint cached until the next publication, and every byte as the tiles define it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createApp, listen, type Listener } from '../../src/api/index.ts';
+import { createApp, listen } from '../../src/api/index.ts';
+import { type Listener } from '../../src/api/listen.ts';
 import { equal, utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
-import { ENTRIES, type Tile, tilePath, tileWidth } from '../../src/tiles/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
+import { ENTRIES, type Tile, tilePath } from '../../src/tiles/index.ts';
+import { tileWidth } from '../../src/tiles/tile.ts';
 import { TiledTree } from '../helpers/tiled.ts';
 
 const ORIGIN = 'read.example.test/log';

@@ -7,11 +7,12 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
-import { KEY_DETAILS, type KeyDetails, trustMaterial } from '../../src/entries/index.ts';
+import { KEY_DETAILS, type KeyDetails } from '../../src/entries/index.ts';
 import { ALGORITHMS } from '../../src/entries/index.ts';
+import { trustMaterial } from '../../src/entries/trust.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request, type TestSigner } from '../helpers/signers.ts';
 
 const ORIGIN = 'log.example.test';

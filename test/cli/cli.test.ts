@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { parseCommand } from '../../src/cli/flags.ts';
-import { type Command, COMMANDS, main } from '../../src/cli/index.ts';
+import { type Command } from '../../src/cli/flags.ts';
+import { COMMANDS, main } from '../../src/cli/index.ts';
 
 // run calls main in-process and collects what it prints.
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {

@@ -23,7 +23,7 @@ import {
   parseCheckpoint,
   parseVerifierKey,
 } from '../../src/note/index.ts';
-import { TileReader } from '../../src/sequencer/index.ts';
+import { TileReader } from '../../src/sequencer/reader.ts';
 import type { LogStore } from '../../src/storage/index.ts';
 import { publicRead } from '../helpers/bucket.ts';
 import { type Child, startChild } from '../helpers/server.ts';

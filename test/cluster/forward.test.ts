@@ -16,14 +16,16 @@ import { leafHash } from '../../src/merkle/index.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import {
   decodeForwardAnswer,
+  encodeForwardRequest,
+  Forwarder,
+} from '../../src/sequencer/forward.ts';
+import {
   decodeForwardRequest,
   encodeForwardAnswer,
-  encodeForwardRequest,
   FORWARD_PATH,
-  Forwarder,
   Log,
 } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 
 const SECRET = 'correct horse battery staple';
 const ORIGIN = 'forward.test/log';

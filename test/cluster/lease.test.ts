@@ -7,15 +7,9 @@ import { describe, expect, it } from 'vitest';
 
 import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
-import {
-  type Clock,
-  formatLease,
-  Lease,
-  LEASE_KEY,
-  type LeaseInfo,
-  ManualClock,
-  parseLease,
-} from '../../src/sequencer/index.ts';
+import { type Clock, ManualClock } from '../../src/sequencer/clock.ts';
+import { Lease, type LeaseInfo } from '../../src/sequencer/index.ts';
+import { formatLease, LEASE_KEY, parseLease } from '../../src/sequencer/lease.ts';
 import { openS3Store, type VersionedObjects } from '../../src/storage/index.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;

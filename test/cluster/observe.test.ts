@@ -9,12 +9,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it, onTestFinished } from 'vitest';
 
-import {
-  ALG_COSIGNATURE_V1,
-  cosignerFromSeed,
-  generateSignerKey,
-  parseSignerKey,
-} from '../../src/note/index.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
+import { ALG_COSIGNATURE_V1, generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { type Child, kill9, startChild } from '../helpers/server.ts';
 
 const endpoint = process.env.TILELOG_TEST_S3_ENDPOINT!;

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { fromBase64 } from '../../src/bytes.ts';
-import { admitCreateEntry, KEY_DETAILS, pae } from '../../src/entries/index.ts';
+import { admitCreateEntry, KEY_DETAILS } from '../../src/entries/index.ts';
+import { pae } from '../../src/verify/index.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 
 const opts = { allowedKeyDetails: KEY_DETAILS, acceptDsse: true };

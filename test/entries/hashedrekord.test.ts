@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { fromBase64 } from '../../src/bytes.ts';
-import { admitCreateEntry, canonicalize, KEY_DETAILS } from '../../src/entries/index.ts';
+import { admitCreateEntry, KEY_DETAILS } from '../../src/entries/index.ts';
+import { canonicalize } from '../../src/entries/jcs.ts';
 import { LogError } from '../../src/errors.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 

@@ -13,7 +13,7 @@ import {
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 // The pool runs the build's worker (dist/entries/worker.js): `npm test` builds first.

@@ -8,7 +8,7 @@ import { admitCreateEntry, KEY_DETAILS, parseJson } from '../../src/entries/inde
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const opts = { allowedKeyDetails: KEY_DETAILS };

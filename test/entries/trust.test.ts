@@ -9,18 +9,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
-import {
-  endLog,
-  type LogTrust,
-  PROPAGATION_MS,
-  SIGNING_CONFIG_MEDIA_TYPE,
-  trustDocuments,
-  TRUSTED_ROOT_MEDIA_TYPE,
-} from '../../src/entries/index.ts';
+import { endLog, type LogTrust, PROPAGATION_MS, trustDocuments } from '../../src/entries/index.ts';
+import { SIGNING_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPE } from '../../src/entries/trust.ts';
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 

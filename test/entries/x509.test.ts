@@ -9,16 +9,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
-import {
-  admitCreateEntry,
-  KEY_DETAILS,
-  keyFromCertificate,
-  keyFromSpki,
-} from '../../src/entries/index.ts';
+import { keyFromCertificate, keyFromSpki } from '../../src/entries/algorithms.ts';
+import { admitCreateEntry, KEY_DETAILS } from '../../src/entries/index.ts';
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { parseCertificate } from '../../src/verify/index.ts';
 
 interface Case {

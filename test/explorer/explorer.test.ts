@@ -19,8 +19,8 @@ import {
   formatCheckpoint,
   generateCosignerSecret,
   parseSignerKey,
-  signNote,
 } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { type RunningLog, startServer } from '../../src/server.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 import { makeCert } from '../vindex/certs.ts';

@@ -14,7 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { admitOptions, createApp } from '../../src/api/index.ts';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
 import { AdmissionPool } from '../../src/entries/index.ts';
-import { REKOR_SERVICE, startGrpcServer } from '../../src/grpc/index.ts';
+import { startGrpcServer } from '../../src/grpc/index.ts';
+import { REKOR_SERVICE } from '../../src/grpc/server.ts';
 import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import {
   generateSignerKey,
@@ -25,7 +26,8 @@ import {
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { startServer } from '../../src/server.ts';
-import { type Commit, MemoryStore } from '../../src/storage/index.ts';
+import { type Commit } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const ORIGIN = 'grpc.example.test';

@@ -4,12 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createWitnessApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
 import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   type Cosigner,
-  cosignerFromSeed,
   generateSignerKey,
   parseCosignerKey,
   parseSignerKey,

@@ -14,8 +14,8 @@ import {
   leafHash,
   nodeHash,
   proofSubtrees,
-  subtreeConsistencyRanges,
 } from '../../src/merkle/index.ts';
+import { subtreeConsistencyRanges } from '../../src/merkle/subtreeproof.ts';
 
 const leaves = Array.from({ length: 70 }, (_, i) => leafHash(utf8(`leaf ${i}`)));
 

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { concat } from '../../src/bytes.ts';
 import {
   type AddEntriesHeader,
-  ByteReader,
   type EntryPackage,
   formatHeader,
   formatMirrorInfo,
@@ -18,8 +17,9 @@ import {
   parseHeader,
   parseMirrorInfo,
   parsePackage,
-  runParser,
-} from '../../src/mirror/index.ts';
+} from '../../src/mirror/body.ts';
+import { ByteReader } from '../../src/mirror/index.ts';
+import { runParser } from '../../src/mirror/stream.ts';
 
 const safe = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const header: fc.Arbitrary<AddEntriesHeader> = fc

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 
 import { concat, toBase64, utf8 } from '../../src/bytes.ts';
-import { formatHeader, formatPackage, packageRanges } from '../../src/mirror/index.ts';
-import { formatCheckpoint, type NoteSigner, signNote } from '../../src/note/index.ts';
+import { formatHeader, formatPackage, packageRanges } from '../../src/mirror/body.ts';
+import { formatCheckpoint, type NoteSigner } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { refLeaf } from '../reference/rfc6962.ts';
 
 const node = (l: Uint8Array, r: Uint8Array) =>

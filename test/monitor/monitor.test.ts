@@ -7,17 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { fromBase64, utf8 } from '../../src/bytes.ts';
 import { TlogClient } from '../../src/client/index.ts';
-import {
-  type EntrySummary,
-  loadMonitorState,
-  monitorStep,
-  parseWatchRules,
-  saveMonitorState,
-  summarize,
-} from '../../src/monitor/index.ts';
+import { type EntrySummary, summarize } from '../../src/monitor/facts.ts';
+import { parseWatchRules } from '../../src/monitor/index.ts';
+import { loadMonitorState, monitorStep, saveMonitorState } from '../../src/monitor/monitor.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log, migrate } from '../../src/sequencer/index.ts';
-import { HttpStore, MemoryStore } from '../../src/storage/index.ts';
+import { HttpStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 
 const ORIGIN = 'log.example.test/monitor';

@@ -11,17 +11,13 @@ import { createApp } from '../../src/api/index.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { TlogClient } from '../../src/client/index.ts';
 import { LogError } from '../../src/errors.ts';
-import {
-  loadMonitorState,
-  monitorStep,
-  parseMonitorConfig,
-  parseOid,
-  saveMonitorState,
-  summarize,
-} from '../../src/monitor/index.ts';
+import { summarize } from '../../src/monitor/facts.ts';
+import { parseMonitorConfig } from '../../src/monitor/index.ts';
+import { loadMonitorState, monitorStep, saveMonitorState } from '../../src/monitor/monitor.ts';
+import { parseOid } from '../../src/monitor/rules.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 import { BUILD_SIGNER_URI, ISSUER, makeCert } from './certs.ts';
 

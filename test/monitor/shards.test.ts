@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { fromBase64, utf8 } from '../../src/bytes.ts';
 import { type LogTrust, trustDocuments } from '../../src/entries/index.ts';
-import type { Notification } from '../../src/monitor/index.ts';
+import type { Notification } from '../../src/monitor/outbox.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 import { ISSUER, makeCert } from './certs.ts';
 

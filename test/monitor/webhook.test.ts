@@ -7,12 +7,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import {
-  createMonitorMetrics,
-  type Notification,
-  notificationId,
-  Outbox,
-} from '../../src/monitor/index.ts';
+import { createMonitorMetrics, Outbox } from '../../src/monitor/index.ts';
+import { type Notification, notificationId } from '../../src/monitor/outbox.ts';
 
 /** receiver records every POSTed body; status() says what it answers (503 while "down"). */
 async function receiver() {

@@ -5,12 +5,11 @@ import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { describe, expect, it } from 'vitest';
 
 import { fromBase64 } from '../../src/bytes.ts';
+import { cosignedMessage, cosignerFromSeed } from '../../src/note/cosignature.ts';
 import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
   cosignatureTimestamp,
-  cosignedMessage,
-  cosignerFromSeed,
   generateCosignerSecret,
   openNote,
   parseCosignerKey,

@@ -13,10 +13,10 @@ import {
   parseVerifierKey,
   peekCheckpoint,
   readKeyHash,
-  signNote,
   splitNote,
 } from '../../src/note/index.ts';
 import { keyHashBytes } from '../../src/note/keys.ts';
+import { signNote } from '../../src/note/note.ts';
 
 describe('key hash', () => {
   it('keyHashBytes and readKeyHash round-trip every 32-bit value, big-endian', () => {

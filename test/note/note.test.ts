@@ -11,13 +11,12 @@ import {
   generateSignerKey,
   keyId,
   NoteError,
-  type NoteFailure,
   openNote,
   parseCheckpoint,
   parseSignerKey,
   parseVerifierKey,
-  signNote,
 } from '../../src/note/index.ts';
+import { type NoteFailure, signNote } from '../../src/note/note.ts';
 
 const GO = JSON.parse(readFileSync('spec-vectors/golang-mod/sumdb_vectors.json', 'utf8'));
 const FMT = JSON.parse(

@@ -18,8 +18,8 @@ import {
   parseCosignerKey,
   parseSignerKey,
   parseVerifierKey,
-  signNote,
 } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
 import { startServer, startWitness } from '../../src/server.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';

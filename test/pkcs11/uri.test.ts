@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { LogError } from '../../src/errors.ts';
-import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from '../../src/pkcs11/index.ts';
+import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from '../../src/pkcs11/uri.ts';
 
 const values = (u: Pkcs11Uri) => Object.fromEntries([...u.path, ...u.query]);
 

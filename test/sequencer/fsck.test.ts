@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { fsck, Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 
 const ORIGIN = 'log.example.test/fsck';
 const signer = parseSignerKey(generateSignerKey(ORIGIN));

@@ -16,7 +16,8 @@ import {
   parseVerifierKey,
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { LevelStore, type LogStore, MemoryStore } from '../../src/storage/index.ts';
+import { LevelStore, type LogStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 import { verifyLog } from '../helpers/verify.ts';
 

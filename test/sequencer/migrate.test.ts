@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/bytes.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { fsck, Log, migrate } from '../../src/sequencer/index.ts';
-import { LevelStore, type LogStore, MemoryStore, openS3Store } from '../../src/storage/index.ts';
+import { LevelStore, type LogStore, openS3Store } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { FaultyStore } from '../helpers/faulty.ts';
 
 const ORIGIN = 'log.example.test/migrate';

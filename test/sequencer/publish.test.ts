@@ -22,12 +22,8 @@ import {
   parseVerifierKey,
 } from '../../src/note/index.ts';
 import { Log, type LogOptions } from '../../src/sequencer/index.ts';
-import {
-  CHECKPOINT_KEY,
-  type Commit,
-  type LogStore,
-  MemoryStore,
-} from '../../src/storage/index.ts';
+import { CHECKPOINT_KEY, type Commit, type LogStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { kill9, startChild } from '../helpers/server.ts';
 
 const ORIGIN = 'log.example.test/publish';

@@ -14,12 +14,10 @@ import {
   checkLogEntry,
   createEntryRequest,
   expectedBody,
-  generateSigningKey,
-  logKeyFromVkey,
-  parseSigningKey,
   type Signature,
   tlogEntryJson,
-} from '../../src/sign/index.ts';
+} from '../../src/sign/entry.ts';
+import { generateSigningKey, logKeyFromVkey, parseSigningKey } from '../../src/sign/index.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 import { startLog, type TestLog } from './log.ts';
 

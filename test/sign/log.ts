@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 
 import { createApp } from '../../src/api/index.ts';
-import { type KeyDetails, trustMaterial } from '../../src/entries/index.ts';
+import { type KeyDetails } from '../../src/entries/index.ts';
+import { trustMaterial } from '../../src/entries/trust.ts';
 import { generateSignerKey, type NoteSigner, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { LevelStore } from '../../src/storage/index.ts';

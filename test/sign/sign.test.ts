@@ -14,8 +14,8 @@ import { digest } from '../../src/crypto.ts';
 import { KEY_DETAILS, type KeyDetails } from '../../src/entries/index.ts';
 import { LogError } from '../../src/errors.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
+import { type ArtifactSigner } from '../../src/sign/client.ts';
 import {
-  type ArtifactSigner,
   generateSigningKey,
   keyHint,
   logKeyFromVkey,

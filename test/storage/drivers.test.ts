@@ -2,13 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import {
-  IndexedStore,
-  LevelStore,
-  type LogStore,
-  MemoryStore,
-  openS3Store,
-} from '../../src/storage/index.ts';
+import { IndexedStore, LevelStore, type LogStore, openS3Store } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { storageContract } from './contract.ts';
 
 storageContract('memory', { open: async () => new MemoryStore() });

@@ -9,11 +9,10 @@ import {
   decodeBundle,
   encodeBundle,
   ENTRIES,
-  formatIndex,
   parseTilePath,
   tilePath,
-  tileWidth,
 } from '../../src/tiles/index.ts';
+import { formatIndex, tileWidth } from '../../src/tiles/tile.ts';
 
 const V = JSON.parse(
   readFileSync('spec-vectors/transparency-dev-tessera/tile_path_vectors.json', 'utf8'),
@@ -163,7 +162,7 @@ describe('entry bundles', () => {
 
 describe('narrowTile', () => {
   it('cuts bundles and hash tiles to a prefix, and refuses a hash tile of the wrong length', async () => {
-    const { narrowTile } = await import('../../src/tiles/index.ts');
+    const { narrowTile } = await import('../../src/tiles/bundle.ts');
     const entries = [Uint8Array.of(1), Uint8Array.of(2, 3), new Uint8Array(0), Uint8Array.of(4)];
     const bundle = encodeBundle(entries);
     for (let w = 1; w <= 4; w++) {

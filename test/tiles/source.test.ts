@@ -20,8 +20,8 @@ import {
   TILE_WIDTH,
   tilePath,
   TileSource,
-  tileWidth,
 } from '../../src/tiles/index.ts';
+import { tileWidth } from '../../src/tiles/tile.ts';
 import { mth, path, proof } from '../reference/rfc6962.ts';
 
 const N = 600;

@@ -8,13 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { equal } from '../../src/bytes.ts';
 import { checkInclusion } from '../../src/merkle/index.ts';
 import { parseCheckpoint, splitNote } from '../../src/note/index.ts';
-import {
-  proveInclusion,
-  readTreeHash,
-  type Tile,
-  TileHashes,
-  tilePath,
-} from '../../src/tiles/index.ts';
+import { TileHashes } from '../../src/tiles/hashes.ts';
+import { proveInclusion, readTreeHash, type Tile, tilePath } from '../../src/tiles/index.ts';
 
 const DIR =
   'spec-vectors/FiloSottile-sunlight/cmd/skylight/testdata/witness/mirror/000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706';

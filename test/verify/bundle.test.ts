@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
-import { ALGORITHMS, canonicalize, KEY_DETAILS, trustMaterial } from '../../src/entries/index.ts';
+import { ALGORITHMS, KEY_DETAILS } from '../../src/entries/index.ts';
+import { canonicalize } from '../../src/entries/jcs.ts';
+import { trustMaterial } from '../../src/entries/trust.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';
 

@@ -8,10 +8,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { createApp } from '../../src/api/index.ts';
-import { pae, trustMaterial } from '../../src/entries/index.ts';
+import { trustMaterial } from '../../src/entries/trust.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
+import { pae } from '../../src/verify/index.ts';
 import { verifyBundle } from '../../src/verify/index.ts';
 
 const ORIGIN = 'dsse.example.test';

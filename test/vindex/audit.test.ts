@@ -8,7 +8,7 @@ import { equal } from '../../src/bytes.ts';
 import { TlogClient } from '../../src/client/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import type { LocalMap } from '../../src/storage/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { auditIndex, Indexer, keyHash, mapEntry, verifyLookup } from '../../src/vindex/index.ts';
 import {
   inputLog,

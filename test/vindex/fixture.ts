@@ -9,7 +9,7 @@ import { createApp } from '../../src/api/index.ts';
 import { TlogClient } from '../../src/client/index.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { EMPTY_EDGE } from '../../src/tiles/index.ts';
 import { mapEntry } from '../../src/vindex/index.ts';
 import { makeSigner, request } from '../helpers/signers.ts';

@@ -2,14 +2,14 @@
 // follows the README's definition of the map hash literally (recursion over sets of keys).
 import { toHex } from '../../src/bytes.ts';
 import type { LocalMap } from '../../src/storage/index.ts';
+import { type MapValue } from '../../src/vindex/index.ts';
 import {
   bitAt,
   EMPTY_MAP_ROOT,
   mapLeafHash,
   mapNodeHash,
-  type MapValue,
   type TrieProof,
-} from '../../src/vindex/index.ts';
+} from '../../src/vindex/trie.ts';
 
 export function memoryKv(): LocalMap & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();

@@ -9,14 +9,9 @@ import { describe, expect, it } from 'vitest';
 
 import { fromBase64 } from '../../src/bytes.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
-import {
-  Indexer,
-  keyHash,
-  type LookupAnswer,
-  type MapValue,
-  parseRevision,
-  verifyLookup,
-} from '../../src/vindex/index.ts';
+import { Indexer, keyHash, type MapValue, verifyLookup } from '../../src/vindex/index.ts';
+import { type LookupAnswer } from '../../src/vindex/lookup.ts';
+import { parseRevision } from '../../src/vindex/revision.ts';
 import { inputLog, inputVerifiers, outputLog, outputVerifiers, populate, scan } from './fixture.ts';
 import { memoryKv } from './helpers.ts';
 

@@ -4,19 +4,17 @@ import { describe, expect, it } from 'vitest';
 
 import { toHex } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
+import { keyHash } from '../../src/vindex/index.ts';
 import {
   appendList,
   EMPTY_LIST,
-  EMPTY_STATE,
-  keyHash,
   listConsistency,
   listRoot,
-  type MapState,
-  MapStore,
   pageProof,
   rangeHash,
   verifyPage,
-} from '../../src/vindex/index.ts';
+} from '../../src/vindex/list.ts';
+import { EMPTY_STATE, type MapState, MapStore } from '../../src/vindex/store.ts';
 import { memoryKv } from './helpers.ts';
 import { rfc6962Root } from './reference.ts';
 

@@ -23,7 +23,8 @@ import {
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { EMPTY_EDGE } from '../../src/tiles/index.ts';
-import { keyHash, parseRevision, verifyLookup } from '../../src/vindex/index.ts';
+import { keyHash, verifyLookup } from '../../src/vindex/index.ts';
+import { parseRevision } from '../../src/vindex/revision.ts';
 import { publicRead } from '../helpers/bucket.ts';
 import { openWitness, witnessCosigners } from '../helpers/witness.ts';
 import { inputLog, inputSigner, inputVerifiers, populate, scan } from './fixture.ts';

@@ -4,16 +4,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { equal } from '../../src/bytes.ts';
+import { type MapValue } from '../../src/vindex/index.ts';
+import { type Child, proveKey, updateTrie } from '../../src/vindex/nodes.ts';
 import {
-  type Child,
   EMPTY_MAP_ROOT,
-  type MapValue,
-  proveKey,
   rootFromTrieProof,
   type TrieProof,
-  updateTrie,
   verifyTrieProof,
-} from '../../src/vindex/index.ts';
+} from '../../src/vindex/trie.ts';
 import { type Entry, naiveProof, naiveRoot } from './helpers.ts';
 
 function key(bytes: Record<number, number>): Uint8Array {

@@ -15,16 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionKeyHash, connectBastion } from '../../src/api/bastion.ts';
 import { selfSignedCertificate } from '../../src/api/bastion-cert.ts';
 import { type Bastion, startBastion } from '../../src/api/bastion-server.ts';
-import { createWitnessApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
 import { toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
-import {
-  ALG_MLDSA44,
-  formatCosignerSecret,
-  openNote,
-  parseCosignerKey,
-  signNote,
-} from '../../src/note/index.ts';
+import { formatCosignerSecret } from '../../src/note/cosignature.ts';
+import { ALG_MLDSA44, openNote, parseCosignerKey } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { startWitness } from '../../src/server.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
 import type { Witness } from '../../src/witness/index.ts';

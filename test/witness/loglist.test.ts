@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { createWitnessApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { EMPTY_ROOT, leafHash } from '../../src/merkle/index.ts';
@@ -21,8 +21,8 @@ import {
   generateSignerKey,
   parseCosignerSecret,
   parseSignerKey,
-  signNote,
 } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { startWitness } from '../../src/server.ts';
 import { openLocalMap } from '../../src/storage/index.ts';
 import { LogList, parseWitnessConfig, Witness } from '../../src/witness/index.ts';

@@ -6,7 +6,7 @@ import { createMLDSA44 } from '@oqs/liboqs-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createWitnessApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
 import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
 import { type Hash, leafHash, nodeHash } from '../../src/merkle/index.ts';
@@ -15,9 +15,9 @@ import {
   openNote,
   parseCosignerKey,
   parseVerifierKey,
-  signNote,
 } from '../../src/note/index.ts';
-import { formatSubtreeRequest, parseSubtreeRequest } from '../../src/witness/index.ts';
+import { signNote } from '../../src/note/note.ts';
+import { formatSubtreeRequest, parseSubtreeRequest } from '../../src/witness/request.ts';
 import { logSigner, openWitness, witnessCosigners } from '../helpers/witness.ts';
 
 const ORIGIN = 'log.example.test/subtrees';

@@ -4,20 +4,22 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createApp, createWitnessApp } from '../../src/api/index.ts';
+import { createApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
 import { toBase64, utf8 } from '../../src/bytes.ts';
 import { leafHash } from '../../src/merkle/index.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
 import {
   ALG_MLDSA44,
-  cosignerFromSeed,
   formatCheckpoint,
   type NoteSigner,
   openNote,
   parseCosignerKey,
-  signNote,
 } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 import { Log } from '../../src/sequencer/index.ts';
-import { MemoryStore, openLocalMap } from '../../src/storage/index.ts';
+import { openLocalMap } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
 import { proveConsistency } from '../../src/tiles/index.ts';
 import { parseWitnessConfig, Witness } from '../../src/witness/index.ts';
 import { TiledTree } from '../helpers/tiled.ts';

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createApp, createWitnessApp } from '../../src/api/index.ts';
+import { createApp } from '../../src/api/index.ts';
+import { createWitnessApp } from '../../src/api/witness.ts';
 import { utf8 } from '../../src/bytes.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
 import {
   ALG_COSIGNATURE_V1,
   ALG_MLDSA44,
-  cosignerFromSeed,
   formatVerifierKey,
   generateSignerKey,
   openNote,
@@ -20,13 +21,8 @@ import {
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { LevelStore, openLocalMap } from '../../src/storage/index.ts';
-import {
-  parsePolicy,
-  parseWitnessConfig,
-  quorumMet,
-  Witness,
-  Witnessing,
-} from '../../src/witness/index.ts';
+import { parsePolicy, parseWitnessConfig, Witness, Witnessing } from '../../src/witness/index.ts';
+import { quorumMet } from '../../src/witness/policy.ts';
 
 const ORIGIN = 'log.example.test/witnessed';
 const logKey = parseSignerKey(generateSignerKey(ORIGIN));
