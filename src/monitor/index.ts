@@ -1,7 +1,7 @@
 /** Following and checking a tlog-tiles log, and reporting Rekor entries that match watch rules. */
 export type { MonitorMetrics } from './metrics.ts';
 export { createMonitorMetrics, serveMetrics } from './metrics.ts';
-export { parseWatchRules } from './monitor.ts';
+export { monitorStep, parseWatchRules } from './monitor.ts';
 export { Outbox } from './outbox.ts';
 export type { Rule } from './rules.ts';
 export { parseMonitorConfig } from './rules.ts';

@@ -12,9 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeUtf8, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { checkConsistency, checkInclusion, leafHash } from '../../src/merkle/index.ts';
+import { cosignerFromSeed } from '../../src/note/cosignature.ts';
 import {
   ALG_COSIGNATURE_V1,
-  cosignerFromSeed,
   generateSignerKey,
   openNote,
   parseCheckpoint,
