@@ -4,6 +4,7 @@ export { CHECKPOINT_KEY, indexKey } from './storage.ts';
 import type { LogStore, VersionedObjects } from './storage.ts';
 export type { LocalMap, OrderedLocalMap } from './leveldb.ts';
 export { LevelStore, openLocalMap } from './leveldb.ts';
+export { MemoryStore } from './memory.ts';
 export type { Commit, LogStore, StoredObject, VersionedObjects } from './storage.ts';
 
 /** openS3Store loads the S3 driver on demand, so LevelDB deployments never load the AWS SDK. */
