@@ -56,7 +56,8 @@ export const keygen = defineCommand({
     'With --pkcs11 the Ed25519 key is made inside the token, sensitive and not extractable, and only',
     'the verifier key is written (an existing key at the URI: its verifier key is printed). ML-DSA-44',
     'keys stay files (tokens do not offer ML-DSA yet): --mldsa writes OUT/log-mldsa.key, or with',
-    '--witness OUT/witness-mldsa.key, which the witness takes as --mldsa-key.',
+    '--witness OUT/witness-mldsa.key, which the witness takes as --mldsa-key. With --signing',
+    '--pkcs11 an ECDSA P-256 key is made in the token and only OUT/signing.pub is written.',
   ],
   flags: [
     { name: 'origin', type: 'string', arg: 'ORIGIN', help: 'the log origin, also the key name' },
@@ -81,7 +82,7 @@ export const keygen = defineCommand({
       name: 'pkcs11',
       type: 'string',
       arg: 'URI',
-      help: 'make the Ed25519 key in a PKCS#11 token (pkcs11:token=T;object=L?module-path=…); write only its verifier key',
+      help: 'make the Ed25519 key (P-256 with --signing) in a PKCS#11 token (pkcs11:token=T;object=L?module-path=…); write only its public key',
     },
     {
       name: 'algorithm',
@@ -93,8 +94,7 @@ export const keygen = defineCommand({
   ],
   async run({ origin, out, mldsa, witness, signing, algorithm, pkcs11 }) {
     if (algorithm !== undefined && !signing) usageError('--algorithm goes with --signing');
-    if (pkcs11 !== undefined && signing) usageError('--pkcs11 makes log or witness keys');
-    if (signing) return signingKeygen(out, algorithm);
+    if (signing) return signingKeygen(out, algorithm, pkcs11);
     if (pkcs11 !== undefined && witness !== undefined)
       return tokenKeygen('witness', witness, pkcs11, out, mldsa);
     if (pkcs11 !== undefined && origin !== undefined)

@@ -38,6 +38,11 @@ export interface Ed25519Key {
   /** publicKey is the raw 32-byte Ed25519 public key. */
   readonly publicKey: Uint8Array;
   sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * failure is the one line of a failure after which the key will not sign again until an
+   * operator acts (a token's wrong PIN, a deleted key); null or absent while it can sign.
+   */
+  readonly failure?: string | null;
 }
 
 /**
@@ -66,6 +71,9 @@ export function keySigner(name: string, key: Ed25519Key): Signer {
     publicKey: key.publicKey,
     verifierKey: formatVerifierKey(name, key.publicKey),
     sign: (m) => key.sign(m),
+    get failure() {
+      return key.failure ?? null;
+    },
   };
 }
 

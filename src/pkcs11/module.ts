@@ -16,6 +16,10 @@ export type Handle = Buffer;
 export const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
 export const CKM_EDDSA = 0x1057;
 export const CKK_EC_EDWARDS = 0x40;
+/** CKM_EC_KEY_PAIR_GEN, CKM_ECDSA and CKK_EC: ECDSA keys (PKCS#11 v3.0 §6.3.3, §6.3.5). */
+export const CKM_EC_KEY_PAIR_GEN = 0x1040;
+export const CKM_ECDSA = 0x1041;
+export const CKK_EC = 0x3;
 export const CKO_PRIVATE_KEY = pkcs11js.CKO_PRIVATE_KEY;
 export const CKO_PUBLIC_KEY = pkcs11js.CKO_PUBLIC_KEY;
 export const A = {

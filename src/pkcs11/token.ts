@@ -1,7 +1,7 @@
 /**
  * Finding things in a token by PKCS#11 URI: the module, the token (by its label, manufacturer,
  * serial, model or slot-id), the login PIN (pin-value, pin-source, or TILELOG_PKCS11_PIN), and
- * an Ed25519 key pair (by object label and/or id). Failures are TokenFailure, which says whether
+ * an Ed25519 or ECDSA P-256 key pair (by object label and/or id). Failures are TokenFailure, which says whether
  * the token or key is absent (it may come back: retry) or refused us (a wrong PIN or key type:
  * it will not get better).
  */
@@ -10,7 +10,12 @@ import { readFileSync } from 'node:fs';
 import {
   A,
   type Attribute,
+  CKK_EC,
   CKK_EC_EDWARDS,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN,
+  CKM_EC_KEY_PAIR_GEN,
+  CKM_ECDSA,
+  CKM_EDDSA,
   CKO_PRIVATE_KEY,
   CKO_PUBLIC_KEY,
   ckrCode,
@@ -147,13 +152,37 @@ export function openToken(t: Target, reset = false): Opened {
   }
 }
 
-/** ED25519_PARAMS are the CKA_EC_PARAMS a token may give an Ed25519 key (RFC 8410 OID, or name). */
-const ED25519_PARAMS = [
-  Buffer.from('06032b6570', 'hex'),
-  Buffer.concat([Buffer.from('130c', 'hex'), Buffer.from('edwards25519')]),
-];
+/**
+ * KeyKind is the kind of key a URI must name: Ed25519 (log and witness keys, signing with
+ * CKM_EDDSA) or ECDSA P-256 (artifact signing keys for tilelog sign, CKM_ECDSA over a digest).
+ */
+export type KeyKind = 'ed25519' | 'p256';
 
-/** KeyPair is the handles of a key pair in a session and its raw Ed25519 public key. */
+/** KIND says how each kind of key is recognised, generated and used (PKCS#11 v3.0 §2.3). */
+export const KIND = {
+  ed25519: {
+    name: 'Ed25519',
+    keyType: CKK_EC_EDWARDS,
+    // CKA_EC_PARAMS: the RFC 8410 OID (what we write), or the curve's printable name.
+    params: [
+      Buffer.from('06032b6570', 'hex'),
+      Buffer.concat([Buffer.from('130c', 'hex'), Buffer.from('edwards25519')]),
+    ],
+    generate: CKM_EC_EDWARDS_KEY_PAIR_GEN,
+    sign: CKM_EDDSA,
+    pointSize: 32, // the RFC 8032 encoding
+  },
+  p256: {
+    name: 'ECDSA P-256',
+    keyType: CKK_EC,
+    params: [Buffer.from('06082a8648ce3d030107', 'hex')], // prime256v1 (RFC 5480)
+    generate: CKM_EC_KEY_PAIR_GEN,
+    sign: CKM_ECDSA,
+    pointSize: 65, // the SEC 1 uncompressed point
+  },
+} as const;
+
+/** KeyPair is the handles of a key pair in a session and its raw public key (see KIND). */
 export interface KeyPair {
   readonly privateKey: Handle;
   readonly publicKey: Uint8Array;
@@ -167,10 +196,11 @@ function template(t: Target, cls: number): Attribute[] {
 }
 
 /**
- * findKeyPair finds the one Ed25519 private key the target names and its public key, or null
+ * findKeyPair finds the one private key of kind the target names and its public key, or null
  * when there is none; it throws TokenFailure for an ambiguous URI or a key of another type.
  */
-export function findKeyPair(t: Target, o: Opened): KeyPair | null {
+export function findKeyPair(t: Target, o: Opened, kind: KeyKind = 'ed25519'): KeyPair | null {
+  const k = KIND[kind];
   const m = t.module;
   const where = `${t.object} in token ${o.info.label}`;
   const priv = m.find(o.session, template(t, CKO_PRIVATE_KEY));
@@ -179,16 +209,20 @@ export function findKeyPair(t: Target, o: Opened): KeyPair | null {
     throw new TokenFailure('refused', `pkcs11: ${priv.length} keys match ${where}`);
   const type = m.attribute(o.session, priv[0]!, A.KEY_TYPE).readUInt32LE(0);
   const params = m.attribute(o.session, priv[0]!, A.EC_PARAMS);
-  if (type !== CKK_EC_EDWARDS || !ED25519_PARAMS.some((p) => p.equals(params)))
-    throw new TokenFailure('refused', `pkcs11: ${where} is not an Ed25519 key (key type ${type})`);
+  if (type !== k.keyType || !k.params.some((p) => p.equals(params)))
+    throw new TokenFailure(
+      'refused',
+      `pkcs11: ${where} is not an ${k.name} key (key type ${type})`,
+    );
   const pub = m.find(o.session, template(t, CKO_PUBLIC_KEY));
   if (pub.length !== 1)
     throw new TokenFailure('refused', `pkcs11: ${where} has no single public key object`);
   const point = m.attribute(o.session, pub[0]!, A.EC_POINT);
-  // CKA_EC_POINT is DER OCTET STRING of the 32-byte key (PKCS#11 v3.0 §2.3.6); some tokens
-  // store the raw bytes.
+  // CKA_EC_POINT is the DER OCTET STRING of the point (PKCS#11 v3.0 §2.3.3, §2.3.6); some
+  // tokens store the raw bytes.
+  const n = k.pointSize;
   const raw =
-    point.length === 34 && point[0] === 0x04 && point[1] === 0x20 ? point.subarray(2) : point;
-  if (raw.length !== 32) throw new TokenFailure('refused', `pkcs11: ${where}: bad CKA_EC_POINT`);
+    point.length === n + 2 && point[0] === 0x04 && point[1] === n ? point.subarray(2) : point;
+  if (raw.length !== n) throw new TokenFailure('refused', `pkcs11: ${where}: bad CKA_EC_POINT`);
   return { privateKey: priv[0]!, publicKey: new Uint8Array(raw) };
 }

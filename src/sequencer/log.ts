@@ -145,7 +145,7 @@ export class Log {
     const core = new SequencerCore(ctx, state, published, reader, coreOptions(opts));
     integrated = () => core.integrator.state.checkpoint.size;
     const reload = () => loadPublished(store, verifier, core.integrator.state);
-    const log = new Log(new LocalCore(core, reader, reload), opts.signer.verifierKey);
+    const log = new Log(new LocalCore(core, reader, reload, opts.signer), opts.signer.verifierKey);
     if (!log.frozen) core.start();
     return log;
   }
@@ -291,11 +291,23 @@ class LocalCore implements LogCore {
   private readonly core: SequencerCore;
   private readonly reload: () => Promise<Published>;
   private frozenAs: Published | undefined;
+  private readonly signer: Signer;
 
-  constructor(core: SequencerCore, reader: TileReader, reload: () => Promise<Published>) {
+  constructor(
+    core: SequencerCore,
+    reader: TileReader,
+    reload: () => Promise<Published>,
+    signer: Signer,
+  ) {
     this.core = core;
     this.reader = reader;
     this.reload = reload;
+    this.signer = signer;
+  }
+
+  // A signer that failed for good (pkcs11/key.ts) commits nothing more: fail the health check.
+  get unhealthy(): string | null {
+    return this.signer.failure ?? null;
   }
 
   get published(): Published {

@@ -96,6 +96,40 @@ export function signerFromKey(key: KeyObject): ArtifactSigner {
   };
 }
 
+// A P-256 SubjectPublicKeyInfo up to its point (RFC 5480: id-ecPublicKey, prime256v1).
+const P256_SPKI_PREFIX = Uint8Array.from(
+  Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+);
+
+/** DigestKey is an ECDSA P-256 key held elsewhere (a PKCS#11 token): it signs digests. */
+export interface DigestKey {
+  /** publicKey is the uncompressed point (SEC 1 §2.3.3, 65 bytes). */
+  readonly publicKey: Uint8Array;
+  /** sign signs a SHA-256 digest (CKM_ECDSA), returning r || s (32 bytes each). */
+  sign(digest: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * p256Signer is the ArtifactSigner of an ECDSA P-256 key held elsewhere: its signatures are
+ * DER-encoded (an ECDSA-Sig-Value, RFC 5480 §2.2), as hashedrekord and sigstore bundles carry.
+ */
+export function p256Signer(key: DigestKey): ArtifactSigner {
+  if (key.publicKey.length !== 65 || key.publicKey[0] !== 0x04)
+    throw badRequest('not an uncompressed P-256 point');
+  return {
+    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+    hashAlgorithm: 'SHA2_256',
+    publicKey: concat(P256_SPKI_PREFIX, key.publicKey),
+    signDigest: async (digest) => p256.Signature.fromBytes(await key.sign(digest)).toBytes('der'),
+  };
+}
+
+/** spkiPem writes a DER SubjectPublicKeyInfo as a PEM public key. */
+export function spkiPem(spki: Uint8Array): string {
+  const b64 = Buffer.from(spki).toString('base64');
+  return `-----BEGIN PUBLIC KEY-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END PUBLIC KEY-----\n`;
+}
+
 /** parseSigningKey reads a PEM private key (PKCS#8, or SEC1 / PKCS#1) into an ArtifactSigner. */
 export function parseSigningKey(pem: string): ArtifactSigner {
   let key: KeyObject;
