@@ -20,7 +20,7 @@ import {
 import { generateEd25519 } from '../src/pkcs11/index.ts';
 import { Log } from '../src/sequencer/index.ts';
 import { LevelStore } from '../src/storage/index.ts';
-import { machine, rate, report } from './util.ts';
+import { machine, rate, report, sequenceAll } from './util.ts';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const SIGS = Number(process.env.BENCH_SIGNATURES ?? 3000);
@@ -75,19 +75,10 @@ async function sequenced(signer: Signer, es: Uint8Array[]): Promise<number> {
     maxAgeMs: 10,
     maxPending: 4 * BATCH,
   });
-  const t0 = performance.now();
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < es.length; i += BATCH) {
-    inflight.push(Promise.all(es.slice(i, i + BATCH).map((e) => log.add(e))));
-    if (inflight.length >= 3) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  const ms = performance.now() - t0;
-  if (log.state.checkpoint.size !== es.length)
-    throw new Error('bench: not everything was sequenced');
+  const r = await sequenceAll(log, es, BATCH);
   await log.close();
   await store.close();
-  return rate(es.length, ms);
+  return r;
 }
 
 console.log(

@@ -81,8 +81,9 @@ export async function openStateMap(dir: string): Promise<LocalMap> {
 /**
  * readSignerKey opens the log's signing key: a signer key file as written by `tilelog keygen`,
  * or a PKCS#11 URI (`pkcs11:token=…;object=…?module-path=…`) naming an Ed25519 key in a token,
- * which needs name (the origin: a token key has no name of its own). Bad input throws a LogError
- * whose one line says what is wrong.
+ * which needs name (the origin: a token key has no name of its own; commands take it from
+ * --origin, serve --index-key from the log's origin + /index). A key file names itself and name
+ * is not used. Bad input throws a LogError whose one line says what is wrong.
  */
 export async function readSignerKey(
   key: string,

@@ -337,7 +337,7 @@ async function startIndex(
   const dir = join(cfg.data, 'index');
   const origin = `${log.state.checkpoint.origin}/index`;
   const signer = cfg.indexKey
-    ? await readSignerKey(cfg.indexKey)
+    ? await readSignerKey(cfg.indexKey, origin)
     : (await loadOrCreateDevKey(dir, origin)).signer;
   const storage = cfg.storage && `${cfg.storage.replace(/\/+$/, '')}/index`;
   const store = await openStore({ ...cfg, data: dir, storage });

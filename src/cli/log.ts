@@ -268,7 +268,7 @@ export const SERVE_FLAGS = [
     type: 'string',
     arg: 'FILE',
     env: 'TILELOG_INDEX_KEY',
-    help: "the index's signer key (default: DATA/index/log.key, made if missing)",
+    help: "the index's signer key file, or a PKCS#11 URI named ORIGIN/index (default: DATA/index/log.key, made if missing)",
   },
   {
     name: 'mirror-of',

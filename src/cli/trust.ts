@@ -111,7 +111,19 @@ export const trustRoot = defineCommand({
       required: true,
       help: "the log's base URL",
     },
-    { name: 'key', type: 'string', arg: 'FILE', required: true, help: 'its signer key file' },
+    {
+      name: 'key',
+      type: 'string',
+      arg: 'FILE|URI',
+      required: true,
+      help: 'its signer key: a key file, or a PKCS#11 URI (with --origin)',
+    },
+    {
+      name: 'origin',
+      type: 'string',
+      arg: 'ORIGIN',
+      help: "the log's origin, the name of a --key in a PKCS#11 token (a key file names itself)",
+    },
     { ...OUT, required: true },
     OPERATOR,
     {
@@ -135,7 +147,7 @@ export const trustRoot = defineCommand({
   ],
   async run(v) {
     const url = baseUrl(v.url, 'url');
-    const signer = await readSignerKey(v.key);
+    const signer = await readSignerKey(v.key, v.origin);
     if (new URL(url).host !== signer.name) {
       console.error(
         `warning: key name ${signer.name} is not the host of ${url}; sigstore clients match them`,

@@ -31,7 +31,7 @@ import {
   sanKey,
   verifyLookup,
 } from '../vindex/index.ts';
-import { parsePolicy, Witnessing } from '../witness/index.ts';
+import { DEFAULT_WITNESS_TIMEOUT_MS, parsePolicy, Witnessing } from '../witness/index.ts';
 import { progressBar, S3 } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
@@ -68,7 +68,19 @@ async function alarmed(f: () => Promise<number>): Promise<number> {
 
 const INDEX_FLAGS = [
   ...INPUT,
-  { name: 'key', type: 'string', arg: 'FILE', required: true, help: "the index's signer key" },
+  {
+    name: 'key',
+    type: 'string',
+    arg: 'FILE|URI',
+    required: true,
+    help: "the index's signer key: a key file, or a PKCS#11 URI (with --origin)",
+  },
+  {
+    name: 'origin',
+    type: 'string',
+    arg: 'ORIGIN',
+    help: "the output log's origin, the name of a --key in a PKCS#11 token (a key file names itself)",
+  },
   {
     name: 'data',
     type: 'string',
@@ -98,7 +110,7 @@ const INDEX_FLAGS = [
     name: 'witness-timeout-ms',
     type: 'int',
     arg: 'MS',
-    default: 5000,
+    default: DEFAULT_WITNESS_TIMEOUT_MS,
     help: 'how long to wait for the witnesses',
   },
 ] as const;
@@ -113,6 +125,7 @@ interface IndexData {
 // the map directory, with the partial tiles a bucket served as it is needs) and the map.
 async function openIndexData(v: {
   key: string;
+  origin?: string;
   data: string;
   map?: string;
   s3Endpoint?: string;
@@ -120,7 +133,7 @@ async function openIndexData(v: {
   witnessPolicy?: string;
   witnessTimeoutMs: number;
 }): Promise<IndexData> {
-  const signer = await readSignerKey(v.key);
+  const signer = await readSignerKey(v.key, v.origin);
   const s3 = v.data.startsWith('s3://');
   const mapDir = v.map ?? (s3 ? 'index-map' : join(v.data, 'map'));
   const store = s3

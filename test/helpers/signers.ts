@@ -5,6 +5,8 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:cryp
 import { ed25519ph } from '@noble/curves/ed25519.js';
 
 import type { KeyDetails } from '../../src/entries/index.ts';
+import { formatCheckpoint, type NoteSigner } from '../../src/note/index.ts';
+import { signNote } from '../../src/note/note.ts';
 
 export interface TestSigner {
   readonly keyDetails: KeyDetails;
@@ -77,4 +79,10 @@ export function request(
       ...override,
     },
   };
+}
+
+/** signedCheckpoint is log's checkpoint of a tree of size entries with root, and its note. */
+export function signedCheckpoint(log: NoteSigner, size: number, root: Uint8Array) {
+  const text = formatCheckpoint({ origin: log.name, size, root, extensions: [] });
+  return { text, note: signNote(text, [log]) };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { main } from '../../src/cli/index.ts';
-import { A, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, Module } from '../../src/pkcs11/module.ts';
+import { generateP256 } from '../../src/pkcs11/index.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
 
 async function run(argv: string[]) {
@@ -22,30 +22,9 @@ async function run(argv: string[]) {
   }
 }
 
-// An ECDSA P-256 key pair in the token: a key of the wrong type for a log.
+// An ECDSA P-256 key pair in the token (a tilelog sign key): a key of the wrong type for a log.
 const p256 = label('p256');
-beforeAll(async () => {
-  const m = Module.load(MODULE);
-  await m.serial(() => {
-    m.initialize();
-    const s = m.openSession(m.tokens().find((t) => t.label === TOKEN)!.slot, PIN);
-    const common = [
-      { type: A.TOKEN, value: true },
-      { type: A.LABEL, value: p256 },
-    ];
-    m.generateKeyPair(
-      s,
-      0x1040, // CKM_EC_KEY_PAIR_GEN
-      [
-        ...common,
-        { type: A.CLASS, value: CKO_PUBLIC_KEY },
-        { type: A.EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') },
-      ],
-      [...common, { type: A.CLASS, value: CKO_PRIVATE_KEY }, { type: A.SIGN, value: true }],
-    );
-    m.closeSession(s);
-  });
-});
+beforeAll(() => generateP256(keyUri(p256)));
 
 describe('bad PKCS#11 input', () => {
   afterEach(() => vi.restoreAllMocks());

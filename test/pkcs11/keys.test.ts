@@ -7,21 +7,23 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { toBase64, utf8 } from '../../src/bytes.ts';
+import { concat, toBase64, utf8 } from '../../src/bytes.ts';
 import { main } from '../../src/cli/index.ts';
 import { readSignerKey } from '../../src/config.ts';
 import { leafHash } from '../../src/merkle/index.ts';
 import {
-  formatCheckpoint,
-  generateSignerKey,
+  ALG_ED25519,
+  formatVerifierKey,
+  keyId,
   openNote,
   parseCosignerKey,
-  parseSignerKey,
   parseVerifierKey,
 } from '../../src/note/index.ts';
-import { signNote } from '../../src/note/note.ts';
+import { generateEd25519 } from '../../src/pkcs11/index.ts';
 import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
 import { startServer, startWitness } from '../../src/server.ts';
+import { signedCheckpoint } from '../helpers/signers.ts';
+import { logSigner } from '../helpers/witness.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
 
 async function run(argv: string[]) {
@@ -131,7 +133,7 @@ describe('keygen --pkcs11', () => {
     const vkeys = readFileSync(join(dir, 'witness.pub'), 'utf8').trim().split('\n');
     expect(vkeys).toHaveLength(2);
     expect(existsSync(join(dir, 'witness.key'))).toBe(false);
-    const log = parseSignerKey(generateSignerKey('witnessed.example.test'));
+    const log = logSigner('witnessed.example.test');
     writeFileSync(join(dir, 'config'), `log ${log.name} ${log.verifierKey}\n`);
     const w = await startWitness({
       config: join(dir, 'config'),
@@ -143,13 +145,7 @@ describe('keygen --pkcs11', () => {
       prefix: '',
     });
     try {
-      const text = formatCheckpoint({
-        origin: log.name,
-        size: 1,
-        root: leafHash(utf8('x')),
-        extensions: [],
-      });
-      const note = signNote(text, [log]);
+      const { text, note } = signedCheckpoint(log, 1, leafHash(utf8('x')));
       const res = await fetch(`${w.url}/add-checkpoint`, {
         method: 'POST',
         body: `old 0\n\n${note}`,
@@ -169,5 +165,68 @@ describe('keygen --pkcs11', () => {
 
   it('opens a token key through readSignerKey only with a name', async () => {
     await expect(readSignerKey(keyUri(label('x')))).rejects.toThrow(/needs --origin/);
+  });
+
+  it('names a token key by --origin in trust-root and index, and ORIGIN/index in serve --index-key', async () => {
+    const dir = tmp();
+    const uri = keyUri(label('named'));
+    const origin = 'named.example.test';
+    const { publicKey } = await generateEd25519(uri);
+    const want = formatVerifierKey(origin, publicKey);
+    // trust-root: the TrustedRoot's logId is the checkpoint key ID of the named key.
+    const tr = await run(['trust-root', '--url', `https://${origin}`, '--key', uri, '--out', dir]);
+    expect(tr.code).toBe(1);
+    expect(tr.err).toBe('tilelog trust-root: a PKCS#11 key needs --origin (its key name)\n');
+    const ok = await run([
+      'trust-root',
+      '--url',
+      `https://${origin}`,
+      '--key',
+      uri,
+      '--origin',
+      origin,
+      '--out',
+      dir,
+    ]);
+    expect(ok.code, ok.err).toBe(0);
+    const root = JSON.parse(readFileSync(join(dir, 'trusted_root.json'), 'utf8'));
+    const id = toBase64(keyId(origin, concat(Uint8Array.of(ALG_ED25519), publicKey)));
+    expect(root.tlogs[0].checkpointKeyId.keyId).toBe(id);
+    expect(parseVerifierKey(want).name).toBe(origin);
+    // index --key URI without --origin: the same one line, nothing written.
+    const data = join(dir, 'index');
+    const ix = await run([
+      'index',
+      '--input',
+      'http://127.0.0.1:1',
+      '--input-vkey',
+      want,
+      '--key',
+      uri,
+      '--data',
+      data,
+    ]);
+    expect(ix.code).toBe(1);
+    expect(ix.err).toBe('tilelog index: a PKCS#11 key needs --origin (its key name)\n');
+    expect(existsSync(data)).toBe(false);
+    // serve --index --index-key URI: the index's key is named after the log, ORIGIN/index.
+    const said: string[] = [];
+    const running = await startServer({
+      data: join(dir, 'data'),
+      origin,
+      index: true,
+      indexKey: uri,
+      listen: '127.0.0.1:0',
+      prefix: '/api/v2',
+      maxAgeMs: 1,
+      say: (s: string) => void said.push(s),
+    });
+    try {
+      expect(said.join('\n')).toContain(
+        `index verifier key: ${formatVerifierKey(`${origin}/index`, publicKey)};`,
+      );
+    } finally {
+      await running.close();
+    }
   });
 });
