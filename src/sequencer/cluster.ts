@@ -140,9 +140,8 @@ export class ClusterCore implements LogCore {
     this.state = state;
     this.polled = published;
     this.polledAt = opts.clock.now();
-    this.reader = new TileReader(ctx.store, () =>
-      Math.max(this.integrated.checkpoint.size, this.published.checkpoint.size),
-    );
+    const size = () => Math.max(this.integrated.checkpoint.size, this.published.checkpoint.size);
+    this.reader = new TileReader(ctx.store, size, undefined, true);
     this.forwarder = new Forwarder({
       // While taking over, this instance's own URL: its endpoint answers 503 until it leads.
       sequencerUrl: () => this.lease.sequencerUrl,
@@ -342,10 +341,11 @@ export class ClusterCore implements LogCore {
       // readLock() also completes the dedup index up to the lock (strong dedup from here on).
       // A frontend keeps its state current by polling, so usually only the lock is read.
       const known = this.state;
-      const [lock, seen] = await Promise.all([
-        this.store.readLock(),
-        loadPublished(this.store, verifier, known).catch(() => null),
-      ]);
+      // The published checkpoint first, then the lock, as loadBoth does: read the other way
+      // round (or at once), a commit between the two reads leaves the checkpoint ahead of the
+      // state this sequencer would start from.
+      const seen = await loadPublished(this.store, verifier, known).catch(() => null);
+      const lock = await this.store.readLock();
       const current = lock && seen && equal(lock, known.lock);
       const { state, published } = current
         ? { state: known, published: seen }
