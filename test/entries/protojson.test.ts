@@ -107,13 +107,34 @@ describe('duplicate JSON keys', () => {
       'a',
       { a: { a: ['a'] } },
     ]);
-    expect(parseJson(utf8('{"a\\"":1,"a":2}'))).toEqual({ 'a"': 1, a: 2 });
+    expect(parseJson(utf8('{"\\u0061b":1,"a":2}'))).toEqual({ ab: 1, a: 2 });
+    // A key that needs an escape names no field.
+    expect(refusal(() => parseJson(utf8('{"a\\"":1,"a":2}')))).toBe('unknown field "a\\""');
+  });
+
+  it('reads escaped keys right after a key that V8 in Node 24 confuses them with', () => {
+    // The first body leaves the map {probe} with one transition, to the key "\\"; Node 24.21's
+    // JSON.parse then reads "\u0041" (and any one-character escaped key) after probe as "\\".
+    JSON.parse('{"probe-7f3a":0,"\\\\":1}');
+    JSON.parse('{"probe-7f3a":0,"\\\\":1}');
+    for (let i = 0; i < 3; i++)
+      expect(parseJson(utf8('{"probe-7f3a":0,"\\u0041":1}'))).toEqual({ 'probe-7f3a': 0, A: 1 });
   });
 
   it('agrees with a naive reference on random objects with repeated keys', () => {
     // Objects as key/value pair lists, so that repeated keys can be generated.
     type Node = { pairs: [string, Node][] } | { items: Node[] } | { leaf: string | number };
-    const key = fc.constantFrom('a', 'b', '\\u0061', 'é', '\\"', '\\\\');
+    const key = fc.constantFrom(
+      'a',
+      'b',
+      '\\u0061',
+      'é',
+      '\\u00e9',
+      'ab',
+      '\\u0061b',
+      '\\"',
+      '\\\\',
+    );
     const { node } = fc.letrec<{ node: Node }>((tie) => ({
       node: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
@@ -136,17 +157,30 @@ describe('duplicate JSON keys', () => {
           ? n.items.some(hasDup)
           : new Set(n.pairs.map(([k]) => unescape(k))).size !== n.pairs.length ||
             n.pairs.some(([, v]) => hasDup(v));
+    // The expected value is built from the tree, not by JSON.parse (which Node 24 gets wrong).
+    const value = (n: Node): unknown =>
+      'leaf' in n
+        ? n.leaf
+        : 'items' in n
+          ? n.items.map(value)
+          : Object.fromEntries(n.pairs.map(([k, v]) => [unescape(k), value(v)]));
+    const unsafe = (n: Node): boolean =>
+      'leaf' in n
+        ? false
+        : 'items' in n
+          ? n.items.some(unsafe)
+          : n.pairs.some(([k, v]) => /["\\]/.test(unescape(k)) || unsafe(v));
     fc.assert(
       fc.property(node, (n) => {
         const src = write(n);
         let refused = false;
         try {
-          expect(parseJson(utf8(src))).toEqual(JSON.parse(src));
+          expect(parseJson(utf8(src))).toEqual(value(n));
         } catch (e) {
           if (!(e instanceof LogError)) throw e;
           refused = true;
         }
-        expect(refused).toBe(hasDup(n));
+        expect(refused).toBe(hasDup(n) || unsafe(n));
       }),
       { numRuns: 2000 },
     );
