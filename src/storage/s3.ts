@@ -17,11 +17,12 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Encoder } from 'cbor-x';
 
-import { equal, toHex } from '../bytes.ts';
+import { decodeUtf8, equal, toHex } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { assert, LogError } from '../errors.ts';
+import { peekCheckpoint } from '../note/index.ts';
+import { decodeStaging, encodeStaging } from './staging.ts';
 import type { Commit, LogStore, StoredObject, Versioned, VersionedObjects } from './storage.ts';
 
 /** S3StoreOptions locates the bucket; credentials come from the standard AWS chain. */
@@ -36,6 +37,13 @@ export interface S3StoreOptions {
 }
 
 const LOCK = 'lock';
+const CHECKPOINT = 'checkpoint';
+
+// treeSize is the size line of a checkpoint note (-1 when it has none: any checkpoint is larger).
+function treeSize(note: Uint8Array): number {
+  const size = Number(peekCheckpoint(decodeUtf8(note) ?? '').size);
+  return Number.isSafeInteger(size) ? size : -1;
+}
 const PARALLEL = 32;
 
 /**
@@ -87,65 +95,6 @@ export function headersFor(
   return { ContentType: 'application/octet-stream', CacheControl: 'no-store' };
 }
 
-// The staging object is CBOR (RFC 8949): an array of [key, value] pairs, value a byte string or
-// null (a delete), encoded by cbor-x with plain byte strings (no typed-array tags) so that any
-// CBOR decoder reads it. decodeStaging re-encodes what it parsed and rejects anything that does
-// not round-trip byte for byte (indefinite lengths, non-minimal heads, extra items).
-const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false });
-
-/** encodeStaging serializes a commit's objects as a CBOR array of [key, value | null] pairs. */
-export function encodeStaging(objects: readonly StoredObject[]): Uint8Array {
-  return cbor.encode(objects.map((o) => [o.key, o.value]));
-}
-
-/** decodeStaging parses encodeStaging's output (or the pre-CBOR format), or throws 'corrupt'. */
-export function decodeStaging(b: Uint8Array): StoredObject[] {
-  // The pre-CBOR format starts with a u16 key length (0x00 for keys under 256 bytes, and it was
-  // empty for no objects); a CBOR array starts with 0x80..0x9b. A staging object survives an
-  // upgrade when the old version died between its lock swap and its cleanup, so it is still read.
-  if (b.length === 0 || b[0]! < 0x80) return decodeLegacyStaging(b);
-  const bad = () => new LogError('corrupt', 'storage: staging object is not canonical CBOR');
-  let parsed: unknown;
-  try {
-    parsed = cbor.decode(b);
-  } catch (cause) {
-    throw new LogError('corrupt', 'storage: staging object is not CBOR', { cause });
-  }
-  if (!Array.isArray(parsed)) throw bad();
-  const out = parsed.map((pair: unknown): StoredObject => {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw bad();
-    const v: unknown = pair[1];
-    if (v !== null && !(v instanceof Uint8Array)) throw bad();
-    return { key: pair[0], value: v === null ? null : new Uint8Array(v) };
-  });
-  if (!equal(encodeStaging(out), b)) throw bad();
-  return out;
-}
-
-// decodeLegacyStaging reads the pre-CBOR format: per object u16 key length, key, u8 kind,
-// u32 length, value.
-function decodeLegacyStaging(b: Uint8Array): StoredObject[] {
-  const out: StoredObject[] = [];
-  const dv = new DataView(b.buffer, b.byteOffset, b.length);
-  const dec = new TextDecoder();
-  let off = 0;
-  while (off < b.length) {
-    if (off + 2 > b.length) throw new LogError('corrupt', 'storage: truncated staging object');
-    const kl = dv.getUint16(off);
-    const key = dec.decode(b.subarray(off + 2, off + 2 + kl));
-    off += 2 + kl;
-    if (off + 5 > b.length) throw new LogError('corrupt', 'storage: truncated staging object');
-    const kind = b[off]!;
-    const vl = dv.getUint32(off + 1);
-    off += 5;
-    if (off + vl > b.length || kind > 1)
-      throw new LogError('corrupt', 'storage: truncated staging object');
-    out.push({ key, value: kind === 0 ? null : b.slice(off, off + vl) });
-    off += vl;
-  }
-  return out;
-}
-
 /** S3Store is a log in an S3 bucket under a key prefix. */
 export class S3Store implements LogStore, VersionedObjects {
   private readonly client: S3Client;
@@ -157,6 +106,11 @@ export class S3Store implements LogStore, VersionedObjects {
   // The staging object being dropped after its commit (commitNow waits for it only to reuse it).
   private dropping: { key: string; done: Promise<void> } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  // The lock of the last commit that failed here: its swap may have landed with its objects not
+  // (all) applied, so a commit built on it must not land before readLock() has finished it.
+  private failed: Uint8Array | null = null;
+  // The ETag of the published checkpoint as this store last wrote it (see putCheckpoint).
+  private checkpointEtag: string | null = null;
 
   constructor(opts: S3StoreOptions) {
     this.client = new S3Client({
@@ -194,6 +148,7 @@ export class S3Store implements LogStore, VersionedObjects {
     // Finish a commit that died after its lock swap: the same apply step as commit().
     const staged = await this.get(this.stagingKey(lock.bytes));
     if (staged) await this.applyStaged(lock.bytes, decodeStaging(staged));
+    this.failed = null; // whatever failed here is now finished, or never was the lock
     return lock.bytes;
   }
 
@@ -204,6 +159,20 @@ export class S3Store implements LogStore, VersionedObjects {
   }
 
   private async commitNow(c: Commit): Promise<void> {
+    // The contract's order: a commit pipelined on one that failed fails too. Landing it would
+    // leave the failed commit's objects unapplied for good (readLock() finishes only the
+    // staging object of the current lock) and its dedup keys lost.
+    if (this.failed && c.expected && equal(c.expected, this.failed))
+      throw new LogError('conflict', 'storage: the commit this one builds on failed');
+    try {
+      await this.stageSwapApply(c);
+    } catch (err) {
+      this.failed = c.next.slice();
+      throw err;
+    }
+  }
+
+  private async stageSwapApply(c: Commit): Promise<void> {
     // 1. Stage: durable, invisible to readers until the lock names it.
     const stagingKey = this.stagingKey(c.next);
     if (this.dropping?.key === stagingKey) await this.dropping.done; // the same lock again
@@ -215,9 +184,15 @@ export class S3Store implements LogStore, VersionedObjects {
       this.lock = undefined;
       // Only a refused swap is known not to have happened; after any other failure the lock may
       // name this staging object, and readLock() will need it.
-      if (err instanceof LogError && err.code === 'conflict')
+      if (!(err instanceof LogError && err.code === 'conflict')) throw err;
+      // The SDK retries a PUT whose answer was lost; when the first attempt landed, the retry is
+      // refused by the precondition it met itself. The lock then names this commit after all.
+      const now = await this.getWithEtag(LOCK);
+      if (!now || !equal(now.bytes, c.next)) {
         await this.delete(stagingKey).catch(() => undefined);
-      throw err;
+        throw err;
+      }
+      this.lock = now;
     }
     // 3 and 4. Apply, then drop the staging object. Dying here is finished by readLock().
     await this.applyStaged(c.next, c.objects);
@@ -282,12 +257,38 @@ export class S3Store implements LogStore, VersionedObjects {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, rest.length) }, worker));
     // The published checkpoint goes last: a reader of the bucket never sees it before its tiles.
-    for (const o of objects) if (o.key === 'checkpoint' && o.value) await this.put(o.key, o.value);
+    for (const o of objects)
+      if (o.key === 'checkpoint' && o.value) await this.putCheckpoint(o.value);
     // 4. Drop the staging object, without holding up the next commit: once applied it is
     //    redundant (readLock() would only apply it again), and one left behind is garbage.
     const key = this.stagingKey(lock);
     const done = this.delete(key).catch(() => undefined);
     this.dropping = { key, done };
+  }
+
+  /**
+   * putCheckpoint writes the published checkpoint unless the bucket already holds a larger tree:
+   * an apply can come late (a sequencer paused between its lock swap and its apply, or readLock()
+   * finishing a commit that its own writer finished meanwhile) and must not take the published
+   * tree back. Conditional on the ETag this store last wrote, so a steady writer makes one PUT.
+   */
+  private async putCheckpoint(value: Uint8Array): Promise<void> {
+    let etag = this.checkpointEtag;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        this.checkpointEtag =
+          etag === null
+            ? await this.put(CHECKPOINT, value, { IfNoneMatch: '*' })
+            : await this.putIfMatch(CHECKPOINT, value, etag);
+        return;
+      } catch (err) {
+        if (!(err instanceof LogError && err.code === 'conflict')) throw err;
+      }
+      const now = await this.getWithEtag(CHECKPOINT);
+      if (now && treeSize(now.bytes) > treeSize(value)) return;
+      etag = now?.etag ?? null;
+    }
+    throw new LogError('unavailable', 'storage: the published checkpoint keeps changing');
   }
 
   private stagingKey(lock: Uint8Array): string {

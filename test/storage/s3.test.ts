@@ -19,7 +19,7 @@ import {
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { IndexedStore, openS3Store } from '../../src/storage/index.ts';
-import { encodeStaging } from '../../src/storage/s3.ts';
+import { encodeStaging } from '../../src/storage/staging.ts';
 import { parseTilePath } from '../../src/tiles/index.ts';
 import { verifyLog } from '../helpers/verify.ts';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { concat, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
-import { decodeStaging, encodeStaging } from '../../src/storage/s3.ts';
+import { decodeStaging, encodeStaging } from '../../src/storage/staging.ts';
 import type { StoredObject } from '../../src/storage/storage.ts';
 
 const objects = fc.array(
