@@ -8,29 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { parseCommand } from '../../src/cli/flags.ts';
-import { type Command } from '../../src/cli/flags.ts';
-import { COMMANDS, main } from '../../src/cli/index.ts';
-
-// run calls main in-process and collects what it prints.
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const w = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const l = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void (out += `${s}\n`));
-  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
-  try {
-    const code = await main(argv, env);
-    return { code, out, err };
-  } finally {
-    w.mockRestore();
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
+import { type Command, parseCommand } from '../../src/cli/flags.ts';
+import { COMMANDS } from '../../src/cli/index.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const command = (name: string) => COMMANDS.find((c) => c.name === name)!;
 
@@ -39,7 +19,7 @@ describe('tilelog help', () => {
 
   it('prints the usage for --help, -h, help and no command, ending with a newline, exit 0', async () => {
     for (const argv of [['--help'], ['-h'], ['help'], []]) {
-      const r = await run(argv);
+      const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(0);
       expect(r.out).toMatch(/^usage: tilelog COMMAND/);
       expect(r.out.endsWith('\n')).toBe(true);
@@ -53,7 +33,7 @@ describe('tilelog help', () => {
         [...c.name.split(' '), '--help'],
         [...c.name.split(' '), '-h'],
       ]) {
-        const r = await run(argv);
+        const r = await runCli(argv);
         expect(r.code, argv.join(' ')).toBe(0);
         expect(r.err).toBe('');
         expect(r.out.startsWith(`usage: tilelog ${c.name}`)).toBe(true);
@@ -61,14 +41,14 @@ describe('tilelog help', () => {
         for (const f of c.flags) expect(r.out).toContain(`--${f.name}`);
         for (const line of r.out.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
       }
-      expect((await run(['help', ...c.name.split(' ')])).out).toBe(
-        (await run([...c.name.split(' '), '--help'])).out,
+      expect((await runCli(['help', ...c.name.split(' ')])).out).toBe(
+        (await runCli([...c.name.split(' '), '--help'])).out,
       );
     }
   });
 
   it('lists both sub-commands for proof --help', async () => {
-    const r = await run(['proof', '--help']);
+    const r = await runCli(['proof', '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('usage: tilelog proof inclusion');
     expect(r.out).toContain('usage: tilelog proof consistency');
@@ -78,14 +58,14 @@ describe('tilelog help', () => {
 describe('tilelog usage mistakes', () => {
   it('answers an unknown option, command or sub-command with one line on stderr and exit 2', async () => {
     for (const c of COMMANDS) {
-      const r = await run([...c.name.split(' '), '--no-such-flag']);
+      const r = await runCli([...c.name.split(' '), '--no-such-flag']);
       expect(r.code, c.name).toBe(2);
       expect(r.out).toBe('');
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
       expect(r.err).toContain(`tilelog ${c.name}: Unknown option '--no-such-flag'`);
     }
     for (const argv of [['frobnicate'], ['proof'], ['proof', 'exclusion']]) {
-      const r = await run(argv);
+      const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
     }
@@ -109,7 +89,7 @@ describe('tilelog usage mistakes', () => {
       [['mirror', '--url', 'u', '--to', 'd'], /missing --vkey/],
     ];
     for (const [argv, want] of cases) {
-      const r = await run(argv);
+      const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(want);
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
@@ -117,10 +97,10 @@ describe('tilelog usage mistakes', () => {
   });
 
   it('refuses a bad value in the environment by its name', async () => {
-    const r = await run(['serve'], { TILELOG_MAX_BATCH: 'lots' });
+    const r = await runCli(['serve'], { TILELOG_MAX_BATCH: 'lots' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/TILELOG_MAX_BATCH must be a positive integer/);
-    const b = await run(['serve'], { TILELOG_ACCEPT_DSSE: 'yes' });
+    const b = await runCli(['serve'], { TILELOG_ACCEPT_DSSE: 'yes' });
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/TILELOG_ACCEPT_DSSE must be 1 or 0/);
   });
@@ -287,12 +267,12 @@ describe('serve --config FILE', () => {
       ['data = ', /c\d+\.toml: /],
     ];
     for (const [text, want] of cases) {
-      const r = await run(['serve', '--config', file(text)]);
+      const r = await runCli(['serve', '--config', file(text)]);
       expect(r.code, text).toBe(2);
       expect(r.err, text).toMatch(want);
       expect(r.err.trimEnd().split('\n'), text).toHaveLength(1);
     }
-    const missing = await run(['serve', '--config', join(dir, 'none.toml')]);
+    const missing = await runCli(['serve', '--config', join(dir, 'none.toml')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/none\.toml: ENOENT/);
   });

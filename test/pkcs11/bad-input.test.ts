@@ -6,21 +6,9 @@ import { join } from 'node:path';
 
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { main } from '../../src/cli/index.ts';
 import { generateP256 } from '../../src/pkcs11/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
-
-async function run(argv: string[]) {
-  let err = '';
-  const l = vi.spyOn(console, 'log').mockImplementation(() => {});
-  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
-  try {
-    return { code: await main(argv, {}), err };
-  } finally {
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
 
 // An ECDSA P-256 key pair in the token (a tilelog sign key): a key of the wrong type for a log.
 const p256 = label('p256');
@@ -63,7 +51,15 @@ describe('bad PKCS#11 input', () => {
 
   it.each(cases)('keygen refuses %s, writing nothing', async (_what, uri, why) => {
     const out = join(mkdtempSync(join(tmpdir(), 'tilelog-bad-')), 'keys');
-    const r = await run(['keygen', '--origin', 'bad.example.test', '--pkcs11', uri, '--out', out]);
+    const r = await runCli([
+      'keygen',
+      '--origin',
+      'bad.example.test',
+      '--pkcs11',
+      uri,
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(why);
     expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -79,7 +75,7 @@ describe('bad PKCS#11 input', () => {
     ],
   ] as [string, string, RegExp][])('serve refuses %s, writing nothing', async (_what, uri, why) => {
     const data = join(mkdtempSync(join(tmpdir(), 'tilelog-bad-')), 'data');
-    const r = await run([
+    const r = await runCli([
       'serve',
       '--key',
       uri,

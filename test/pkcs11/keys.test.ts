@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { concat, toBase64, utf8 } from '../../src/bytes.ts';
-import { main } from '../../src/cli/index.ts';
 import { readSignerKey } from '../../src/config.ts';
 import { leafHash } from '../../src/merkle/index.ts';
 import {
@@ -22,22 +21,10 @@ import {
 import { generateEd25519 } from '../../src/pkcs11/index.ts';
 import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
 import { startServer, startWitness } from '../../src/server.ts';
+import { runCli } from '../helpers/cli.ts';
 import { signedCheckpoint } from '../helpers/signers.ts';
 import { logSigner } from '../helpers/witness.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
-
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const l = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void (out += `${s}\n`));
-  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
-  try {
-    return { code: await main(argv, {}), out, err };
-  } finally {
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tilelog-pkcs11-'));
 
@@ -47,14 +34,22 @@ describe('keygen --pkcs11', () => {
   it('makes a sensitive, non-extractable Ed25519 key in the token and writes only log.pub', async () => {
     const out = join(tmp(), 'keys');
     const uri = keyUri(label('log'));
-    const r = await run(['keygen', '--origin', 'example.test/log', '--pkcs11', uri, '--out', out]);
+    const r = await runCli([
+      'keygen',
+      '--origin',
+      'example.test/log',
+      '--pkcs11',
+      uri,
+      '--out',
+      out,
+    ]);
     expect(r).toMatchObject({ code: 0, err: '' });
     const vkey = readFileSync(join(out, 'log.pub'), 'utf8').trim();
     expect(r.out.trim()).toBe(vkey);
     expect(parseVerifierKey(vkey).name).toBe('example.test/log');
     expect(existsSync(join(out, 'log.key'))).toBe(false);
     // Again: the key exists, so its verifier key is printed and nothing new is made.
-    const again = await run([
+    const again = await runCli([
       'keygen',
       '--origin',
       'example.test/log',
@@ -89,7 +84,7 @@ describe('keygen --pkcs11', () => {
     const dir = tmp();
     const uri = keyUri(label('served'));
     const origin = 'served.example.test/log';
-    const r = await run(['keygen', '--origin', origin, '--pkcs11', uri, '--out', dir]);
+    const r = await runCli(['keygen', '--origin', origin, '--pkcs11', uri, '--out', dir]);
     expect(r.code).toBe(0);
     const vkey = r.out.trim();
     const running = await startServer({
@@ -119,7 +114,7 @@ describe('keygen --pkcs11', () => {
   it('runs a witness that cosigns with a token key and an ML-DSA-44 key file', async () => {
     const dir = tmp();
     const uri = keyUri(label('witness'));
-    const r = await run([
+    const r = await runCli([
       'keygen',
       '--witness',
       'witness.example.test',
@@ -174,10 +169,18 @@ describe('keygen --pkcs11', () => {
     const { publicKey } = await generateEd25519(uri);
     const want = formatVerifierKey(origin, publicKey);
     // trust-root: the TrustedRoot's logId is the checkpoint key ID of the named key.
-    const tr = await run(['trust-root', '--url', `https://${origin}`, '--key', uri, '--out', dir]);
+    const tr = await runCli([
+      'trust-root',
+      '--url',
+      `https://${origin}`,
+      '--key',
+      uri,
+      '--out',
+      dir,
+    ]);
     expect(tr.code).toBe(1);
     expect(tr.err).toBe('tilelog trust-root: a PKCS#11 key needs --origin (its key name)\n');
-    const ok = await run([
+    const ok = await runCli([
       'trust-root',
       '--url',
       `https://${origin}`,
@@ -195,7 +198,7 @@ describe('keygen --pkcs11', () => {
     expect(parseVerifierKey(want).name).toBe(origin);
     // index --key URI without --origin: the same one line, nothing written.
     const data = join(dir, 'index');
-    const ix = await run([
+    const ix = await runCli([
       'index',
       '--input',
       'http://127.0.0.1:1',

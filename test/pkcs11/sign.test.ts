@@ -10,26 +10,13 @@ import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../../src/cli/index.ts';
 import { generateEd25519 } from '../../src/pkcs11/index.ts';
 import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startLog, type TestLog } from '../sign/log.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const l = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void (out += `${s}\n`));
-  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
-  try {
-    return { code: await main(argv, env), out, err };
-  } finally {
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tilelog-pkcs11-sign-'));
 
@@ -44,7 +31,7 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
   afterAll(() => t.close());
 
   it('keygen --signing --pkcs11 makes a P-256 key in the token and writes only signing.pub', async () => {
-    const r = await run(['keygen', '--signing', '--pkcs11', uri, '--out', keys]);
+    const r = await runCli(['keygen', '--signing', '--pkcs11', uri, '--out', keys]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/: PKIX_ECDSA_P256_SHA_256 key, hint \S+=\n$/);
     const pub = createPublicKey(readFileSync(join(keys, 'signing.pub')));
@@ -66,7 +53,7 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
       }
     });
     // Again with the key there: nothing new is made, and signing.pub is not overwritten.
-    const again = await run(['keygen', '--signing', '--pkcs11', uri, '--out', join(dir, 'k2')]);
+    const again = await runCli(['keygen', '--signing', '--pkcs11', uri, '--out', join(dir, 'k2')]);
     expect(again.code, again.err).toBe(0);
     expect(readFileSync(join(dir, 'k2', 'signing.pub'), 'utf8')).toBe(
       readFileSync(join(keys, 'signing.pub'), 'utf8'),
@@ -76,7 +63,7 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
   it('signs in the token a bundle that @sigstore/verify and verify-bundle accept', async () => {
     const artifact = join(dir, 'release.tar');
     writeFileSync(artifact, 'release bytes signed in a token');
-    const r = await run(['sign', '--key', uri, '--url', t.baseUrl, artifact], {
+    const r = await runCli(['sign', '--key', uri, '--url', t.baseUrl, artifact], {
       TILELOG_VKEY: t.vkey,
     });
     expect(r.code, r.err).toBe(0);
@@ -104,7 +91,7 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
     ).toThrow();
     const rootFile = join(dir, 'trusted_root.json');
     writeFileSync(rootFile, JSON.stringify(t.trustedRoot));
-    const v = await run([
+    const v = await runCli([
       'verify-bundle',
       '--bundle',
       file,
@@ -128,13 +115,22 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
       [keyUri(label('absent')), /no key object=absent-[0-9a-f]+ in token tilelog-test/],
     ];
     for (const [key, why] of cases) {
-      const r = await run(['sign', '--key', key, '--url', t.baseUrl, '--vkey', t.vkey, artifact]);
+      const r = await runCli([
+        'sign',
+        '--key',
+        key,
+        '--url',
+        t.baseUrl,
+        '--vkey',
+        t.vkey,
+        artifact,
+      ]);
       expect(r.code, key).toBe(1);
       expect(r.err, key).toMatch(why);
       expect(r.err.trim().split('\n'), key).toHaveLength(1);
       expect(existsSync(`${artifact}.sigstore.json`)).toBe(false);
     }
-    const k = await run([
+    const k = await runCli([
       'keygen',
       '--signing',
       '--algorithm',

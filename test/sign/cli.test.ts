@@ -8,31 +8,18 @@ import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../../src/cli/index.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startLog, type TestLog } from './log.ts';
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const l = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void (out += `${s}\n`));
-  const e = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void (err += `${s}\n`));
-  try {
-    return { code: await main(argv, env), out, err };
-  } finally {
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tilelog-sign-cli-'));
 
 describe('tilelog keygen --signing', () => {
   it('writes a PKCS#8 key (0600) and its SPKI public key, and never overwrites them', async () => {
     const out = join(dir, 'keys');
-    const r = await run(['keygen', '--signing', '--out', out]);
+    const r = await runCli(['keygen', '--signing', '--out', out]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/signing\.key: PKIX_ECDSA_P256_SHA_256 key, hint \S+=\n$/);
     const pem = readFileSync(join(out, 'signing.key'), 'utf8');
@@ -40,7 +27,7 @@ describe('tilelog keygen --signing', () => {
     expect(statSync(join(out, 'signing.key')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(out, 'signing.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
     expect(createPrivateKey(pem).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
-    const again = await run(['keygen', '--signing', '--out', out]);
+    const again = await runCli(['keygen', '--signing', '--out', out]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/EEXIST/);
     expect(readFileSync(join(out, 'signing.key'), 'utf8')).toBe(pem);
@@ -48,7 +35,7 @@ describe('tilelog keygen --signing', () => {
 
   it('makes the other algorithms with --algorithm, and only with --signing', async () => {
     const out = join(dir, 'rsa');
-    const r = await run([
+    const r = await runCli([
       'keygen',
       '--signing',
       '--algorithm',
@@ -59,10 +46,17 @@ describe('tilelog keygen --signing', () => {
     expect(r.code, r.err).toBe(0);
     const key = createPrivateKey(readFileSync(join(out, 'signing.key'), 'utf8'));
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(3072);
-    const bad = await run(['keygen', '--algorithm', 'PKIX_ED25519_PH', '--out', join(dir, 'x')]);
+    const bad = await runCli(['keygen', '--algorithm', 'PKIX_ED25519_PH', '--out', join(dir, 'x')]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--algorithm goes with --signing/);
-    const unknown = await run(['keygen', '--signing', '--algorithm', 'PKIX_ED25519', '--out', out]);
+    const unknown = await runCli([
+      'keygen',
+      '--signing',
+      '--algorithm',
+      'PKIX_ED25519',
+      '--out',
+      out,
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/PKIX_ED25519 is not one of/);
   });
@@ -80,7 +74,7 @@ describe('tilelog sign', () => {
     ]);
     rootFile = join(dir, 'trusted_root.json');
     writeFileSync(rootFile, JSON.stringify(t.trustedRoot));
-    expect((await run(['keygen', '--signing', '--out', keys])).code).toBe(0);
+    expect((await runCli(['keygen', '--signing', '--out', keys])).code).toBe(0);
   });
   afterAll(async () => {
     await t.close();
@@ -91,7 +85,7 @@ describe('tilelog sign', () => {
     const artifact = join(dir, 'release.tar');
     writeFileSync(artifact, 'release bytes');
     const key = join(keys, 'signing.key');
-    const r = await run(['sign', '--key', key, '--url', t.baseUrl, artifact], {
+    const r = await runCli(['sign', '--key', key, '--url', t.baseUrl, artifact], {
       TILELOG_VKEY: t.vkey,
     });
     expect(r.code, r.err).toBe(0);
@@ -99,7 +93,7 @@ describe('tilelog sign', () => {
       /PKIX_ECDSA_P256_SHA_256 signature logged at index 0 of 127\.0\.0\.1:\d+/,
     );
     const file = `${artifact}.sigstore.json`;
-    const v = await run([
+    const v = await runCli([
       'verify-bundle',
       '--bundle',
       file,
@@ -134,14 +128,14 @@ describe('tilelog sign', () => {
   it('takes the log key from the TrustedRoot that trust-root writes, and writes --out', async () => {
     const trust = join(dir, 'trust');
     const keyFile = join(t.dir, 'log.key');
-    const tr = await run(['trust-root', '--url', t.baseUrl, '--key', keyFile, '--out', trust]);
+    const tr = await runCli(['trust-root', '--url', t.baseUrl, '--key', keyFile, '--out', trust]);
     expect(tr.code, tr.err).toBe(0);
     const root = join(trust, 'trusted_root.json');
     const artifact = join(dir, 'notes.txt');
     writeFileSync(artifact, 'notes');
     const out = join(dir, 'notes.bundle.json');
     const key = join(keys, 'signing.key');
-    const r = await run([
+    const r = await runCli([
       'sign',
       '--key',
       key,
@@ -154,7 +148,7 @@ describe('tilelog sign', () => {
       artifact,
     ]);
     expect(r.code, r.err).toBe(0);
-    const v = await run([
+    const v = await runCli([
       'verify-bundle',
       '--bundle',
       out,
@@ -170,7 +164,7 @@ describe('tilelog sign', () => {
     const rsa = join(dir, 'rsa', 'signing.key');
     const artifact = join(dir, 'refused.txt');
     writeFileSync(artifact, 'refused');
-    const r = await run([
+    const r = await runCli([
       'sign',
       '--key',
       rsa,
@@ -192,7 +186,7 @@ describe('tilelog sign', () => {
     const artifact = join(dir, 'unverified.txt');
     writeFileSync(artifact, 'unverified');
     const impostor = parseSignerKey(generateSignerKey(t.signer.name)).verifierKey;
-    const r = await run([
+    const r = await runCli([
       'sign',
       '--key',
       join(keys, 'signing.key'),
@@ -219,7 +213,7 @@ describe('tilelog sign', () => {
       [['sign', '--key', key, '--url', 'nope', '--vkey', t.vkey, 'a'], /--url nope is not a URL/],
     ];
     for (const [argv, want] of cases) {
-      const r = await run(argv);
+      const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(want);
     }
