@@ -18,9 +18,7 @@ import {
   type Signer,
 } from '../src/note/index.ts';
 import { generateEd25519 } from '../src/pkcs11/index.ts';
-import { Log } from '../src/sequencer/index.ts';
-import { LevelStore } from '../src/storage/index.ts';
-import { machine, rate, report, sequenceAll } from './util.ts';
+import { machine, rate, report, sequenceOnLevel } from './util.ts';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const SIGS = Number(process.env.BENCH_SIGNATURES ?? 3000);
@@ -66,19 +64,7 @@ async function signatures(
 }
 
 async function sequenced(signer: Signer, es: Uint8Array[]): Promise<number> {
-  const d = mkdtempSync(join(dir, 'seq-'));
-  const store = await LevelStore.open(d, { sync: true });
-  const log = await Log.open(store, {
-    origin: ORIGIN,
-    signer,
-    maxBatch: BATCH,
-    maxAgeMs: 10,
-    maxPending: 4 * BATCH,
-  });
-  const r = await sequenceAll(log, es, BATCH);
-  await log.close();
-  await store.close();
-  return r;
+  return sequenceOnLevel(mkdtempSync(join(dir, 'seq-')), signer, es, BATCH);
 }
 
 console.log(

@@ -9,10 +9,8 @@ import { Level } from 'level';
 
 import { randomBytes } from '../src/crypto.ts';
 import { generateSignerKey, parseSignerKey } from '../src/note/index.ts';
-import { Log } from '../src/sequencer/index.ts';
-import { LevelStore } from '../src/storage/index.ts';
 import { encodeBundle } from '../src/tiles/index.ts';
-import { machine, rate, report, sequenceAll } from './util.ts';
+import { machine, rate, report, sequenceOnLevel } from './util.ts';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 200_000);
 const SIZE = 1024;
@@ -60,18 +58,8 @@ async function plainLevel(es: Uint8Array[]): Promise<number> {
 
 async function sequenced(es: Uint8Array[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-seq-'));
-  const store = await LevelStore.open(dir, { sync: true });
   const signer = parseSignerKey(generateSignerKey('bench.example/log'));
-  const log = await Log.open(store, {
-    origin: 'bench.example/log',
-    signer,
-    maxBatch: BATCH,
-    maxAgeMs: 10,
-    maxPending: 4 * BATCH,
-  });
-  const r = await sequenceAll(log, es, BATCH);
-  await log.close();
-  await store.close();
+  const r = await sequenceOnLevel(dir, signer, es, BATCH);
   rmSync(dir, { recursive: true, force: true });
   return r;
 }

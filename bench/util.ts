@@ -3,6 +3,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
+import type { Signer } from '../src/note/index.ts';
+import { Log } from '../src/sequencer/index.ts';
+import { LevelStore } from '../src/storage/index.ts';
+
 export function machine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -80,4 +84,28 @@ export async function sequenceAll(
   if (log.state.checkpoint.size !== es.length)
     throw new Error('bench: not everything was sequenced');
   return rate(es.length, ms);
+}
+
+/**
+ * sequenceOnLevel sequences es into a new log in a fresh LevelDB under dir (fsync on, as a server
+ * runs), in batches of batch, and returns entries/s (sequenceAll); the log is closed after.
+ */
+export async function sequenceOnLevel(
+  dir: string,
+  signer: Signer,
+  es: readonly Uint8Array[],
+  batch: number,
+): Promise<number> {
+  const store = await LevelStore.open(dir, { sync: true });
+  const log = await Log.open(store, {
+    origin: signer.name,
+    signer,
+    maxBatch: batch,
+    maxAgeMs: 10,
+    maxPending: 4 * batch,
+  });
+  const r = await sequenceAll(log, es, batch);
+  await log.close();
+  await store.close();
+  return r;
 }
