@@ -27,6 +27,19 @@ export function sha256(data: Uint8Array): Uint8Array {
   return nobleSha256(data);
 }
 
+/**
+ * sha256Into writes SHA-256 of data to out at offset (32 bytes), allocating no array: the tree's
+ * node and leaf hashes are written straight into the tiles they belong to.
+ */
+export function sha256Into(data: Uint8Array, out: Uint8Array, offset: number): void {
+  if (!nodeHash) {
+    out.set(nobleSha256(data), offset);
+    return;
+  }
+  const s = nodeHash('sha256', data, 'binary');
+  for (let i = 0; i < 32; i++) out[offset + i] = s.charCodeAt(i);
+}
+
 // A digest as a 'binary' (latin1) string copied into a small Uint8Array costs about half of what the
 // 'buffer' output does: each Buffer gets its own ArrayBuffer, and making one is the larger part
 // of hashing a 65-byte node (measured, bench/crypto.bench.ts tree hashing).

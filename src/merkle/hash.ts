@@ -2,7 +2,7 @@
  * RFC 6962 hashing (RFC 9162 §2.1.1): leaf hashes are SHA-256(0x00 ‖ d) and interior node hashes
  * SHA-256(0x01 ‖ left ‖ right), which keeps leaves and nodes in separate domains.
  */
-import { sha256 } from '../crypto.ts';
+import { sha256, sha256Into } from '../crypto.ts';
 import { assert } from '../errors.ts';
 
 /** Hash is a 32-byte SHA-256 value. */
@@ -55,6 +55,52 @@ export function balancedRoot(nodes: readonly Hash[]): Hash {
   for (let width = n; width > 1; width >>= 1)
     for (let i = 0; i < width; i += 2) level[i >> 1] = nodeHash(level[i]!, level[i + 1]!);
   return level[0]!;
+}
+
+/**
+ * leafHashInPlace writes the leaf hash of the entry buf[at+1..end) to out at offset, hashing the
+ * entry where it lies: it sets buf[at] to the 0x00 leaf prefix, a byte the caller writes again
+ * after (in an entry bundle, the low byte of the entry's length). This spares leafHash's copy of
+ * the entry, as large a cost as the rest of the per-entry work (bench/crypto.bench.ts).
+ */
+export function leafHashInPlace(
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  out: Uint8Array,
+  offset: number,
+): void {
+  buf[at] = 0;
+  sha256Into(buf.subarray(at, end), out, offset);
+}
+
+// Scratch space for the levels above the bottom of balancedRootInto.
+let levelBuf = new Uint8Array(128 * HASH_SIZE);
+
+/**
+ * balancedRootInto writes to out at offset the root of a perfect subtree whose 2^k bottom nodes
+ * are given back to back in bottom (a full hash tile): no array or object per node hash.
+ */
+export function balancedRootInto(bottom: Uint8Array, out: Uint8Array, offset: number): void {
+  const n = bottom.length / HASH_SIZE;
+  assert(n >= 1 && (n & (n - 1)) === 0, 'merkle: balancedRootInto needs 2^k nodes');
+  if (n === 1) {
+    out.set(bottom, offset);
+    return;
+  }
+  if (levelBuf.length < (n / 2) * HASH_SIZE) levelBuf = new Uint8Array((n / 2) * HASH_SIZE);
+  // Node i of a level is written over the one level below's node i, after nodes 2i and 2i + 1
+  // were read: the levels above the bottom are halved in place.
+  let src = bottom;
+  for (let width = n; width > 2; width >>= 1) {
+    for (let i = 0; i < width; i += 2) {
+      nodeBuf.set(src.subarray(i * HASH_SIZE, (i + 2) * HASH_SIZE), 1);
+      sha256Into(nodeBuf, levelBuf, (i >> 1) * HASH_SIZE);
+    }
+    src = levelBuf;
+  }
+  nodeBuf.set(src.subarray(0, 2 * HASH_SIZE), 1);
+  sha256Into(nodeBuf, out, offset);
 }
 
 /**

@@ -4,10 +4,17 @@
  * memory, never the tree), and appending is pure: it returns a new edge and the tiles to write,
  * leaving the old edge valid if the commit that would publish them fails.
  */
-import { concat, equal } from '../bytes.ts';
+import { equal } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
-import { balancedRoot, foldRight, type Hash, HASH_SIZE } from '../merkle/index.ts';
-import { decodeBundle, encodeBundle } from './bundle.ts';
+import {
+  balancedRoot,
+  balancedRootInto,
+  foldRight,
+  type Hash,
+  HASH_SIZE,
+  leafHashInPlace,
+} from '../merkle/index.ts';
+import { checkEntry, decodeBundle } from './bundle.ts';
 import { ENTRIES, type Tile, TILE_WIDTH, tilePath, tileWidth } from './tile.ts';
 
 /** Edge is the right edge of a tree of size leaves. */
@@ -56,65 +63,150 @@ export function edgeRoot(edge: Edge): Hash {
   return foldRight(subtrees);
 }
 
+/** Level is the partial tile of one level being filled: its hashes back to back, as stored. */
+interface Level {
+  data: Uint8Array;
+  count: number;
+  /** kept are the edge's own hash objects for data's first kept.length hashes. */
+  kept: readonly Hash[];
+}
+
+function openLevel(old: readonly Hash[]): Level {
+  const data = new Uint8Array(TILE_WIDTH * HASH_SIZE);
+  old.forEach((h, i) => data.set(h, i * HASH_SIZE));
+  return { data, count: old.length, kept: old };
+}
+
 /**
- * appendToEdge appends entries (with their leaf hashes) to edge. It returns the new edge and the
- * tiles and bundles to write: every tile that filled, and the new partial tile of every level that
- * changed. superseded lists the paths of partial tiles the new ones replace.
+ * Appender holds one appendToEdge call's state. Hashes are written straight into the tiles they
+ * belong to, which are the writes: a full tile is handed out as it is, and its root is written
+ * into the tile above (bench/crypto.bench.ts tree hashing).
+ */
+class Appender {
+  readonly writes: TileWrite[] = [];
+  private readonly open: (Level | undefined)[] = [];
+  private readonly edge: Edge;
+
+  constructor(edge: Edge) {
+    this.edge = edge;
+  }
+
+  put(tile: Tile, data: Uint8Array): void {
+    this.writes.push({ tile, path: tilePath(tile), data });
+  }
+
+  /** level returns the partial tile of level L, opened from the edge on first use. */
+  level(L: number): Level {
+    return (this.open[L] ??= openLevel(this.edge.levels[L] ?? []));
+  }
+
+  /** added counts k hashes written at level L after its count, the last of index last. */
+  added(L: number, k: number, last: number): void {
+    const lv = this.level(L);
+    lv.count += k;
+    if (lv.count < TILE_WIDTH) return;
+    const n = Math.floor(last / TILE_WIDTH);
+    this.put({ level: L, n, width: TILE_WIDTH }, lv.data);
+    const up = this.level(L + 1);
+    balancedRootInto(lv.data, up.data, up.count * HASH_SIZE);
+    this.open[L] = { data: new Uint8Array(TILE_WIDTH * HASH_SIZE), count: 0, kept: [] };
+    this.added(L + 1, 1, n);
+  }
+
+  /** finish writes the partial tiles of the levels that changed and returns the edge's levels. */
+  finish(size: number): Hash[][] {
+    const levels: Hash[][] = [];
+    const height = Math.max(this.open.length, this.edge.levels.length);
+    for (let L = 0; L < height; L++) {
+      const lv = this.open[L];
+      if (!lv) {
+        levels.push((this.edge.levels[L] ?? []).slice());
+        continue;
+      }
+      const hashes = lv.kept.slice();
+      for (let i = hashes.length; i < lv.count; i++)
+        hashes.push(lv.data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      levels.push(hashes);
+      if (lv.count === 0) continue;
+      const n = Math.floor(size / TILE_WIDTH ** (L + 1));
+      this.put({ level: L, n, width: lv.count }, lv.data.subarray(0, lv.count * HASH_SIZE));
+    }
+    return levels;
+  }
+}
+
+/**
+ * appendBundle encodes the entry bundle that holds old (already in the tree) and then entries
+ * [from, to), and writes the leaf hash of each of these to level 0: taken from hashes, or, when
+ * hashes is not given, computed from the entry where it lies in the bundle (leafHashInPlace).
+ */
+function appendBundle(
+  old: readonly Uint8Array[],
+  entries: readonly Uint8Array[],
+  hashes: readonly Hash[] | undefined,
+  from: number,
+  to: number,
+  level: Level,
+): Uint8Array {
+  let n = 0;
+  for (const e of old) n += 2 + e.length;
+  for (let i = from; i < to; i++) {
+    checkEntry(entries[i]!);
+    n += 2 + entries[i]!.length;
+  }
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const e of old) {
+    out[off] = e.length >>> 8;
+    out[off + 1] = e.length & 255;
+    out.set(e, off + 2);
+    off += 2 + e.length;
+  }
+  for (let i = from, at = level.count * HASH_SIZE; i < to; i++, at += HASH_SIZE) {
+    const e = entries[i]!;
+    out[off] = e.length >>> 8;
+    out.set(e, off + 2);
+    if (hashes) level.data.set(hashes[i]!, at);
+    else leafHashInPlace(out, off + 1, off + 2 + e.length, level.data, at);
+    out[off + 1] = e.length & 255;
+    off += 2 + e.length;
+  }
+  return out;
+}
+
+/**
+ * appendToEdge appends entries to edge, with their leaf hashes, or without them, and then they
+ * are computed here as the bundles are written (which spares a copy of each entry). It returns the
+ * new edge and the tiles and bundles to write: every tile that filled, and the new partial tile
+ * of every level that changed. superseded lists the paths of partial tiles the new ones replace.
  */
 export function appendToEdge(
   edge: Edge,
   entries: readonly Uint8Array[],
-  hashes: readonly Hash[],
+  hashes?: readonly Hash[],
 ): { edge: Edge; writes: TileWrite[]; superseded: string[] } {
-  assert(entries.length === hashes.length, 'tiles: one hash per entry');
-  const levels = edge.levels.map((l) => l.slice());
-  let bundle = edge.bundle.slice();
-  const writes: TileWrite[] = [];
-  const changed = new Set<number>();
+  assert(!hashes || entries.length === hashes.length, 'tiles: one hash per entry');
+  const a = new Appender(edge);
+  let bundle: readonly Uint8Array[] = edge.bundle;
   let size = edge.size;
-
-  const put = (tile: Tile, data: Uint8Array) => writes.push({ tile, path: tilePath(tile), data });
-  const push = (level: number, h: Hash, index: number) => {
-    changed.add(level);
-    const tile = (levels[level] ??= []);
-    tile.push(h);
-    if (tile.length < TILE_WIDTH) return;
-    const n = Math.floor(index / TILE_WIDTH);
-    put({ level, n, width: TILE_WIDTH }, concat(...tile));
-    levels[level] = [];
-    push(level + 1, balancedRoot(tile), n);
-  };
-
-  for (let i = 0; i < entries.length; i++) {
-    bundle.push(entries[i]!);
-    if (bundle.length === TILE_WIDTH) {
-      put(
-        { level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: TILE_WIDTH },
-        encodeBundle(bundle),
-      );
-      bundle = [];
-    }
-    push(0, hashes[i]!, size);
-    size++;
+  // One entry bundle at a time: the bundle and the level-0 tile of the same entries fill together.
+  for (let from = 0; from < entries.length;) {
+    const to = Math.min(entries.length, from + TILE_WIDTH - bundle.length);
+    const data = appendBundle(bundle, entries, hashes, from, to, a.level(0));
+    const width = bundle.length + to - from;
+    const n = Math.floor(size / TILE_WIDTH);
+    size += to - from;
+    if (width === TILE_WIDTH || to === entries.length) a.put({ level: ENTRIES, n, width }, data);
+    bundle = width === TILE_WIDTH ? [] : bundle.concat(entries.slice(from, to));
+    a.added(0, to - from, size - 1);
+    from = to;
   }
-
-  if (entries.length > 0 && bundle.length > 0) {
-    put(
-      { level: ENTRIES, n: Math.floor(size / TILE_WIDTH), width: bundle.length },
-      encodeBundle(bundle),
-    );
-  }
-  for (const level of changed) {
-    const hashesAt = levels[level]!;
-    if (hashesAt.length === 0) continue;
-    const n = Math.floor(size / TILE_WIDTH ** (level + 1));
-    put({ level, n, width: hashesAt.length }, concat(...hashesAt));
-  }
+  const levels = a.finish(size);
   const kept = new Set(edgeTiles(size).map(tilePath));
   const superseded = edgeTiles(edge.size)
     .map(tilePath)
     .filter((p) => !kept.has(p));
-  return { edge: { size, levels, bundle }, writes, superseded };
+  return { edge: { size, levels, bundle: bundle.slice() }, writes: a.writes, superseded };
 }
 
 /** ReadTiles reads tiles at their widths, in order, null for one not available (TileSource.read). */
