@@ -141,7 +141,7 @@ export class ClusterCore implements LogCore {
     this.polled = published;
     this.polledAt = opts.clock.now();
     const size = () => Math.max(this.integrated.checkpoint.size, this.published.checkpoint.size);
-    this.reader = new TileReader(ctx.store, size, undefined, true);
+    this.reader = new TileReader(ctx.store, size);
     this.forwarder = new Forwarder({
       // While taking over, this instance's own URL: its endpoint answers 503 until it leads.
       sequencerUrl: () => this.lease.sequencerUrl,

@@ -198,7 +198,10 @@ export class Integrator implements Sequencer {
       const started = Date.now();
       const entries = batch.map((it) => it.p);
       const r = await commitBatch(this.ctx, this.tip, entries, signed, pub?.note);
-      this.current = r.state;
+      // Only a commit makes its state durable. A batch of entries all in the log already commits
+      // nothing, and the tip it was sequenced on may be a commit still being written: taken as
+      // the integrated state, it sent readers to tiles not yet in storage (500 "missing").
+      if (r.committed) this.current = r.state;
       this.opts.events?.committed?.({
         entries: batch.length,
         fresh: r.existing.filter((e) => !e).length,

@@ -4,7 +4,6 @@
  * computed from tiles. All of it goes through one TileSource over the store (tiles/source.ts),
  * whose byte-bounded cache is always coherent because a tile path's bytes never change.
  */
-import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import {
@@ -13,7 +12,6 @@ import {
   proveInclusion,
   readTreeHash,
   type Tile,
-  type TileFetcher,
   TileSource,
   type TileWrite,
 } from '../tiles/index.ts';
@@ -24,34 +22,9 @@ export class TileReader {
   private readonly source: TileSource;
 
   /** capacityBytes bounds the cache by size, not count: an entry bundle can be 256 times a tile. */
-  /**
-   * shared: several processes write the store (S3 instances), so a tile missing at the size this
-   * one last read may be a race with another's commit rather than corruption; it is reported
-   * 'unavailable' (503, retry) instead of 'corrupt'. (A known race in failover tests, not yet
-   * understood: see the README's S3 section.)
-   */
-  constructor(
-    store: LogStore,
-    size: () => number,
-    capacityBytes = DEFAULT_CACHE_BYTES,
-    shared = false,
-  ) {
+  constructor(store: LogStore, size: () => number, capacityBytes = DEFAULT_CACHE_BYTES) {
     this.store = store;
     this.source = new TileSource({ fetch: (paths) => store.getMany(paths), size, capacityBytes });
-    this.shared = shared;
-    this.fetchHashes = (tiles) => this.retryable(this.source.fetchHashes(tiles));
-  }
-
-  private readonly shared: boolean;
-  private readonly fetchHashes: TileFetcher;
-
-  private async retryable<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      if (!this.shared || !(err instanceof LogError) || err.code !== 'corrupt') throw err;
-      throw new LogError('unavailable', `${err.message}; retry later`);
-    }
   }
 
   /** prime adds tiles that were just committed to the cache. */
@@ -69,18 +42,18 @@ export class TileReader {
    * null when that tile is not part of it (wider than the tree allows).
    */
   async readTile(t: Tile): Promise<Uint8Array | null> {
-    const [data] = await this.retryable(this.source.read([t]));
+    const [data] = await this.source.read([t]);
     return data!;
   }
 
   /** proveInclusion returns the inclusion proof of index in the tree of size (≤ integrated). */
   proveInclusion(index: number, size: number): Promise<Hash[]> {
-    return proveInclusion(this.fetchHashes, index, size);
+    return proveInclusion(this.source.fetchHashes, index, size);
   }
 
   /** treeHash returns the root of the tree of size (≤ integrated) computed from tiles. */
   treeHash(size: number): Promise<Hash> {
-    return readTreeHash(this.fetchHashes, size);
+    return readTreeHash(this.source.fetchHashes, size);
   }
 
   /** lookup reads a non-tile key (the dedup index) straight from the store. */
@@ -90,6 +63,6 @@ export class TileReader {
 
   /** proveConsistency returns the consistency proof between two sizes (≤ integrated). */
   proveConsistency(size1: number, size2: number): Promise<Hash[]> {
-    return proveConsistency(this.fetchHashes, size1, size2);
+    return proveConsistency(this.source.fetchHashes, size1, size2);
   }
 }

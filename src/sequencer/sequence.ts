@@ -61,6 +61,12 @@ export interface CommitResult {
   readonly state: LogState;
   /** published is true when the commit also published state's own checkpoint (step 4). */
   readonly published: boolean;
+  /**
+   * committed is false when nothing was written (every entry was in the log already and no
+   * publication was handed over): state is then the one given, which a pipelining caller's tip
+   * may hold before it is durable.
+   */
+  readonly committed: boolean;
   readonly indexes: number[];
   /** existing[i] is true when batch[i] was already in the log before this batch. */
   readonly existing: boolean[];
@@ -101,9 +107,10 @@ export async function commitBatch(
   if (fresh.length === 0) {
     onSigned(state);
     // Nothing to integrate; a handed-over publication is written alone, on the same lock.
-    if (publish.length > 0)
+    const committed = publish.length > 0;
+    if (committed)
       await ctx.store.commit({ expected: state.lock, next: state.lock, objects: publish });
-    return { state, published: false, indexes, existing, writes: [] };
+    return { state, published: false, committed, indexes, existing, writes: [] };
   }
 
   // 2. Integrate: assign the next indexes in order and compute the new tiles, entry bundles and
@@ -152,7 +159,7 @@ export async function commitBatch(
   // 6. Only now are the entries integrated: their indexes are final, and (unless step 4 already
   //    published it) the publisher may put this checkpoint, or a later one, before the
   //    witnesses. Submitters are answered once a published checkpoint covers them (pool.ts).
-  return { state: nextState, published: inline, indexes, existing, writes };
+  return { state: nextState, published: inline, committed: true, indexes, existing, writes };
 }
 
 /** initialCommit commits the empty tree's checkpoint for a new log. */

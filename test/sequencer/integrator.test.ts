@@ -1,0 +1,94 @@
+// The integrator's state is the last durable commit. A batch whose entries are all in the log
+// already commits nothing; it must not move that state to the tip, which may be a commit still
+// being written: the reader would then look for tiles of a tree that is not in storage yet (the
+// 500 "tile … is missing from storage" of the S3 failover test, where frontends send batches
+// again to a new sequencer right after a takeover, many of them already committed).
+import { describe, expect, it } from 'vitest';
+
+import { utf8 } from '../../src/bytes.ts';
+import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
+import {
+  generateSignerKey,
+  type NoteSigner,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+} from '../../src/note/index.ts';
+import { Log } from '../../src/sequencer/index.ts';
+import { TileReader } from '../../src/sequencer/reader.ts';
+import type { Commit, LogStore } from '../../src/storage/index.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
+
+const ORIGIN = 'log.example.test/integrator';
+const signer: NoteSigner = parseSignerKey(generateSignerKey(ORIGIN));
+const verifier = parseVerifierKey(signer.verifierKey);
+const e = (i: number) => utf8(`entry ${i}`);
+
+// GatedStore holds commits while closed: a commit is then in flight, signed and not durable.
+class GatedStore implements LogStore {
+  held = 0;
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => {};
+  private readonly inner: LogStore;
+  constructor(inner: LogStore) {
+    this.inner = inner;
+  }
+  close_(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
+  get = (key: string) => this.inner.get(key);
+  getMany = (keys: readonly string[]) => this.inner.getMany(keys);
+  readLock = () => this.inner.readLock();
+  close = () => this.inner.close();
+  async commit(c: Commit): Promise<void> {
+    if (this.gate) {
+      this.held++;
+      await this.gate;
+    }
+    await this.inner.commit(c);
+  }
+}
+
+async function until(f: () => boolean): Promise<void> {
+  for (let i = 0; !f(); i++) {
+    if (i > 500) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('integrator', () => {
+  it('keeps the durable state when a batch of known entries passes a commit in flight', async () => {
+    // e(0) is committed by an earlier process (as by a sequencer before a takeover), so this
+    // one's reader has no tile of it in its cache and reads them from storage.
+    const memory = new MemoryStore();
+    const before = await Log.open(memory, { origin: ORIGIN, signer, maxAgeMs: 1 });
+    await Promise.all([0, 1, 2].map((i) => before.add(e(i))));
+    expect(before.integrated.checkpoint.size).toBe(3);
+    await before.close();
+    const store = new GatedStore(memory);
+    const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 1 });
+
+    store.close_();
+    const fourth = log.add(e(3)); // its commit (size 4) waits inside the store
+    await until(() => store.held === 1);
+    // e(0) again, in a batch of its own: nothing to commit, answered from the dedup index.
+    const again = await log.add(e(0));
+    expect(again).toMatchObject({ index: 0, size: 3 });
+    expect(log.integrated.checkpoint.size).toBe(3);
+    // A reader bounded by the integrated tree reads its tiles, which must be in storage: a cold
+    // cache, as a cluster instance's after a takeover (this log's own reader cached them).
+    const cold = new TileReader(memory, () => log.integrated.checkpoint.size);
+    const root = parseCheckpoint(openNote(again.note, [verifier]).text).root;
+    checkInclusion(0, 3, leafHash(e(0)), await cold.proveInclusion(0, 3), root);
+
+    store.release();
+    expect(await fourth).toMatchObject({ index: 3, size: 4 });
+    expect(log.integrated.checkpoint.size).toBe(4);
+    await log.close();
+  });
+});
