@@ -191,9 +191,12 @@ export function appendToEdge(
   let size = edge.size;
   // One entry bundle at a time: the bundle and the level-0 tile of the same entries fill together.
   for (let from = 0; from < entries.length;) {
-    const to = Math.min(entries.length, from + TILE_WIDTH - bundle.length);
+    // Counted from the size, not the bundle: an edge may be kept without its bundle (the index
+    // keeps only hashes), and then the bundles written are not meant to be read.
+    const held = size % TILE_WIDTH;
+    const to = Math.min(entries.length, from + TILE_WIDTH - held);
     const data = appendBundle(bundle, entries, hashes, from, to, a.level(0));
-    const width = bundle.length + to - from;
+    const width = held + to - from;
     const n = Math.floor(size / TILE_WIDTH);
     size += to - from;
     if (width === TILE_WIDTH || to === entries.length) a.put({ level: ENTRIES, n, width }, data);

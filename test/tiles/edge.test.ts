@@ -119,6 +119,15 @@ describe('appendToEdge in random batches, up to 66,000 entries', () => {
     );
   });
 
+  it('keeps the hashes right for an edge kept without its bundle, as the index keeps it', () => {
+    let edge: Edge = EMPTY_EDGE;
+    for (const b of [100, 300, 1, 255, 700]) {
+      const batch = ENTRY.slice(edge.size, edge.size + b);
+      edge = { ...appendToEdge(edge, batch, batch.map(leafHash)).edge, bundle: [] };
+      expect(edgeRoot(edge)).toEqual(refRoot(edge.size));
+    }
+  });
+
   it('refuses an entry over 65,535 bytes and leaves the edge as it was', () => {
     const first = appendToEdge(EMPTY_EDGE, ENTRY.slice(0, 300));
     const before = edgeText(first.edge);
