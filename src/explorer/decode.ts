@@ -4,6 +4,7 @@
  * and what cannot be read is reported as a problem, never thrown. Pure: no DOM, no Node.
  */
 import { decodeUtf8, fromBase64Lenient, toHex } from '../bytes.ts';
+import { parseJsonExact } from '../json.ts';
 import { type CertInfo, certInfo, spkiInfo } from './certinfo.ts';
 
 /** DecodedVerifier is one signature's verifier: a public key or a certificate. */
@@ -85,7 +86,7 @@ export function decodeEntry(body: Uint8Array): DecodedEntry {
   const text = decodeUtf8(body);
   let json: unknown;
   try {
-    json = text === null ? null : JSON.parse(text);
+    json = text === null ? null : parseJsonExact(text);
   } catch {
     json = null;
   }

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 
 import { fromBase64, toBase64 } from '../bytes.ts';
+import { parseJsonExact } from '../json.ts';
 
 /** CertFacts is what the monitor reads from one certificate. */
 export interface CertFacts {
@@ -51,7 +52,7 @@ export function summarize(entry: Uint8Array): EntrySummary {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let body: any;
   try {
-    body = JSON.parse(strict.decode(entry));
+    body = parseJsonExact(strict.decode(entry));
   } catch {
     return empty();
   }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { toBase64 } from '../bytes.ts';
 import { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
+import { parseJsonExact } from '../json.ts';
 import type { NoteVerifier } from '../note/index.ts';
 import type { EntrySummary } from './facts.ts';
 import type { MonitorMetrics } from './metrics.ts';
@@ -172,7 +173,7 @@ export class Runner {
     if (!outbox) return;
     let entry: unknown;
     try {
-      entry = JSON.parse(new TextDecoder().decode(bytes));
+      entry = parseJsonExact(new TextDecoder().decode(bytes));
     } catch {
       entry = toBase64(bytes);
     }

@@ -8,6 +8,7 @@
  */
 import { concat, equal, fromBase64Lenient, toHex, utf8 } from '../bytes.ts';
 import { digest as hashWith, sha256 } from '../crypto.ts';
+import { parseJsonExact } from '../json.ts';
 import { certificateSpki } from './x509.ts';
 
 // Untrusted JSON: every field is read through b64()/need() or a typed check before use.
@@ -190,7 +191,7 @@ function inTotoSubject(env: J, payload: Uint8Array, artifact: Uint8Array): strin
     throw new Reject(`payloadType ${JSON.stringify(env.payloadType)} is not ${IN_TOTO}`);
   let st: J;
   try {
-    st = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    st = parseJsonExact(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as J;
   } catch {
     throw new Reject('envelope payload is not JSON');
   }

@@ -7,6 +7,7 @@
  * reason found, on one line. Certificate chains and timestamps are out of scope. No Node imports.
  */
 import { equal } from '../bytes.ts';
+import { parseJsonExact } from '../json.ts';
 import { checkInclusion, leafHash } from '../merkle/index.ts';
 import { openNote, parseCheckpoint } from '../note/index.ts';
 import { b64, Checker, need, Reject, verifyBody } from './body.ts';
@@ -134,7 +135,7 @@ function verifyEntry(
   // 3. The body: a known kind and version that agrees with the rest of the bundle.
   let parsed: J;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    parsed = parseJsonExact(new TextDecoder('utf-8', { fatal: true }).decode(body)) as J;
   } catch {
     throw new Reject('canonicalizedBody is not JSON');
   }

@@ -8,6 +8,7 @@
  */
 import { fromBase64Lenient, toHex, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
+import { parseJsonExact } from '../json.ts';
 import type { Hash } from '../merkle/index.ts';
 import { certificateNames } from './cert.ts';
 
@@ -122,7 +123,7 @@ function mapVerifier(v: unknown, keys: string[], problems: Problem[]): void {
 
 function parse(entry: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry));
+    return parseJsonExact(new TextDecoder('utf-8', { fatal: true }).decode(entry));
   } catch {
     return null;
   }
