@@ -52,6 +52,8 @@ export class TileSource {
   // Insertion order is recency order: a hit is moved to the end, eviction takes the front.
   private readonly cache = new Map<string, Cached>();
   private used = 0;
+  // The entry last inserted or moved: the end of the cache's LRU order.
+  private newest: Cached | undefined;
 
   constructor(opts: TileSourceOptions) {
     this.fetchObjects = opts.fetch;
@@ -169,8 +171,12 @@ export class TileSource {
   }
 
   private touch(k: string, c: Cached): void {
+    // The most recently used key needs no move: a tile read over and over (the newest ones, under
+    // load) then costs one lookup, not a delete and an insert.
+    if (this.newest === c) return;
     this.cache.delete(k);
     this.cache.set(k, c);
+    this.newest = c;
   }
 
   private remember(k: string, c: Cached): void {
@@ -181,6 +187,7 @@ export class TileSource {
     }
     if (cost(k, c) > this.capacity) return;
     this.cache.set(k, c);
+    this.newest = c;
     this.used += cost(k, c);
     while (this.used > this.capacity) {
       const [oldest, v] = this.cache.entries().next().value!;

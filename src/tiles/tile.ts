@@ -25,11 +25,14 @@ export interface Tile {
 
 /** formatIndex encodes N as 3-digit groups, all but the last prefixed with x: 1234067 → x001/x234/067. */
 export function formatIndex(n: number): string {
+  // Built as one string, with no array per call: it runs for every tile read (the round trip in
+  // parseTilePath) and every tile written.
+  if (n < 1000) return n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n);
   let s = String(n);
   s = s.padStart(Math.ceil(s.length / 3) * 3, '0');
-  const groups: string[] = [];
-  for (let i = 0; i < s.length; i += 3) groups.push(s.slice(i, i + 3));
-  return groups.map((g, i) => (i < groups.length - 1 ? 'x' + g : g)).join('/');
+  let out = '';
+  for (let i = 0; i < s.length - 3; i += 3) out += `x${s.slice(i, i + 3)}/`;
+  return out + s.slice(s.length - 3);
 }
 
 /** tilePath returns the tlog-tiles path of a tile, relative to the log prefix. */
@@ -52,8 +55,8 @@ export function parseTilePath(path: string): Tile {
   if (!m) throw badRequest(`tiles: malformed tile path ${JSON.stringify(path.slice(0, 80))}`);
   const level = m[1] === 'entries' ? ENTRIES : Number(m[1]);
   if (level > MAX_LEVEL) throw badRequest(`tiles: tile level ${level} is over ${MAX_LEVEL}`);
-  const digits = m[2]!.replace(/[x/]/g, '');
-  const n = Number(digits);
+  const groups = m[2]!;
+  const n = groups.length === 3 ? Number(groups) : Number(groups.replace(/[x/]/g, ''));
   if (!Number.isSafeInteger(n)) throw badRequest('tiles: tile index is out of range');
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
   if (m[3] !== undefined && width >= TILE_WIDTH)
