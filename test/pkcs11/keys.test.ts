@@ -34,30 +34,15 @@ describe('keygen --pkcs11', () => {
   it('makes a sensitive, non-extractable Ed25519 key in the token and writes only log.pub', async () => {
     const out = join(tmp(), 'keys');
     const uri = keyUri(label('log'));
-    const r = await runCli([
-      'keygen',
-      '--origin',
-      'example.test/log',
-      '--pkcs11',
-      uri,
-      '--out',
-      out,
-    ]);
+    const args = ['keygen', '--origin', 'example.test/log', '--pkcs11', uri, '--out', out];
+    const r = await runCli(args);
     expect(r).toMatchObject({ code: 0, err: '' });
     const vkey = readFileSync(join(out, 'log.pub'), 'utf8').trim();
     expect(r.out.trim()).toBe(vkey);
     expect(parseVerifierKey(vkey).name).toBe('example.test/log');
     expect(existsSync(join(out, 'log.key'))).toBe(false);
     // Again: the key exists, so its verifier key is printed and nothing new is made.
-    const again = await runCli([
-      'keygen',
-      '--origin',
-      'example.test/log',
-      '--pkcs11',
-      uri,
-      '--out',
-      out,
-    ]);
+    const again = await runCli(args);
     expect(again.code).toBe(0);
     expect(again.out.trim()).toBe(vkey);
     // The token refuses to show the private key: CKA_SENSITIVE, not CKA_EXTRACTABLE.
