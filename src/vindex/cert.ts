@@ -144,17 +144,14 @@ export function certificateNames(der: Uint8Array): CertificateNames | null {
   let sans: string[] = [];
   let v1: string | null = null;
   let v2: string | null = null;
-  const seen = new Set<string>();
   for (const e of exts) {
     const parts = children(der, e);
     if (!parts || parts.length < 2 || parts.length > 3 || parts[0]!.tag !== 0x06) return null;
     if (parts.length === 3 && parts[1]!.tag !== BOOLEAN) return null;
     const value = parts[parts.length - 1]!;
     if (value.tag !== OCTET_STRING) return null;
+    // parseCertificate refused a repeated extension (RFC 5280 §4.2: at most once each).
     const oid = bytesOf(der, parts[0]!);
-    const id = Array.from(oid).join('.');
-    if (seen.has(id)) return null; // RFC 5280 §4.2: an extension appears at most once
-    seen.add(id);
     if (equal(oid, OID_SAN)) {
       const s = sanValues(der, value);
       if (!s) return null;

@@ -6,7 +6,7 @@
  * map is keyed by SHA-256 of its UTF-8 bytes. Entries are read as logged (canonical JSON, every
  * field attacker-controlled); what cannot be read maps to no key and is counted, never thrown.
  */
-import { fromBase64Lenient, toHex, utf8 } from '../bytes.ts';
+import { fromBase64, fromBase64Lenient, toHex, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { parseJsonExact } from '../json.ts';
 import type { Hash } from '../merkle/index.ts';
@@ -83,16 +83,20 @@ const obj = (v: unknown): Obj | null =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+// Entries as logged carry canonical base64, which the strict decoder reads without the lenient
+// one's rewriting; when it succeeds the lenient decoder returns the same bytes.
+const base64 = (s: string) => fromBase64(s) ?? fromBase64Lenient(s);
+
 function bytesAt(o: Obj | null, field: string): Uint8Array | null {
   const s = str(obj(o?.[field])?.rawBytes);
-  return s === null ? null : fromBase64Lenient(s);
+  return s === null ? null : base64(s);
 }
 
 function mapDigest(h: unknown, keys: string[], problems: Problem[]): void {
   const o = obj(h);
   const alg = DIGEST_ALGORITHMS[str(o?.algorithm) ?? ''];
   const d = str(o?.digest);
-  const bytes = d === null ? null : fromBase64Lenient(d);
+  const bytes = d === null ? null : base64(d);
   if (!alg || !bytes || bytes.length !== alg[1]) problems.push('bad_digest');
   else keys.push(digestKey(alg[0], bytes));
 }
@@ -121,9 +125,11 @@ function mapVerifier(v: unknown, keys: string[], problems: Problem[]): void {
   for (const s of names.sans) keys.push(issuerSanKey(names.issuer, s));
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parse(entry: Uint8Array): unknown {
   try {
-    return parseJsonExact(new TextDecoder('utf-8', { fatal: true }).decode(entry));
+    return parseJsonExact(strictUtf8.decode(entry));
   } catch {
     return null;
   }

@@ -50,10 +50,8 @@ export function nodeId(split: number, key: Hash): string {
 export type NodeSource = (id: string) => Promise<Uint8Array | null>;
 
 async function readNode(src: NodeSource, c: Child): Promise<[Child, Child]> {
-  const b = await src(nodeId(c.split, c.key));
-  if (!b || b.length !== 2 * CHILD_SIZE)
-    throw new LogError('corrupt', `map: node ${nodeId(c.split, c.key)} is missing or malformed`);
-  return [decodeChild(b, 0), decodeChild(b, CHILD_SIZE)];
+  const id = nodeId(c.split, c.key);
+  return decodeNode(id, await src(id));
 }
 
 /** Leaf is a new or changed leaf to fold into the trie. */
@@ -83,29 +81,84 @@ function normalize(items: Item[]): Item[] {
   return out;
 }
 
+/** NodesSource reads many stored nodes at once, in order; null where there is none. */
+export type NodesSource = (ids: string[]) => Promise<(Uint8Array | null)[]>;
+
 /**
  * updateTrie folds leaves (distinct keys) into the trie under root (null: empty) and returns the
  * new root; every node it creates or changes is passed to write. Stored subtrees that no new
- * key falls into are not read.
+ * key falls into are not read. The stored nodes it opens are read first, one batch per trie
+ * level (srcMany, default: src for each), then the trie is rebuilt without further reads.
  */
 export async function updateTrie(
   src: NodeSource,
   root: Child | null,
   leaves: readonly Leaf[],
   write: (id: string, node: Uint8Array) => void,
+  srcMany: NodesSource = (ids) => Promise.all(ids.map(src)),
 ): Promise<Child | null> {
   const items: Item[] = leaves.map((l) => ({ split: LEAF_SPLIT, ...l, fresh: true }));
   if (root) items.push({ ...root, fresh: false });
   if (items.length === 0) return null;
-  const r = await build(src, normalize(items), write);
+  const sorted = normalize(items);
+  const r = build(await readOpened(srcMany, root, sorted), sorted, write);
   return { split: r.split, key: r.key, hash: r.hash };
 }
 
-async function build(
-  src: NodeSource,
+// opens tells whether a new key falls inside the stored subtree c (shares its first c.split
+// bits), which is when build opens it. Keys sorted: the first key not below c's prefix decides.
+function opens(c: Child, sorted: readonly Item[]): boolean {
+  const low = new Uint8Array(HASH_SIZE);
+  const whole = c.split >> 3;
+  low.set(c.key.subarray(0, whole));
+  if (c.split & 7) low[whole] = c.key[whole]! & (0xff << (8 - (c.split & 7)));
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byKey(sorted[mid]!, { key: low } as Item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < sorted.length; i++) {
+    const it = sorted[i]!;
+    if (commonPrefix(it.key, c.key) < c.split) return false;
+    if (it.fresh) return true;
+  }
+  return false;
+}
+
+// readOpened reads, level by level, every stored node that a new key falls inside.
+async function readOpened(
+  srcMany: NodesSource,
+  root: Child | null,
+  sorted: readonly Item[],
+): Promise<Map<string, Uint8Array | null>> {
+  const nodes = new Map<string, Uint8Array | null>();
+  let frontier = root ? [root] : [];
+  while (frontier.length > 0) {
+    const open = frontier.filter((c) => c.split < LEAF_SPLIT && opens(c, sorted));
+    const ids = open.map((c) => nodeId(c.split, c.key));
+    const got = ids.length > 0 ? await srcMany(ids) : [];
+    frontier = [];
+    ids.forEach((id, i) => {
+      nodes.set(id, got[i] ?? null);
+      frontier.push(...decodeNode(id, got[i] ?? null));
+    });
+  }
+  return nodes;
+}
+
+function decodeNode(id: string, b: Uint8Array | null): [Child, Child] {
+  if (!b || b.length !== 2 * CHILD_SIZE)
+    throw new LogError('corrupt', `map: node ${id} is missing or malformed`);
+  return [decodeChild(b, 0), decodeChild(b, CHILD_SIZE)];
+}
+
+function build(
+  nodes: Map<string, Uint8Array | null>,
   sorted: Item[],
   write: (id: string, node: Uint8Array) => void,
-): Promise<Child> {
+): Child {
   let items = sorted;
   for (;;) {
     if (items.length === 1) return items[0]!;
@@ -117,15 +170,15 @@ async function build(
     if (!inner) {
       assert(p < LEAF_SPLIT, 'vindex: two leaves with one key');
       const cut = items.findIndex((it) => bitAt(it.key, p) === 1);
-      const [l, r] = await Promise.all([
-        build(src, items.slice(0, cut), write),
-        build(src, items.slice(cut), write),
-      ]);
+      const l = build(nodes, items.slice(0, cut), write);
+      const r = build(nodes, items.slice(cut), write);
       write(nodeId(p, l.key), concat(encodeChild(l), encodeChild(r)));
       return { split: p, key: l.key, hash: mapNodeHash(p, l.hash, r.hash), fresh: false } as Item;
     }
     // New keys fall inside a stored subtree: open it and place them among its children.
-    const kids = (await readNode(src, inner)).map((c) => ({ ...c, fresh: false }));
+    const id = nodeId(inner.split, inner.key);
+    assert(nodes.has(id), `vindex: node ${id} was opened but not read`);
+    const kids = decodeNode(id, nodes.get(id)!).map((c) => ({ ...c, fresh: false }));
     items = normalize([...items.filter((it) => it !== inner), ...kids]);
   }
 }

@@ -10,7 +10,7 @@
  *     l/<key hex>/<chunk>     up to 256 u64be indices: list positions chunk·256 onwards
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
  */
-import { concat, fromBase64, fromHex, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
+import { concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
@@ -131,6 +131,12 @@ function popcount(n: number): number {
   return k;
 }
 
+// Change is what one apply appends to the list of a key.
+interface Change {
+  readonly key: Hash;
+  readonly indices: number[];
+}
+
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
   private readonly kv: LocalMap;
@@ -163,23 +169,30 @@ export class MapStore {
     next: Omit<MapState, 'root' | 'counts'>,
   ): Promise<MapState> {
     const counts = structuredClone(state.counts);
-    const changes = new Map<string, number[]>();
+    const changes = new Map<string, Change>();
     for (const { index, entry } of entries) {
       const m = this.mapFn(entry);
       counts.entries++;
       if (m.keys.length === 0) counts.unmapped++;
       for (const p of m.problems) counts.problems[p]++;
       for (const k of m.keys) {
-        const hex = toHex(keyHash(k));
-        const list = changes.get(hex);
-        if (list) list.push(index);
-        else changes.set(hex, [index]);
+        const key = keyHash(k);
+        const hex = toHex(key);
+        const c = changes.get(hex);
+        if (c) c.indices.push(index);
+        else changes.set(hex, { key, indices: [index] });
       }
     }
     const writes = new Map<string, Uint8Array>();
     const leaves = await this.appendLists(changes, writes, counts);
-    const src = async (id: string) => writes.get(id) ?? (await this.kv.get(id));
-    const root = await updateTrie(src, state.root, leaves, (id, node) => writes.set(id, node));
+    // Trie nodes are only ever written by updateTrie, so they are all read from the store.
+    const root = await updateTrie(
+      (id) => this.kv.get(id),
+      state.root,
+      leaves,
+      (id, node) => writes.set(id, node),
+      (ids) => this.kv.getMany(ids),
+    );
     const s: MapState = { ...next, root, counts };
     writes.set(STATE_KEY, encodeState(s));
     await this.kv.put(
@@ -190,24 +203,31 @@ export class MapStore {
   }
 
   private async appendLists(
-    changes: Map<string, number[]>,
+    changes: Map<string, Change>,
     writes: Map<string, Uint8Array>,
     counts: Counts,
   ): Promise<{ key: Hash; hash: Hash }[]> {
     const hexes = [...changes.keys()];
     const recs = await this.kv.getMany(hexes.map((h) => `k/${h}`));
     const edges = recs.map((r) => (r ? decodeKeyRecord(r) : EMPTY_LIST));
-    const tails = await this.kv.getMany(
-      hexes.map((h, i) => chunkKey(h, Math.floor(edges[i]!.size / CHUNK))),
+    // Only a list whose last chunk is partial has a tail to read (a new key has none).
+    const partial = hexes.flatMap((h, i) => (edges[i]!.size % CHUNK === 0 ? [] : [i]));
+    const got = await this.kv.getMany(
+      partial.map((i) => chunkKey(hexes[i]!, Math.floor(edges[i]!.size / CHUNK))),
     );
+    const tails = new Map(partial.map((i, j) => [i, got[j]]));
     return hexes.map((hex, i) => {
       let e = edges[i]!;
       if (e.size === 0) counts.keys++;
       let c = Math.floor(e.size / CHUNK);
-      let chunk = e.size % CHUNK === 0 ? [] : decodeChunk(tails[i]!);
-      for (const index of changes.get(hex)!) {
+      let chunk = e.size % CHUNK === 0 ? [] : decodeChunk(tails.get(i)!);
+      const { key, indices } = changes.get(hex)!;
+      for (const index of indices) {
         // The edge hashes at the chunk's start: the edge less one hash per set bit below 256.
-        const before = e.hashes.slice(0, e.hashes.length - popcount(e.size % CHUNK));
+        const before =
+          chunk.length === CHUNK - 1
+            ? e.hashes.slice(0, e.hashes.length - popcount(e.size % CHUNK))
+            : [];
         e = appendList(e, index);
         chunk.push(index);
         if (chunk.length === CHUNK) {
@@ -220,7 +240,6 @@ export class MapStore {
       }
       if (chunk.length > 0) writes.set(chunkKey(hex, c), encodeChunk(chunk));
       writes.set(`k/${hex}`, encodeKeyRecord(e));
-      const key = fromHex(hex)!;
       return { key, hash: mapLeafHash(key, { size: e.size, listRoot: listRoot(e) }) };
     });
   }
