@@ -52,7 +52,9 @@ export async function readChunk(
   const bundles = await Promise.all(tiles.map((t) => input.tile(t)));
   const all = bundles.flatMap((b, i) => decodeBundle(b, tiles[i]!.width));
   const fresh = all.slice(edge.size - first * TILE_WIDTH, end - first * TILE_WIDTH);
-  const next = { ...appendToEdge(edge, fresh, fresh.map(leafHash)).edge, bundle: [] };
+  // The stored edge keeps no bundle; appendToEdge needs the partial bundle's entries, read here.
+  const full = { ...edge, bundle: all.slice(0, edge.size - first * TILE_WIDTH) };
+  const next = { ...appendToEdge(full, fresh, fresh.map(leafHash)).edge, bundle: [] };
   if (next.size < cp.size) await checkPrefix(input, next, cp);
   else if (!equal(edgeRoot(next), cp.root))
     throw new LogError('corrupt', `index: input entries do not hash to checkpoint ${cp.size}`);
