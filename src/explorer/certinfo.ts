@@ -6,7 +6,7 @@
  */
 import { decodeUtf8, toHex } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
-import { DerError, parseCertificate, parseSpki, type SpkiKey } from '../verify/index.ts';
+import { DerError, dottedOid, parseCertificate, parseSpki, type SpkiKey } from '../verify/index.ts';
 import { certificateNames } from '../vindex/index.ts';
 
 /** CertInfo is the readable part of a certificate. */
@@ -50,20 +50,6 @@ function children(b: Uint8Array, t: Tlv): Tlv[] {
   return out;
 }
 
-/** oidString formats DER OID content bytes as dotted decimal. */
-export function oidString(v: Uint8Array): string {
-  const arcs: number[] = [];
-  let n = 0;
-  for (const x of v) {
-    n = n * 128 + (x & 0x7f);
-    if (x & 0x80) continue;
-    if (arcs.length === 0) arcs.push(n < 80 ? Math.floor(n / 40) : 2, n < 80 ? n % 40 : n - 80);
-    else arcs.push(n);
-    n = 0;
-  }
-  return arcs.join('.');
-}
-
 const ATTRIBUTES: Record<string, string> = {
   '2.5.4.3': 'CN',
   '2.5.4.5': 'serialNumber',
@@ -93,7 +79,7 @@ function nameString(b: Uint8Array, name: Tlv): string {
     children(b, rdn)
       .map((atv) => {
         const [type, value] = children(b, atv) as [Tlv, Tlv];
-        const oid = oidString(b.subarray(type.body, type.end));
+        const oid = dottedOid(b.subarray(type.body, type.end));
         return `${ATTRIBUTES[oid] ?? oid}=${stringValue(b, value)}`;
       })
       .join('+'),

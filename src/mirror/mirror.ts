@@ -17,8 +17,7 @@ import {
 import {
   answerSignSubtree,
   checkAgainst,
-  openLogCheckpoint,
-  parseRequest,
+  openAddCheckpoint,
   type WitnessAnswer,
   type WitnessedLog,
   type WitnessOutcome,
@@ -98,13 +97,9 @@ export class Mirror {
    * against the latest pending checkpoint, which it durably replaces; 200 with an empty body.
    */
   async addCheckpoint(body: string): Promise<MirrorAnswer> {
-    const req = parseRequest(body);
-    if (typeof req === 'string') return text('malformed', req);
-    const opened = openLogCheckpoint(this.logs, req.note);
+    const opened = openAddCheckpoint(this.logs, body);
     if ('outcome' in opened) return opened;
-    const { cp, sigs } = opened;
-    if (req.old > cp.size)
-      return text('malformed', `old size ${req.old} is above the checkpoint size ${cp.size}`);
+    const { req, cp, sigs } = opened;
     const copy = this.copies.get(cp.origin)!;
     return copy.serialized(async (): Promise<MirrorAnswer> => {
       const refused = checkAgainst(req.old, req.proof, cp, copy.recorded());

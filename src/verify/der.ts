@@ -109,6 +109,24 @@ export function checkOid(b: Uint8Array, t: Tlv, what: string): Uint8Array {
   return v;
 }
 
+/**
+ * dottedOid formats an OBJECT IDENTIFIER's value bytes as dotted decimal (1.2.840…). X.690
+ * §8.19: the first subidentifier packs the first two arcs as 40 × X + Y. It does not check the
+ * encoding (checkOid does), so it also names OIDs read leniently.
+ */
+export function dottedOid(v: Uint8Array): string {
+  const arcs: number[] = [];
+  let n = 0;
+  for (const x of v) {
+    n = n * 128 + (x & 0x7f);
+    if (x & 0x80) continue;
+    if (arcs.length === 0) arcs.push(n < 80 ? Math.floor(n / 40) : 2, n < 80 ? n % 40 : n - 80);
+    else arcs.push(n);
+    n = 0;
+  }
+  return arcs.join('.');
+}
+
 /** bitStringBytes returns a BIT STRING's bytes; it must have no unused bits. */
 export function bitStringBytes(b: Uint8Array, t: Tlv, what: string): Uint8Array {
   if (t.tag !== TAG.BIT_STRING) throw new DerError(`${what}: not a BIT STRING`);

@@ -3,7 +3,7 @@ export { pae } from './body.ts';
 export type { BundleVerification } from './bundle.ts';
 export type { VerifyOptions } from './bundle.ts';
 export { NOT_CHECKED, verifyBundle } from './bundle.ts';
-export { DerError } from './der.ts';
+export { DerError, dottedOid } from './der.ts';
 export type { TrustedLog } from './trusted.ts';
 export { trustedLogs } from './trusted.ts';
 export type { EcCurveName, ParsedCertificate, SpkiKey } from './x509.ts';

@@ -12,6 +12,7 @@ import {
   checkOid,
   children,
   DerError,
+  dottedOid,
   element,
   hex,
   only,
@@ -41,21 +42,6 @@ const CURVES: Record<string, { name: EcCurveName; size: number }> = {
   '2b81040023': { name: 'secp521r1', size: 66 },
 };
 
-/** dotted formats an OID's value bytes as 1.2.840…, for messages. */
-function dotted(v: Uint8Array): string {
-  const arcs: number[] = [];
-  let n = 0;
-  for (const x of v) {
-    n = n * 128 + (x & 0x7f);
-    if (!(x & 0x80)) {
-      if (arcs.length === 0) arcs.push(n < 80 ? Math.floor(n / 40) : 2, n < 80 ? n % 40 : n - 80);
-      else arcs.push(n);
-      n = 0;
-    }
-  }
-  return arcs.join('.');
-}
-
 /** parseSpki reads a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), or throws a DerError. */
 export function parseSpki(der: Uint8Array): SpkiKey {
   const outer = only(der, TAG.SEQUENCE, 'SubjectPublicKeyInfo');
@@ -84,7 +70,7 @@ export function parseSpki(der: Uint8Array): SpkiKey {
       if (bits.length !== 32) throw new DerError(`Ed25519 key is ${bits.length} bytes, want 32`);
       return { type: 'ed25519', raw: bits };
     default:
-      throw new DerError(`unknown public key algorithm ${dotted(hex2(oid))}`);
+      throw new DerError(`unknown public key algorithm ${dottedOid(hex2(oid))}`);
   }
 }
 
@@ -98,7 +84,7 @@ function ecKey(der: Uint8Array, params: Tlv | undefined, bits: Uint8Array): Spki
     throw new DerError('EC parameters must be a named-curve OID');
   const curveOid = checkOid(der, params, 'namedCurve');
   const curve = Object.hasOwn(CURVES, hex(curveOid)) ? CURVES[hex(curveOid)] : undefined;
-  if (!curve) throw new DerError(`unsupported elliptic curve ${dotted(curveOid)}`);
+  if (!curve) throw new DerError(`unsupported elliptic curve ${dottedOid(curveOid)}`);
   // RFC 5480 §2.2: Go reads only the uncompressed form, 04 ‖ X ‖ Y.
   if (bits.length !== 1 + 2 * curve.size || bits[0] !== 4) {
     throw new DerError(

@@ -7,13 +7,12 @@ export type { LogListEvents } from './loglist.ts';
 export { LogList } from './loglist.ts';
 export type { Policy, PolicyWitness } from './policy.ts';
 export { parsePolicy } from './policy.ts';
-export { parseRequest } from './request.ts';
 export type { WitnessAnswer, WitnessedLog, WitnessOutcome } from './witness.ts';
 export type { Recorded } from './witness.ts';
 export {
   answerSignSubtree,
   checkAgainst,
-  openLogCheckpoint,
+  openAddCheckpoint,
   originHash,
   Witness,
 } from './witness.ts';

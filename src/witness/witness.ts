@@ -30,7 +30,7 @@ import {
   splitNote,
 } from '../note/index.ts';
 import type { LocalMap } from '../storage/index.ts';
-import { parseRequest, parseSubtreeRequest } from './request.ts';
+import { type AddCheckpointRequest, parseRequest, parseSubtreeRequest } from './request.ts';
 
 /**
  * WitnessOutcome is what became of a request (tlog-witness): cosigned; malformed (400);
@@ -123,13 +123,9 @@ export class Witness {
 
   /** addCheckpoint handles one add-checkpoint body. */
   async addCheckpoint(body: string): Promise<WitnessAnswer> {
-    const req = parseRequest(body);
-    if (typeof req === 'string') return text('malformed', req);
-    const opened = openLogCheckpoint(this.logs, req.note);
+    const opened = openAddCheckpoint(this.logs, body);
     if ('outcome' in opened) return opened;
-    const { cp, sigs } = opened;
-    if (req.old > cp.size)
-      return text('malformed', `old size ${req.old} is above the checkpoint size ${cp.size}`);
+    const { req, cp, sigs } = opened;
     return this.serialized(cp.origin, () => this.check(req.old, req.proof, cp, sigs));
   }
 
@@ -211,6 +207,25 @@ export class Witness {
 function isMlDsa(log: WitnessedLog, name: string, keyHash: number): boolean {
   const v = log.verifiers.find((k) => k.name === name && k.keyHash === keyHash);
   return v !== undefined && 'alg' in v && v.alg === ALG_MLDSA44;
+}
+
+/**
+ * openAddCheckpoint reads an add-checkpoint body up to the checks against the recorded tree
+ * (tlog-witness, shared by the witness and the mirror): 400 for a malformed body or an old size
+ * above the checkpoint's, else as openLogCheckpoint. It returns the request, the checkpoint and
+ * the log's verified signature lines, or the answer refusing it.
+ */
+export function openAddCheckpoint(
+  logs: ReadonlyMap<string, WitnessedLog>,
+  body: string,
+): { req: AddCheckpointRequest; cp: Checkpoint; sigs: string } | WitnessAnswer {
+  const req = parseRequest(body);
+  if (typeof req === 'string') return text('malformed', req);
+  const opened = openLogCheckpoint(logs, req.note);
+  if ('outcome' in opened) return opened;
+  if (req.old > opened.cp.size)
+    return text('malformed', `old size ${req.old} is above the checkpoint size ${opened.cp.size}`);
+  return { req, ...opened };
 }
 
 /**
