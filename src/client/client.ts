@@ -27,6 +27,9 @@ import {
   TileSource,
 } from '../tiles/index.ts';
 
+/** FOLLOW_AHEAD is how many entry bundles follow fetches at once by default. */
+const FOLLOW_AHEAD = 4;
+
 /** Verified is a checkpoint whose signature was verified, with its note text. */
 export interface Verified {
   readonly note: string;
@@ -117,17 +120,29 @@ export class TlogClient {
   /**
    * follow reads the entries from edge.size up to cp.size, bundle by bundle, and checks that they
    * extend edge to exactly cp's root; it yields each entry with its index. The caller keeps the
-   * returned edge as its verified position.
+   * returned edge as its verified position. Up to `ahead` bundles are fetched at once, so that
+   * the fetches overlap the hashing and the caller's work on the entries.
    */
   async *follow(
     edge: Edge,
     cp: Checkpoint,
+    ahead = FOLLOW_AHEAD,
   ): AsyncGenerator<{ index: number; entry: Uint8Array }, Edge> {
     let e = edge;
+    const fetching = new Map<number, Promise<Uint8Array>>();
     while (e.size < cp.size) {
       const n = Math.floor(e.size / TILE_WIDTH);
+      for (let k = n; k < n + Math.max(1, ahead) && k * TILE_WIDTH < cp.size; k++) {
+        if (fetching.has(k)) continue;
+        const p = this.tile(tileAt(ENTRIES, k, cp.size)!);
+        // Handled when awaited; a bundle fetched ahead for a follower that stopped is dropped.
+        p.catch(() => undefined);
+        fetching.set(k, p);
+      }
       const t = tileAt(ENTRIES, n, cp.size)!;
-      const entries = decodeBundle(await this.tile(t), t.width).slice(e.size - n * TILE_WIDTH);
+      const data = await fetching.get(n)!;
+      fetching.delete(n);
+      const entries = decodeBundle(data, t.width).slice(e.size - n * TILE_WIDTH);
       const before = e.size;
       e = appendToEdge(e, entries, entries.map(leafHash)).edge;
       for (let i = 0; i < entries.length; i++) yield { index: before + i, entry: entries[i]! };

@@ -5,8 +5,9 @@
  * size (learnt from its 409), then add-entries from its next entry (learnt from its 202 or 409),
  * at most 32 packages a request, gzipped, until it answers 200 with its cosignatures. It runs
  * beside publication and never holds it up; a mirror that fails is retried at the next tick,
- * backing off. The policy's quorum is not applied: a checkpoint is published before it is
- * mirrored.
+ * backing off. On an S3 cluster only the instance that sequences pushes (its role moves with
+ * the lease; a new pusher learns each mirror's state from its 409s). The policy's quorum is
+ * not applied: a checkpoint is published before it is mirrored.
  *
  * Owned by MirrorPush: per endpoint, what it knows of the mirror's state and its backoff.
  */
@@ -36,6 +37,11 @@ import {
 
 /** PushSource is the log being pushed: a Log fits. */
 export interface PushSource {
+  /**
+   * role is what this instance does for the log (Log.role, read at every tick): a 'frontend' of
+   * an S3 cluster does not push, so that only the instance that sequences does, whichever it is.
+   */
+  readonly role?: string;
   /** state is the published checkpoint. */
   readonly state: Published;
   readonly reader: {
@@ -135,6 +141,9 @@ export class MirrorPush {
 
   /** pushAll brings every mirror that is due up to the published checkpoint, once; never throws. */
   async pushAll(): Promise<void> {
+    // Every instance of a cluster publishes the same checkpoints; one pusher is enough, and a
+    // frontend's view of the published checkpoint may lag the sequencer's.
+    if (this.source.role === 'frontend') return;
     const pub = this.source.state;
     const now = Date.now();
     const due = this.endpoints.filter(

@@ -12,8 +12,8 @@ import type { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
 import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
 import { type Edge, edgeRoot, EMPTY_EDGE } from '../tiles/index.ts';
-import { type EntrySummary, summarize } from './facts.ts';
-import type { Rule } from './rules.ts';
+import { type EntrySummary, type Need, summarize } from './facts.ts';
+import { needsOf, type Rule } from './rules.ts';
 
 /**
  * parseWatchRules parses the older watch file, one rule a line: `publicKey <b64 SPKI>`,
@@ -43,7 +43,9 @@ export function parseWatchRules(text: string): Rule[] {
           : kind === 'subject'
             ? (s) => s.subjects.some((x) => x.includes(value))
             : (s) => s.sans.includes(value);
-    rules.push({ name: `${kind} ${value}`, test });
+    const needs: Need[] =
+      kind === 'publicKey' ? ['publicKeys'] : kind === 'subject' ? ['subjects'] : [];
+    rules.push({ name: `${kind} ${value}`, needs, test });
   });
   return rules;
 }
@@ -146,6 +148,7 @@ export async function monitorStep(
     edge = state.edge;
   }
   const total = current.checkpoint.size;
+  const needs = needsOf(rules);
   const it = client.follow(edge, current.checkpoint);
   for (;;) {
     const n = await it.next();
@@ -155,9 +158,10 @@ export async function monitorStep(
     }
     if (n.value.index % 1024 === 0) events.progress?.(n.value.index, total);
     if (rules.length === 0) continue;
-    const summary = summarize(n.value.entry);
-    const hit = matches(summary, rules);
-    if (hit.length > 0) await events.match(n.value.index, summary, hit, n.value.entry);
+    const hit = matches(summarize(n.value.entry, needs), rules);
+    // A match reports the whole summary (matches are rare: reading it again costs little).
+    if (hit.length > 0)
+      await events.match(n.value.index, summarize(n.value.entry), hit, n.value.entry);
   }
   events.progress?.(total, total);
   return { note: current.note, edge };

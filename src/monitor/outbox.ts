@@ -7,7 +7,13 @@
  * retried with exponential backoff and jitter. The backlog is bounded: add() waits while it is
  * full, which holds the monitor back (its position is not saved past an unqueued match).
  *
- * Keys: `q/<seq>` the queued notification (JSON), `id/<id>` "q" or "sent".
+ * The delivered markers are bounded: once the monitor has saved its position in a log past an
+ * index, it never finds the notifications below it again (a restart reads on from the saved
+ * position), so forget() drops their markers; what stays is what the next crash could repeat.
+ *
+ * Keys: `q/<seq>` the queued notification (JSON); `m/<log>/<index>/<id>` its marker, "q" while
+ * queued and "sent" once delivered, with <log> a hash of the log's URL and <index> 16 digits, so
+ * that a log's markers below an index are one ordered range.
  */
 import { createHash } from 'node:crypto';
 
@@ -16,7 +22,7 @@ import { openLocalMap, type OrderedLocalMap } from '../storage/index.ts';
 
 /** Notification is one webhook body: a match of a rule, or an alarm on a log. */
 export interface Notification {
-  /** id is stable for (type, origin, index, rule): receivers dedupe on it. */
+  /** id is stable for (type, origin, index, rule or checkpoint): receivers dedupe on it. */
   readonly id: string;
   readonly type: 'match' | 'alarm';
   readonly origin: string;
@@ -29,9 +35,14 @@ export interface Notification {
   /** summary is what the monitor read from the entry (keys, SANs, issuer, extensions). */
   readonly summary?: unknown;
   readonly reason?: string;
+  /** checkpoint is, for an alarm, the text of the checkpoint that contradicts the position. */
+  readonly checkpoint?: string;
 }
 
-/** notificationId derives the stable id of a notification from what identifies it. */
+/**
+ * notificationId derives the stable id of a notification from what identifies it: for a match
+ * the rule, for an alarm the checkpoint it found.
+ */
 export function notificationId(type: string, origin: string, index: number, rule = ''): string {
   return createHash('sha256')
     .update(JSON.stringify([type, origin, index, rule]))
@@ -57,6 +68,9 @@ export interface OutboxOptions {
 
 const dec = new TextDecoder();
 const seqKey = (n: number) => `q/${String(n).padStart(16, '0')}`;
+const logKey = (url: string) => `m/${createHash('sha256').update(url).digest('hex').slice(0, 16)}/`;
+const markerKey = (n: Pick<Notification, 'url' | 'index' | 'id'>) =>
+  `${logKey(n.url)}${String(n.index).padStart(16, '0')}/${n.id}`;
 
 /** Outbox is a durable, bounded webhook queue with one delivery loop. */
 export class Outbox {
@@ -96,14 +110,14 @@ export class Outbox {
    * the backlog is full.
    */
   async add(n: Notification): Promise<void> {
-    if (await this.db.get(`id/${n.id}`)) return;
+    if (await this.db.get(markerKey(n))) return;
     while (this.queued >= (this.opts.maxBacklog ?? 10_000) && !this.stopped)
       await new Promise<void>((r) => this.roomWaiters.push(r));
     const key = seqKey(this.seq++);
     await this.db.apply(
       [
         { key, value: utf8(JSON.stringify(n)) },
-        { key: `id/${n.id}`, value: utf8('q') },
+        { key: markerKey(n), value: utf8('q') },
       ],
       { sync: true },
     );
@@ -111,6 +125,25 @@ export class Outbox {
     this.opts.onBacklog?.(this.queued);
     this.kicked = true;
     this.wake?.();
+  }
+
+  /**
+   * forget drops the markers of the log at url's delivered notifications below index: the
+   * monitor calls it once its position in that log is saved at index, so they cannot recur.
+   * Markers of notifications still queued stay (a later call drops them once delivered).
+   */
+  async forget(url: string, index: number): Promise<void> {
+    const prefix = logKey(url);
+    const below = (key: string) => Number(key.slice(prefix.length, prefix.length + 16)) < index;
+    const stale = (await this.db.list(prefix)).filter(
+      (m) => below(m.key) && dec.decode(m.value) === 'sent',
+    );
+    if (stale.length > 0) await this.db.apply(stale.map((m) => ({ key: m.key, value: null })));
+  }
+
+  /** markers counts the ids remembered (queued or delivered), for tests and metrics. */
+  async markers(): Promise<number> {
+    return (await this.db.list('m/')).length;
   }
 
   /** start runs the delivery loop until close. */
@@ -152,7 +185,7 @@ export class Outbox {
         await this.db.apply(
           [
             { key: next.key, value: null },
-            { key: `id/${n.id}`, value: utf8('sent') },
+            { key: markerKey(n), value: utf8('sent') },
           ],
           { sync: true },
         );

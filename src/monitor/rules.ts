@@ -11,12 +11,26 @@ import { parse } from 'yaml';
 
 import { fromBase64, toBase64 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import type { EntrySummary } from './facts.ts';
+import type { EntrySummary, Need, Needs } from './facts.ts';
 
 /** Rule is one compiled watch rule; name identifies it (stable across runs for one config). */
 export interface Rule {
   readonly name: string;
+  /** needs are the costly parts of a summary test reads (all of them when absent). */
+  readonly needs?: readonly Need[];
   test(s: EntrySummary): boolean;
+}
+
+/** needsOf is what summarize must read for these rules to be tested. */
+export function needsOf(rules: readonly Rule[]): Needs {
+  const all = rules.some((r) => r.needs === undefined);
+  const want = (n: Need) => all || rules.some((r) => r.needs!.includes(n));
+  return {
+    publicKeys: want('publicKeys'),
+    subjects: want('subjects'),
+    fingerprints: want('fingerprints'),
+    extensions: want('extensions'),
+  };
 }
 
 const bad = (where: string, why: string) => new LogError('bad_request', `${where}: ${why}`);
@@ -94,6 +108,7 @@ function values(v: unknown, where: string): string[] {
 function oidRule(oids: readonly string[], vals: string[], name: string): Rule {
   return {
     name,
+    needs: ['extensions'],
     test: (s) =>
       s.certificates.some((c) =>
         oids.some((o) => {
@@ -114,6 +129,7 @@ function certIdentity(v: unknown, where: string): Rule {
   const name = `certIdentity ${subject.source}${issuers.length ? ` issuers ${issuers.map((r) => r.source).join(' ')}` : ''}`;
   return {
     name,
+    needs: [],
     test: (s) =>
       s.certificates.some(
         (c) =>
@@ -132,7 +148,7 @@ function digest(v: unknown, where: string): Rule {
       ? text
       : null;
   if (!b64) throw bad(where, 'want a SHA-256, SHA-384 or SHA-512 digest in hex or base64');
-  return { name: `digest ${text}`, test: (s) => s.digest === b64 };
+  return { name: `digest ${text}`, needs: [], test: (s) => s.digest === b64 };
 }
 
 const MONITORED = [
@@ -164,6 +180,7 @@ export function parseMonitorConfig(text: string): Rule[] {
       const r = regex(v, w);
       return {
         name: `subject ${r.source}`,
+        needs: ['subjects'],
         test: (s) => s.sans.some((x) => r.test(x)) || s.subjects.some((x) => r.test(x)),
       };
     }),
@@ -171,7 +188,11 @@ export function parseMonitorConfig(text: string): Rule[] {
       if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/i.test(v))
         throw bad(w, 'want a hex fingerprint (SHA-256 of a DER key or certificate)');
       const f = v.toLowerCase();
-      return { name: `fingerprint ${f}`, test: (s) => s.fingerprints.includes(f) };
+      return {
+        name: `fingerprint ${f}`,
+        needs: ['fingerprints'],
+        test: (s) => s.fingerprints.includes(f),
+      };
     }),
     ...each('oidMatchers', (v, w) => {
       const o = keys(v, w, ['objectIdentifier', 'extensionValues']);

@@ -14,7 +14,7 @@ import { toBase64 } from '../bytes.ts';
 import { TlogClient } from '../client/index.ts';
 import { LogError } from '../errors.ts';
 import { parseJsonExact } from '../json.ts';
-import type { NoteVerifier } from '../note/index.ts';
+import { formatCheckpoint, type NoteVerifier } from '../note/index.ts';
 import type { EntrySummary } from './facts.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import { loadMonitorState, monitorStep, saveMonitorState } from './monitor.ts';
@@ -92,6 +92,7 @@ export class Runner {
     if (ended && (await exists(file + '.finished'))) return 'ok';
     let saved: Awaited<ReturnType<typeof loadMonitorState>> = null;
     let origin = '';
+    let seen = ''; // the checkpoint the step read (the evidence of an alarm)
     try {
       saved = await loadMonitorState(file, t.verifiers);
       if (ended && !saved) return 'ok'; // ended before we ever read it
@@ -104,7 +105,10 @@ export class Runner {
         saved,
         o.rules,
         {
-          checkpoint: (cp) => (origin = cp.origin),
+          checkpoint: (cp) => {
+            origin = cp.origin;
+            seen = formatCheckpoint(cp);
+          },
           match: (index, s, rules, entry) => this.report(t, origin, index, s, rules, entry),
           progress: (done, total) => {
             if (read !== null) o.metrics?.read(t.url, done - read);
@@ -116,6 +120,8 @@ export class Runner {
         this.firstRun ? o.from : 'start',
       );
       await saveMonitorState(file, state);
+      // Saved: a restart reads on from here, so no match below it can be found again.
+      await o.outbox?.forget(t.url, state.edge.size);
       if (ended) {
         await writeFile(file + '.finished', `${state.edge.size}\n`);
         o.warn(`monitor: ${t.url} finished at size ${state.edge.size} (its window has ended)`);
@@ -123,7 +129,7 @@ export class Runner {
       return 'ok';
     } catch (err) {
       if (err instanceof LogError && err.code === 'corrupt') {
-        await this.alarm(t, origin || t.url, saved?.edge.size ?? 0, err.message);
+        await this.alarm(t, origin || t.url, saved?.edge.size ?? 0, seen, err.message);
         return 'alarm';
       }
       if (err instanceof LogError && err.code === 'fatal') throw err;
@@ -191,16 +197,25 @@ export class Runner {
       });
   }
 
-  private async alarm(t: Target, origin: string, size: number, reason: string): Promise<void> {
+  // An alarm's id names the verified position and the checkpoint that contradicts it: the same
+  // split view found again (each pass, each restart) is the same alarm, a new one another.
+  private async alarm(
+    t: Target,
+    origin: string,
+    size: number,
+    checkpoint: string,
+    reason: string,
+  ): Promise<void> {
     this.opts.warn(`ALARM: ${reason}`);
     this.opts.metrics?.alarm(t.url);
     await this.opts.outbox?.add({
-      id: notificationId('alarm', origin, size),
+      id: notificationId('alarm', origin, size, checkpoint),
       type: 'alarm',
       origin,
       url: t.url,
       index: size,
       reason,
+      ...(checkpoint ? { checkpoint } : {}),
     });
   }
 }

@@ -105,6 +105,38 @@ describe('webhook outbox', () => {
     await box.close();
   });
 
+  it('forgets delivered ids below the saved position, and only those', async () => {
+    const hook = await receiver();
+    const dir = join(mkdtempSync(join(tmpdir(), 'tilelog-outbox-')), 'outbox');
+    const box = await Outbox.open(dir, { url: hook.url, retryMs: 10, maxRetryMs: 20 });
+    box.start();
+    const other = { ...note(1), url: 'http://other.test', id: 'other' };
+    for (const n of [note(0), note(1), note(2), note(3), other]) await box.add(n);
+    expect(await box.drain(10_000)).toBe(true);
+    expect(await box.markers()).toBe(5);
+    // The position in http://log.test is saved at 2: ids 0 and 1 cannot be found again.
+    await box.forget('http://log.test', 2);
+    expect(await box.markers()).toBe(3);
+    // At and above the position they are still remembered: a crash there repeats nothing.
+    await box.add(note(2));
+    await box.add(note(3));
+    await box.add(other);
+    expect(await box.drain(10_000)).toBe(true);
+    expect(hook.got).toHaveLength(5);
+    // A marker of a notification still queued stays until it is delivered.
+    hook.set(503);
+    await box.add(note(4));
+    await box.forget('http://log.test', 5);
+    expect(await box.markers()).toBe(2); // other, and 4 (queued)
+    hook.set(200);
+    expect(await box.drain(10_000)).toBe(true);
+    await box.forget('http://log.test', 5);
+    expect(await box.markers()).toBe(1);
+    expect(hook.got.map((n) => n.index)).toEqual([0, 1, 2, 3, 1, 4]);
+    await box.close();
+    await hook.close();
+  });
+
   it('bounds the backlog: add waits for room', async () => {
     const hook = await receiver();
     hook.set(503);
