@@ -7,7 +7,7 @@
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { checkConsistency, type Hash, leafHash } from '../merkle/index.ts';
+import { checkConsistency, type Hash } from '../merkle/index.ts';
 import { type Checkpoint, type NoteVerifier, openNote, parseCheckpoint } from '../note/index.ts';
 import {
   appendToEdge,
@@ -144,7 +144,7 @@ export class TlogClient {
       fetching.delete(n);
       const entries = decodeBundle(data, t.width).slice(e.size - n * TILE_WIDTH);
       const before = e.size;
-      e = appendToEdge(e, entries, entries.map(leafHash)).edge;
+      e = appendToEdge(e, entries).edge; // it hashes the leaves as it goes
       for (let i = 0; i < entries.length; i++) yield { index: before + i, entry: entries[i]! };
     }
     if (!equal(edgeRoot(e), cp.root)) {

@@ -63,14 +63,14 @@ const strict = new TextDecoder('utf-8', { fatal: true });
 const lenient = new TextDecoder();
 // One-shot hash (Node 20.12+): a third of createHash's cost for a certificate (measured).
 const sha256hex = (b: Uint8Array) => hash('sha256', b, 'hex');
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-// Buffer's decoder, about ten times as fast as bytes.fromBase64, after a check of the alphabet
-// and padding (Buffer skips what it does not know); the padding bits are not checked.
+// Buffer's decoder: a sixth of bytes.fromBase64's cost for a certificate (measured). It skips
+// what is not base64 (and reads the URL-safe alphabet too), so a text with anything else in it
+// decodes short and is refused by its length; the padding bits are not checked.
 function base64(v: unknown): Uint8Array | null {
-  return typeof v === 'string' && v.length % 4 === 0 && BASE64.test(v)
-    ? Buffer.from(v, 'base64')
-    : null;
+  if (typeof v !== 'string' || v.length % 4 !== 0) return null;
+  const b = Buffer.from(v, 'base64');
+  const pad = v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0;
+  return b.length === (v.length / 4) * 3 - pad ? b : null;
 }
 
 function empty(kind = 'unknown'): EntrySummary {
