@@ -11,10 +11,10 @@ import { createApp } from '../../src/api/index.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { TlogClient } from '../../src/client/index.ts';
 import { LogError } from '../../src/errors.ts';
-import { summarize } from '../../src/monitor/facts.ts';
+import { ALL, summarize } from '../../src/monitor/facts.ts';
 import { parseMonitorConfig } from '../../src/monitor/index.ts';
 import { loadMonitorState, monitorStep, saveMonitorState } from '../../src/monitor/monitor.ts';
-import { parseOid } from '../../src/monitor/rules.ts';
+import { needsOf, parseOid } from '../../src/monitor/rules.ts';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/memory.ts';
@@ -107,6 +107,29 @@ describe('monitor rules (rekor-monitor YAML shapes)', () => {
       [6, [`fingerprint ${fingerprint}`]],
       [7, [`digest ${digest}`]],
     ]);
+    // Each rule alone reads only the parts it needs, and matches as on the whole summary.
+    const entries: Uint8Array[] = [];
+    const all = { name: 'all', test: () => true };
+    await monitorStep(
+      client,
+      null,
+      [all],
+      { match: (_i, _s, _r, e) => void entries.push(e) },
+      'start',
+    );
+    expect(entries).toHaveLength(9);
+    for (const r of rules) {
+      expect(r.needs).toBeDefined();
+      for (const e of entries)
+        expect(r.test(summarize(e, needsOf([r])))).toBe(r.test(summarize(e)));
+    }
+    expect(needsOf([all])).toEqual(ALL);
+    expect(needsOf(rules.slice(0, 2))).toEqual({
+      publicKeys: false,
+      subjects: false,
+      fingerprints: false,
+      extensions: false,
+    });
     // A saved position round-trips and is checked against its own checkpoint.
     const dir = mkdtempSync(join(tmpdir(), 'tilelog-rules-'));
     const file = join(dir, 'p.json');
