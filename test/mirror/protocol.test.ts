@@ -25,6 +25,7 @@ import {
   parseSignerKey,
 } from '../../src/note/index.ts';
 import { encodeBundle } from '../../src/tiles/index.ts';
+import { createLiboqs, expectSubtreeCosignature } from '../helpers/subtree-cosig.ts';
 import { Oracle } from './oracle.ts';
 
 const ORIGIN = 'log.example.test/mirrored';
@@ -277,6 +278,21 @@ describe('sign-subtree', () => {
     const ok = await m.post('sign-subtree', req(32, 48));
     expect(ok.status).toBe(200);
     expect(ok.text).toMatch(/^\u2014 mirror\.example\.test\/m1 \S+\n$/);
+    // Verified with liboqs, an ML-DSA-44 implementation other than the one the mirror signs with.
+    const verifierKey = m.m.verifierKeys.find((k) => parseCosignerKey(k).alg === ALG_MLDSA44)!;
+    const oqs = await createLiboqs();
+    try {
+      const claim = {
+        verifierKey,
+        origin: oracle.origin,
+        start: 32,
+        end: 48,
+        hash: oracle.mth(32, 48),
+      };
+      expectSubtreeCosignature(oqs, ok.text.trimEnd(), claim);
+    } finally {
+      oqs.destroy();
+    }
     // Only the log's signature: not a checkpoint this mirror cosigned.
     expect((await m.post('sign-subtree', req(32, 48, oracle.checkpoint(64)))).status).toBe(403);
     expect((await m.post('sign-subtree', req(33, 48))).status).toBe(400);

@@ -1,8 +1,6 @@
 // tlog-witness sign-subtree and the monitoring retrieval, against the statuses the spec gives.
-// Subtree cosignatures are checked with liboqs (WebAssembly build of the Open Quantum Safe C
-// library), not with @noble/post-quantum, which the witness signs with; the cosigned_message is
-// built here byte by byte from tlog-cosignature's struct, not with src/note.
-import { createMLDSA44 } from '@oqs/liboqs-js';
+// Subtree cosignatures are checked with liboqs, not with @noble/post-quantum, which the witness
+// signs with (test/helpers/subtree-cosig.ts).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,6 +16,7 @@ import {
 } from '../../src/note/index.ts';
 import { signNote } from '../../src/note/note.ts';
 import { formatSubtreeRequest, parseSubtreeRequest } from '../../src/witness/request.ts';
+import { createLiboqs, expectSubtreeCosignature, type Liboqs } from '../helpers/subtree-cosig.ts';
 import { logSigner, openWitness, witnessCosigners } from '../helpers/witness.ts';
 
 const ORIGIN = 'log.example.test/subtrees';
@@ -25,9 +24,9 @@ const logKey = logSigner(ORIGIN);
 const { ed, pq } = witnessCosigners('witness.example.test/ed', 'witness.example.test/pq', 5);
 const NOW = 1767139200;
 
-let oqs: Awaited<ReturnType<typeof createMLDSA44>>;
+let oqs: Liboqs;
 beforeAll(async () => {
-  oqs = await createMLDSA44();
+  oqs = await createLiboqs();
 });
 afterAll(() => oqs.destroy());
 
@@ -77,41 +76,9 @@ function body(start: number, end: number, note: string, size: number, hash = mth
   return formatSubtreeRequest({ start, end, hash, proof, note });
 }
 
-// cosignedMessage is tlog-cosignature's struct cosigned_message, built by hand.
-function cosignedMessage(name: string, ts: bigint, start: bigint, end: bigint, hash: Hash) {
-  const u64 = (n: bigint) => {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, n);
-    return b;
-  };
-  const lp = (s: string) => [utf8(s).length, ...utf8(s)];
-  return Uint8Array.from([
-    ...utf8('subtree/v1\n'),
-    0,
-    ...lp(name),
-    ...u64(ts),
-    ...lp(ORIGIN),
-    ...u64(start),
-    ...u64(end),
-    ...hash,
-  ]);
-}
-
-const pqPublic = fromBase64(pq.verifierKey.split('+').slice(2).join('+'))!.subarray(1);
-
 function checkWithLiboqs(line: string, start: number, end: number, hash: Hash, ts = 0n): void {
-  const m = /^\u2014 (\S+) (\S+)$/.exec(line);
-  expect(m?.[1]).toBe(pq.name);
-  const raw = fromBase64(m![2]!)!;
-  expect(toHex(raw.subarray(0, 4))).toBe(pq.verifierKey.split('+')[1]);
-  const view = new DataView(raw.buffer, raw.byteOffset);
-  expect(view.getBigUint64(4)).toBe(ts);
-  const sig = raw.subarray(12);
-  expect(sig.length).toBe(2420);
-  const msg = cosignedMessage(pq.name, ts, BigInt(start), BigInt(end), hash);
-  expect(oqs.verify(msg, sig, pqPublic)).toBe(true);
-  const wrong = cosignedMessage(pq.name, ts, BigInt(start), BigInt(end) + 1n, hash);
-  expect(oqs.verify(wrong, sig, pqPublic)).toBe(false);
+  const claim = { verifierKey: pq.verifierKey, origin: ORIGIN, start, end, hash, timestamp: ts };
+  expectSubtreeCosignature(oqs, line, claim);
 }
 
 describe('tlog-witness sign-subtree', () => {
