@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 
-import { utf8 } from '../bytes.ts';
+import { toBase64, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
 import {
@@ -13,6 +13,7 @@ import {
   encodeForwardAnswer,
   type ForwardedEntry,
   MAX_FORWARD,
+  PUBLISHED_HEADER,
 } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
 import { readBody } from './body.ts';
@@ -27,6 +28,8 @@ export interface ForwardTarget {
    * rejects with a LogError ('unavailable' when this instance is not the sequencer).
    */
   sequenceForwarded(entries: readonly Uint8Array[]): Promise<ForwardedEntry[]>;
+  /** published is the newest durable publication, sent with the answer (forward.ts). */
+  readonly published?: { readonly note: string };
 }
 
 // CBOR overhead per entry is at most 5 bytes of head, plus the array head.
@@ -63,7 +66,9 @@ export async function postForward(
       throw new LogError('bad_request', 'forward: an entry is empty or too large');
   }
   const placed = await target.sequenceForwarded(entries);
+  const published = target.published;
   return c.body(new Uint8Array(encodeForwardAnswer(placed)), 200, {
     'Content-Type': 'application/cbor',
+    ...(published ? { [PUBLISHED_HEADER]: toBase64(utf8(published.note)) } : {}),
   });
 }

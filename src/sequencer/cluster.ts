@@ -15,17 +15,17 @@
  * the role moves are refused with 'unavailable' by the stopped integrator and sent again to the
  * next holder; dedup (IndexedStore, complete after readLock) keeps them at one index.
  */
-import { equal, toHex } from '../bytes.ts';
+import { equal, toHex, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
 import { type NoteVerifier, parseVerifierKey } from '../note/index.ts';
-import type { Commit, LogStore } from '../storage/index.ts';
+import type { LogStore } from '../storage/index.ts';
 import { CHECKPOINT_KEY } from '../storage/index.ts';
 import { checkEntry } from '../tiles/index.ts';
 import type { CoreOptions } from './core.ts';
 import { type ForwardedEntry, Forwarder, type ForwarderEvents } from './forward.ts';
 import { Integrator } from './integrator.ts';
-import type { Lease } from './lease.ts';
+import { type Lease, LeasedStore } from './lease.ts';
 import type { LogCore } from './log.ts';
 import { type AddResult, Pool, type Sequenced } from './pool.ts';
 import { Publisher } from './publisher.ts';
@@ -43,35 +43,6 @@ export interface ClusterOptions {
   readonly pollMs?: number;
   /** warn reports a failed takeover or poll (pino); it must not throw. */
   readonly warn?: (what: string, err: unknown) => void;
-}
-
-// A store that commits only while this instance holds the lease: the integrator stops before
-// the lease can run out for the others, whatever it was doing when the process was paused.
-class LeasedStore implements LogStore {
-  private readonly store: LogStore;
-  private readonly lease: Lease;
-  constructor(store: LogStore, lease: Lease) {
-    this.store = store;
-    this.lease = lease;
-  }
-  get = (key: string) => this.store.get(key);
-  getMany = (keys: readonly string[]) => this.store.getMany(keys);
-  readLock = () => this.store.readLock();
-  close = () => this.store.close();
-  async commit(c: Commit): Promise<void> {
-    if (!this.lease.isSequencer())
-      throw new LogError('unavailable', 'sequencer: the lease is not held');
-    try {
-      await this.store.commit(c);
-    } catch (err) {
-      // The lock moved under us: most likely another instance sequences now (this one was
-      // paused or partitioned past its lease). Step down; if the lease still names this
-      // instance, the next tick takes it back at once and the integrator reloads.
-      if (err instanceof LogError && err.code === 'conflict')
-        this.lease.stepDown('a commit lost the lock to another writer');
-      throw err;
-    }
-  }
 }
 
 const NO_SECRET = 'sequencer: a frontend without --cluster-secret cannot forward';
@@ -150,6 +121,7 @@ export class ClusterCore implements LogCore {
       attemptMs: Math.max(10_000, 4 * this.lease.leaseMs),
       deadlineMs: opts.deadlineMs,
       events: cluster.forwarderEvents,
+      published: (note) => this.adopt(note),
     });
     this.pool = new Pool(this, published, {
       maxBatch: opts.maxBatch,
@@ -324,7 +296,22 @@ export class ClusterCore implements LogCore {
   // pollPublished adopts a newer (or republished) checkpoint and answers what it covers.
   private async pollPublished(): Promise<void> {
     const bytes = await this.store.get(CHECKPOINT_KEY);
-    if (!bytes || this.local) return;
+    if (bytes) this.adoptBytes(bytes);
+  }
+
+  // adopt takes the publication a forward answer carried, as pollPublished takes the stored one:
+  // the sequencer publishes only durable checkpoints, whose tiles are in the store. One that
+  // does not verify is ignored (the next poll reads the store).
+  private adopt(note: string): void {
+    try {
+      this.adoptBytes(utf8(note));
+    } catch (err) {
+      this.warn?.('a forward answer carried a bad checkpoint', err);
+    }
+  }
+
+  private adoptBytes(bytes: Uint8Array): void {
+    if (this.local) return;
     const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
     const { note, checkpoint } = openLock(bytes, verifier, this.ctx.origin);
     if (checkpoint.size < this.polled.checkpoint.size || note === this.polled.note) return;

@@ -1,7 +1,13 @@
 /** Turning submissions into a committed, signed tree, publishing it, and reading it back. */
 export type { ClusterOptions } from './cluster.ts';
 export type { ForwardedEntry, ForwarderEvents } from './forward.ts';
-export { decodeForwardRequest, encodeForwardAnswer, FORWARD_PATH, MAX_FORWARD } from './forward.ts';
+export {
+  decodeForwardRequest,
+  encodeForwardAnswer,
+  FORWARD_PATH,
+  MAX_FORWARD,
+  PUBLISHED_HEADER,
+} from './forward.ts';
 export { fsck } from './fsck.ts';
 export type { LeaseInfo } from './lease.ts';
 export { DEFAULT_LEASE_MS, isBaseUrl, Lease } from './lease.ts';

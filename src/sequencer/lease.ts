@@ -28,7 +28,7 @@
  */
 import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
-import type { VersionedObjects } from '../storage/index.ts';
+import type { Commit, LogStore, VersionedObjects } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 
 /** LEASE_KEY is where the lease object lives, beside the log's tiles under the same prefix. */
@@ -324,5 +324,35 @@ export class Lease {
     const changed = info.role !== this.lastRole;
     this.lastRole = info.role;
     if (changed || reason !== 'acquired') this.events.changed?.(info, reason);
+  }
+}
+
+// A store that commits only while this instance holds the lease: the integrator stops before
+// the lease can run out for the others, whatever it was doing when the process was paused.
+/** LeasedStore commits through store only while lease is held (see above); reads pass through. */
+export class LeasedStore implements LogStore {
+  private readonly store: LogStore;
+  private readonly lease: Lease;
+  constructor(store: LogStore, lease: Lease) {
+    this.store = store;
+    this.lease = lease;
+  }
+  get = (key: string) => this.store.get(key);
+  getMany = (keys: readonly string[]) => this.store.getMany(keys);
+  readLock = () => this.store.readLock();
+  close = () => this.store.close();
+  async commit(c: Commit): Promise<void> {
+    if (!this.lease.isSequencer())
+      throw new LogError('unavailable', 'sequencer: the lease is not held');
+    try {
+      await this.store.commit(c);
+    } catch (err) {
+      // The lock moved under us: most likely another instance sequences now (this one was
+      // paused or partitioned past its lease). Step down; if the lease still names this
+      // instance, the next tick takes it back at once and the integrator reloads.
+      if (err instanceof LogError && err.code === 'conflict')
+        this.lease.stepDown('a commit lost the lock to another writer');
+      throw err;
+    }
   }
 }

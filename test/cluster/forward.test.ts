@@ -52,6 +52,9 @@ async function sequencer(): Promise<{
       Promise.all(entries.map((e) => log.add(e))).then((rs) =>
         rs.map((r) => ({ index: r.index, duplicate: r.duplicate })),
       ),
+    get published() {
+      return log.state;
+    },
   };
   const app = new Hono();
   app.post(FORWARD_PATH, (c) => postForward(c, target, SECRET));
@@ -186,6 +189,22 @@ describe('POST /internal/forward', () => {
     });
     expect(r.status).toBe(400);
     expect(s.log.state.checkpoint.size).toBe(0);
+  });
+
+  it('hands over the publication that covers the batch with the answer', async () => {
+    const s = await sequencer();
+    const notes: string[] = [];
+    const f = new Forwarder({
+      sequencerUrl: () => s.url,
+      secret: SECRET,
+      attemptMs: 2000,
+      deadlineMs: 5000,
+      published: (note) => notes.push(note),
+    });
+    const placed = await f.sequence(pending(['p', 'q', 'r'].map(utf8)));
+    expect(notes).toEqual([s.log.state.note]);
+    const size = Number(notes[0]!.split('\n')[1]);
+    expect(Math.max(...placed.map((p) => p.index))).toBeLessThan(size);
   });
 
   it('sequences a forwarded batch, idempotently', async () => {
