@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createWitnessApp } from '../../src/api/witness.ts';
-import { fromBase64, toHex, utf8 } from '../../src/bytes.ts';
+import { toHex, utf8 } from '../../src/bytes.ts';
 import { sha256 } from '../../src/crypto.ts';
 import { type Hash, leafHash, nodeHash } from '../../src/merkle/index.ts';
 import {
