@@ -9,7 +9,7 @@ export { postForward } from './forward.ts';
 export { healthOf } from './health.ts';
 export { listen } from './listen.ts';
 export { createMetrics } from './metrics.ts';
-export { createMirrorApp } from './mirror.ts';
+export { createMirrorApp, createMirrorMetrics } from './mirror.ts';
 export type { Personality } from './personality.ts';
 export { PERSONALITIES, settlePersonality } from './personality.ts';
 export { MAX_REQUEST_SIZE } from './rekor.ts';

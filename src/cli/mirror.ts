@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { createMirrorApp, listen, normalizePrefix } from '../api/index.ts';
+import { createMirrorApp, createMirrorMetrics, listen, normalizePrefix } from '../api/index.ts';
 import { TlogClient } from '../client/index.ts';
 import { openStoreAt, parseStorageUrl, readCosignerKeys, type StoreConfig } from '../config.ts';
 import { Mirror, MirrorCopy, parseMirrorConfig } from '../mirror/index.ts';
@@ -82,8 +82,12 @@ export async function startMirrorServer(cfg: MirrorConfig): Promise<RunningMirro
   }
   const mirror = new Mirror(copies, cosigners);
   mirror.onMirrored = (copy) => serve(copy, stores.get(copy)!);
+  const metrics = createMirrorMetrics(logs.map((l) => l.origin));
+  mirror.events = metrics.events;
+  for (const c of copies)
+    if (c.mirrored) metrics.events.mirrored?.(c.log.origin, c.mirrored.checkpoint.size);
   const prefix = normalizePrefix(cfg.prefix ?? '');
-  const app = createMirrorApp(mirror, (h) => served.get(h), prefix);
+  const app = createMirrorApp(mirror, (h) => served.get(h), prefix, metrics);
   const { host, port } = parseListen(cfg.listen);
   const listener = await listen(app.fetch, host, port, prefix);
   const verifierKeys = cosigners.map((c) => c.verifierKey);

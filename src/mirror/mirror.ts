@@ -60,6 +60,18 @@ const text = (outcome: MirrorOutcome, body: string): MirrorAnswer => ({
   contentType: PLAIN,
 });
 
+/** MirrorEvents observe the mirror, for metrics; they must not throw. */
+export interface MirrorEvents {
+  /** checkpoint: an add-checkpoint for origin (a mirrored log) got outcome. */
+  checkpoint?(origin: string, outcome: MirrorOutcome): void;
+  /** stored: entries of origin were authenticated and stored (one package). */
+  stored?(origin: string, entries: number): void;
+  /** subtree: a subtree of origin's mirror checkpoint was cosigned. */
+  subtree?(origin: string): void;
+  /** mirrored: origin's mirror checkpoint is now the one of size. */
+  mirrored?(origin: string, size: number): void;
+}
+
 /** Mirror answers tlog-mirror requests for a set of logs, one MirrorCopy each. */
 export class Mirror {
   private readonly copies: Map<string, MirrorCopy>;
@@ -69,6 +81,8 @@ export class Mirror {
   private readonly now: () => number;
   /** onMirrored is told of each new mirror checkpoint (the server reloads what it serves). */
   onMirrored: (copy: MirrorCopy) => Promise<void> = async () => undefined;
+  /** events are told what the mirror accepts, stores and cosigns. */
+  events: MirrorEvents = {};
 
   constructor(
     copies: readonly MirrorCopy[],
@@ -101,7 +115,7 @@ export class Mirror {
     if ('outcome' in opened) return opened;
     const { req, cp, sigs } = opened;
     const copy = this.copies.get(cp.origin)!;
-    return copy.serialized(async (): Promise<MirrorAnswer> => {
+    const answer = await copy.serialized(async (): Promise<MirrorAnswer> => {
       const refused = checkAgainst(req.old, req.proof, cp, copy.recorded());
       if (refused) return refused;
       // Only the log's verified signatures are kept: the mirror checkpoint must not carry lines
@@ -109,12 +123,15 @@ export class Mirror {
       await copy.setPending({ note: `${formatCheckpoint(cp)}\n${sigs}`, checkpoint: cp });
       return { outcome: 'cosigned', body: '', contentType: PLAIN };
     });
+    this.events.checkpoint?.(cp.origin, answer.outcome);
+    return answer;
   }
 
   /** signSubtree handles one sign-subtree body, against the mirror checkpoint (tlog-mirror). */
-  signSubtree(body: string): Promise<WitnessAnswer> {
-    return answerSignSubtree(body, {
-      known: (origin) => this.copies.has(origin),
+  async signSubtree(body: string): Promise<WitnessAnswer> {
+    let seen = '';
+    const answer = await answerSignSubtree(body, {
+      known: (origin) => this.copies.has((seen = origin)),
       own: this.own,
       cosigners: this.cosigners,
       recorded: async (origin) => {
@@ -122,6 +139,8 @@ export class Mirror {
         return m ? { size: m.size, root: m.root } : { size: 0, root: EMPTY_ROOT };
       },
     });
+    if (answer.outcome === 'cosigned') this.events.subtree?.(seen);
+    return answer;
   }
 
   /**
@@ -157,6 +176,7 @@ export class Mirror {
       }
       const failed = await copy.addPackage(r, pkg.entries, pkg.proof, target.checkpoint);
       if (failed) return text('inconsistent', failed);
+      this.events.stored?.(origin, pkg.entries.length);
       stored++;
     }
     // Bytes after the last package are discarded, as partial bytes are (tlog-mirror).
@@ -180,6 +200,7 @@ export class Mirror {
     );
     // Durable before answering (tlog-mirror: "MUST persist the new checkpoint").
     await copy.commitCheckpoint(target.note + lines, target.checkpoint);
+    this.events.mirrored?.(copy.log.origin, size);
     await this.onMirrored(copy);
     return { outcome: 'cosigned', body: lines, contentType: PLAIN };
   }

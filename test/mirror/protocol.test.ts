@@ -264,6 +264,42 @@ describe('add-entries with bad bodies', () => {
   });
 });
 
+describe('/metrics', () => {
+  it('counts checkpoints per log, entries stored, subtree signatures and refusals', async () => {
+    const m = await start();
+    expect((await m.post('add-checkpoint', oracle.addCheckpoint(0, 64))).status).toBe(200);
+    expect((await m.post('add-checkpoint', oracle.addCheckpoint(0, 70))).status).toBe(409);
+    expect((await m.post('add-checkpoint', 'nonsense')).status).toBe(400);
+    expect((await entries(m, 0, 64)).status).toBe(200);
+    const note = oracle.checkpoint(64) + (await entries(m, 0, 64)).text;
+    const proof = oracle.subtreeProof(0, 32, 64).map((h) => b64(h) + '\n');
+    const req = `subtree 0 32\n${b64(oracle.mth(0, 32))}\n${proof.join('')}\n${note}`;
+    expect((await m.post('sign-subtree', req)).status).toBe(200);
+    expect((await m.post('sign-subtree', req.replace('subtree 0 32', 'subtree 1 32'))).status).toBe(
+      400,
+    );
+    const text = await (await fetch(`${m.m.url}/metrics`)).text();
+    const value = (line: string) => {
+      const hit = text.split('\n').find((l) => l.startsWith(line + ' '));
+      return hit === undefined ? undefined : Number(hit.slice(line.length + 1));
+    };
+    const log = `log="${ORIGIN}"`;
+    expect(value(`tilelog_mirror_checkpoints_total{${log},result="accepted"}`)).toBe(1);
+    expect(value(`tilelog_mirror_checkpoints_total{${log},result="refused"}`)).toBe(1);
+    // The second upload of [0, 64) is re-sent entries: stored again, counted again.
+    expect(value(`tilelog_mirror_entries_stored_total{${log}}`)).toBe(128);
+    expect(value(`tilelog_mirror_subtree_signatures_total{${log}}`)).toBe(1);
+    expect(value(`tilelog_mirror_checkpoint_size{${log}}`)).toBe(64);
+    const answers = (call: string, outcome: string) =>
+      value(`tilelog_mirror_answers_total{call="${call}",outcome="${outcome}"}`);
+    expect(answers('add-checkpoint', 'cosigned')).toBe(1);
+    expect(answers('add-checkpoint', 'conflict')).toBe(1);
+    expect(answers('add-checkpoint', 'malformed')).toBe(1);
+    expect(answers('add-entries', 'cosigned')).toBe(2);
+    expect(answers('sign-subtree', 'malformed')).toBe(1);
+  });
+});
+
 describe('sign-subtree', () => {
   it('cosigns subtrees of the mirror checkpoint only', async () => {
     const m = await start();
