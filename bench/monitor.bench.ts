@@ -72,15 +72,26 @@ while (!/serving (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20));
 const url = /serving (\S+)/.exec(out)![1]!;
 const vkey = /verifier key: (\S+)/.exec(out)![1]!;
 
+// post sends entry i. A keep-alive socket that the server has just closed fails the request
+// ("other side closed", seen at load 13): it is sent again, and one that had landed is then a 409.
+async function post(i: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(`${url}/log/entries`, { method: 'POST', body: body(i) });
+      const text = await res.text();
+      if (res.status === 201 || (attempt > 0 && res.status === 409)) return;
+      throw new Error(`POST: ${res.status} ${text}`);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof TypeError)) throw err; // fetch's network failure
+    }
+  }
+}
+
 let next = 0;
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
-    for (let i = next++; i < N; i = next++) {
-      const res = await fetch(`${url}/log/entries`, { method: 'POST', body: body(i) });
-      if (res.status !== 201) throw new Error(`POST: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
-    }
+    for (let i = next++; i < N; i = next++) await post(i);
   }),
 );
 console.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
