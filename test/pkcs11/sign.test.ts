@@ -7,15 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { generateEd25519 } from '../../src/pkcs11/index.ts';
 import { A, CKO_PRIVATE_KEY, Module } from '../../src/pkcs11/module.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startLog, type TestLog } from '../sign/log.ts';
+import { expectBundleVerifies } from '../sign/verifiers.ts';
 import { keyUri, label, MODULE, PIN, TOKEN } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tilelog-pkcs11-sign-'));
@@ -75,33 +73,7 @@ describe('tilelog sign with a key in a PKCS#11 token', () => {
     const sig = Buffer.from(bundle.messageSignature.signature, 'base64');
     expect(sig[0]).toBe(0x30);
     expect(verify('sha256', readFileSync(artifact), spki, sig)).toBe(true);
-    const trust = toTrustMaterial(TrustedRoot.fromJSON(t.trustedRoot), {
-      [bundle.verificationMaterial.publicKey.hint]: {
-        rawBytes: spki.export({ format: 'der', type: 'spki' }),
-      },
-    } as never);
-    const verifier = new Verifier(trust, {
-      tlogThreshold: 1,
-      ctlogThreshold: 0,
-      timestampThreshold: 0,
-    });
-    verifier.verify(toSignedEntity(bundleFromJSON(bundle), readFileSync(artifact)));
-    expect(() =>
-      verifier.verify(toSignedEntity(bundleFromJSON(bundle), Buffer.from('x'))),
-    ).toThrow();
-    const rootFile = join(dir, 'trusted_root.json');
-    writeFileSync(rootFile, JSON.stringify(t.trustedRoot));
-    const v = await runCli([
-      'verify-bundle',
-      '--bundle',
-      file,
-      '--trusted-root',
-      rootFile,
-      '--artifact',
-      artifact,
-    ]);
-    expect(v.code, v.out).toBe(0);
-    expect(v.out).toMatch(/^valid$/m);
+    await expectBundleVerifies(t, file, artifact, spki.export({ format: 'der', type: 'spki' }));
   });
 
   it('refuses an Ed25519 token key, a wrong PIN and an unknown label in one line, writing nothing', async () => {
