@@ -1,7 +1,6 @@
 // HTTP throughput with autocannon, the load generator on the same 2-core machine as the server:
 // POST add (unique 1 KiB-ish entries, default batching, LevelDB sync writes) and GET tile,
 // against a trivial hono route measured in the same run.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,22 +8,9 @@ import { join } from 'node:path';
 
 import autocannon from 'autocannon';
 
-import { machine, report, serverNodeArgs } from './util.ts';
+import { machine, report, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-
-async function start(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...serverNodeArgs(), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  while (!/serving (\S+)/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(out);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { proc, url: /serving (\S+)/.exec(out)![1]! };
-}
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -35,7 +21,7 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
 console.log(
   `# HTTP (autocannon, ${DURATION}s each, load generator on the same machine); ${machine()}`,
 );
-const trivial = await start(['.bench-out/bench/trivial-server.js']);
+const trivial = await startServer(['.bench-out/bench/trivial-server.js']);
 const base = await run({ url: trivial.url + '/', connections: 64, duration: DURATION });
 // A tile is 8 KiB on the wire, the trivial route's answer 2 bytes: the limit for serving a tile is
 // a trivial route that sends the same size of body (trivial-server.ts /tile), and the ratio
@@ -44,7 +30,7 @@ const baseTile = await run({ url: trivial.url + '/tile', connections: 64, durati
 trivial.proc.kill('SIGTERM');
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
-const log = await start([
+const log = await startServer([
   'bin/tilelog.js',
   'serve',
   '--data',
@@ -83,7 +69,7 @@ const wrk = (url: string) => {
 };
 const wrkTile = wrk(log.url + '/tile/0/000');
 log.proc.kill('SIGTERM');
-const trivial2 = await start(['.bench-out/bench/trivial-server.js']);
+const trivial2 = await startServer(['.bench-out/bench/trivial-server.js']);
 const wrkBase = wrkTile === null ? null : wrk(trivial2.url + '/');
 const wrkBaseTile = wrkTile === null ? null : wrk(trivial2.url + '/tile');
 trivial2.proc.kill('SIGTERM');

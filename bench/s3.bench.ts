@@ -4,7 +4,7 @@
 // Each configuration is measured against one instance in the same run (target >= 0.9x). An
 // answered POST add is a committed and published entry. Starts its own Ceph with
 // tools/ceph-rgw.sh unless TILELOG_TEST_S3_ENDPOINT is set.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import autocannon from 'autocannon';
 
 import { generateSignerKey } from '../src/note/index.ts';
-import { machine, report, serverNodeArgs } from './util.ts';
+import { machine, report, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 // Connections in total, split over the instances, so every run offers the same load.
@@ -47,17 +47,8 @@ async function start(data: string, prefix: string): Promise<{ proc: ChildProcess
     ...['--storage', `s3://bench/${prefix}`, '--s3-endpoint', endpoint!, '--s3-path-style'],
     ...['--max-pending', '1000000'],
   ];
-  const proc = spawn(process.execPath, [...serverNodeArgs(), ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, TILELOG_CLUSTER_SECRET: 'bench secret' },
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  while (!/serving (\S+)/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(out);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { proc, url: /serving (\S+)/.exec(out)![1]! };
+  const env = { ...process.env, TILELOG_CLUSTER_SECRET: 'bench secret' };
+  return startServer(args, { env, stderr: 'ignore' });
 }
 
 async function role(url: string): Promise<string | null> {

@@ -1,5 +1,6 @@
 // Shared output format for benchmarks: every line names what was measured, the limit it is
 // measured against, and the ratio, so one run shows whether a target is met.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
@@ -108,4 +109,25 @@ export async function sequenceOnLevel(
   await log.close();
   await store.close();
   return r;
+}
+
+/**
+ * startServer spawns `node ARGV` (with serverNodeArgs: a script and its arguments) and resolves
+ * once it prints its "serving URL" line; it throws with the output if the process exits first.
+ */
+export async function startServer(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'ignore' } = {},
+): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [...serverNodeArgs(), ...args], {
+    stdio: ['ignore', 'pipe', opts.stderr ?? 'inherit'],
+    env: opts.env ?? process.env,
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  while (!/serving (\S+)/.test(out)) {
+    if (proc.exitCode !== null) throw new Error(out);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { proc, url: /serving (\S+)/.exec(out)![1]! };
 }

@@ -24,13 +24,16 @@ export function encodeBundle(entries: readonly Uint8Array[]): Uint8Array {
   }
   const out = new Uint8Array(n);
   let off = 0;
-  for (const e of entries) {
-    out[off] = e.length >>> 8;
-    out[off + 1] = e.length & 255;
-    out.set(e, off + 2);
-    off += 2 + e.length;
-  }
+  for (const e of entries) off = putEntry(out, off, e);
   return out;
+}
+
+/** putEntry writes e with its uint16 length at off in a bundle being built, and returns the end. */
+export function putEntry(out: Uint8Array, off: number, e: Uint8Array): number {
+  out[off] = e.length >>> 8;
+  out[off + 1] = e.length & 255;
+  out.set(e, off + 2);
+  return off + 2 + e.length;
 }
 
 /**

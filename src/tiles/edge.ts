@@ -14,7 +14,7 @@ import {
   HASH_SIZE,
   leafHashInPlace,
 } from '../merkle/index.ts';
-import { checkEntry, decodeBundle } from './bundle.ts';
+import { checkEntry, decodeBundle, putEntry } from './bundle.ts';
 import { ENTRIES, type Tile, TILE_WIDTH, tilePath, tileWidth } from './tile.ts';
 
 /** Edge is the right edge of a tree of size leaves. */
@@ -156,12 +156,7 @@ function appendBundle(
   }
   const out = new Uint8Array(n);
   let off = 0;
-  for (const e of old) {
-    out[off] = e.length >>> 8;
-    out[off + 1] = e.length & 255;
-    out.set(e, off + 2);
-    off += 2 + e.length;
-  }
+  for (const e of old) off = putEntry(out, off, e);
   for (let i = from, at = level.count * HASH_SIZE; i < to; i++, at += HASH_SIZE) {
     const e = entries[i]!;
     out[off] = e.length >>> 8;
