@@ -33,22 +33,15 @@ async function plainLevel(es: Uint8Array[]): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < es.length; i += BATCH) {
     const chunk = es.slice(i, i + BATCH);
-    const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
-    for (let j = 0; j < chunk.length; j += 256) {
-      ops.push({
-        type: 'put',
-        key: `tile/entries/${i + j}`,
-        value: encodeBundle(chunk.slice(j, j + 256)),
-      });
-    }
+    // A chained batch, the cheapest plain way to write one atomic LevelDB batch (what LevelStore
+    // does too).
+    const b = db.batch();
+    for (let j = 0; j < chunk.length; j += 256)
+      b.put(`tile/entries/${i + j}`, encodeBundle(chunk.slice(j, j + 256)));
     chunk.forEach((_, j) =>
-      ops.push({
-        type: 'put',
-        key: `index/${(i + j).toString(16).padStart(64, '0')}`,
-        value: new Uint8Array(8),
-      }),
+      b.put(`index/${(i + j).toString(16).padStart(64, '0')}`, new Uint8Array(8)),
     );
-    await db.batch(ops, { sync: true } as object);
+    await b.write({ sync: true } as object);
   }
   const ms = performance.now() - t0;
   await db.close();

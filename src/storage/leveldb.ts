@@ -86,15 +86,9 @@ export class LevelStore implements LogStore {
     const lock = await this.readLock();
     const same = c.expected === null ? lock === null : lock !== null && equal(lock, c.expected);
     if (!same) throw new LogError('conflict', 'storage: lock changed since it was read');
-    const ops = c.objects.map((o) =>
-      o.value === null
-        ? { type: 'del' as const, key: o.key }
-        : { type: 'put' as const, key: o.key, value: o.value },
-    );
-    ops.push({ type: 'put', key: LOCK_KEY, value: c.next });
     this.lock = undefined;
     try {
-      await this.db.batch(ops, { sync: this.sync } as object);
+      await writeChained(this.db, c.objects, c.next, this.sync);
     } catch (cause) {
       throw unavailable('batch', cause);
     }
@@ -104,6 +98,27 @@ export class LevelStore implements LogStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+// A chained batch: abstract-level's array form copies every operation with its options, three
+// to four times the cost per operation (60,000 puts: 3.0 s against 0.9 s); both are atomic.
+async function writeChained(
+  db: Level<string, Uint8Array>,
+  ops: readonly { key: string; value: Uint8Array | null }[],
+  lock: Uint8Array | null,
+  sync: boolean,
+): Promise<void> {
+  const b = db.batch();
+  try {
+    for (const e of ops)
+      if (e.value === null) b.del(e.key);
+      else b.put(e.key, e.value);
+    if (lock !== null) b.put(LOCK_KEY, lock);
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+  await b.write({ sync } as object);
 }
 
 /** LocalMap is a plain local key-value map on LevelDB, for state that is not part of the log. */
@@ -137,23 +152,10 @@ export async function openLocalMap(path: string): Promise<OrderedLocalMap> {
   } catch (cause) {
     throw new LogError('unavailable', `storage: cannot open leveldb at ${path}`, { cause });
   }
-  // A chained batch: abstract-level's array form copies every operation with its options, three
-  // to four times the cost per operation (60,000 puts: 3.0 s against 0.9 s); both are atomic.
-  const write = async (
+  const write = (
     ops: readonly { key: string; value: Uint8Array | null }[],
     opts?: { sync?: boolean },
-  ) => {
-    const b = db.batch();
-    try {
-      for (const e of ops)
-        if (e.value === null) b.del(e.key);
-        else b.put(e.key, e.value);
-    } catch (e) {
-      await b.close();
-      throw e;
-    }
-    await b.write({ sync: opts?.sync ?? false } as object);
-  };
+  ) => writeChained(db, ops, null, opts?.sync ?? false);
   return {
     get: async (key) => view(await db.get(key)),
     getMany: async (keys) => (keys.length ? (await db.getMany(keys as string[])).map(view) : []),
