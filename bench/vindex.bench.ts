@@ -10,7 +10,8 @@
 // - lookups/s against GET tile reads on the same server (target >= 0.25);
 // - RSS as the map grows from 100k to BENCH_VINDEX_MAP_KEYS (1M) keys (target <= 1.3x).
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -141,6 +142,25 @@ async function buildLog(origin: string, n: number, req: (i: number) => Req) {
   return { log, store, verifiers: [parseVerifierKey(signer.verifierKey)] };
 }
 
+// profiled writes a CPU profile of f to BENCH_VINDEX_CPU_PROF/<name>.cpuprofile when that is set.
+async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_VINDEX_CPU_PROF;
+  if (!dir) return f();
+  const s = new Session();
+  s.connect();
+  const post = (m: string, p?: object) =>
+    new Promise<unknown>((res, rej) => s.post(m, p, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await f();
+  } finally {
+    const r = (await post('Profiler.stop')) as { profile: object };
+    writeFileSync(join(dir, `${name.replace(/\W/g, '_')}.cpuprofile`), JSON.stringify(r.profile));
+    s.disconnect();
+  }
+}
+
 type Built = Awaited<ReturnType<typeof buildLog>>;
 
 // indexAndCheck measures follower and indexer on one log and checks lookups against a scan.
@@ -163,7 +183,7 @@ async function indexAndCheck(name: string, b: Built) {
   });
   const ix = await Indexer.open({ input: client, output, kv });
   t0 = performance.now();
-  await ix.step();
+  await profiled(`${name}-build`, () => ix.step());
   const indexRate = rate(checkpoint.size, performance.now() - t0);
   report(`${name}: index build`, indexRate, 'entries/s', followRate, 'follower alone', '≥ 0.5');
   // The plain scan, and every non-digest key plus a sample of digests through verified lookups.
@@ -269,31 +289,53 @@ async function mapRss() {
   await kv.close();
 }
 
+// BENCH_VINDEX_PARTS picks parts while iterating (comma list of certs, keys, rss; default all).
+const PARTS = new Set((process.env.BENCH_VINDEX_PARTS ?? 'certs,keys,rss').split(','));
+
 console.log(`# verifiable index; ${machine()}`);
 let t = performance.now();
 const ids = Array.from({ length: 400 }, (_, i) => identity(i));
-const certLog = await buildLog('bench.example/certs', SIZE, (i) => certRequest(ids, i));
 const signers = Array.from({ length: 64 }, () => makeSigner('PKIX_ECDSA_P256_SHA_256'));
-const keyLog = await buildLog('bench.example/keys', KEY_SIZE, (i) =>
-  request(signers[i % signers.length]!, enc.encode(`key artifact ${i % 10 === 9 ? i - 9 : i}`)),
-);
+const logs = [
+  ...(PARTS.has('certs')
+    ? [
+        {
+          name: 'certificates',
+          b: await buildLog('bench.example/certs', SIZE, (i) => certRequest(ids, i)),
+        },
+      ]
+    : []),
+  ...(PARTS.has('keys')
+    ? [
+        {
+          name: 'public keys',
+          b: await buildLog('bench.example/keys', KEY_SIZE, (i) =>
+            request(
+              signers[i % signers.length]!,
+              enc.encode(`key artifact ${i % 10 === 9 ? i - 9 : i}`),
+            ),
+          ),
+        },
+      ]
+    : []),
+];
 console.log(`built the input logs in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 t = performance.now();
-const certs = await indexAndCheck('certificates', certLog);
-const keyed = await indexAndCheck('public keys', keyLog);
+const runs = [];
+for (const l of logs) runs.push(await indexAndCheck(l.name, l.b));
 console.log(`indexed and checked in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-await lookupsVsTiles(certLog, certs.ix, certs.output, certs.keys);
-await mapRss();
-for (const b of [certLog, keyLog]) {
+if (logs[0]) await lookupsVsTiles(logs[0].b, runs[0]!.ix, runs[0]!.output, runs[0]!.keys);
+if (PARTS.has('rss')) await mapRss();
+for (const { b } of logs) {
   await b.log.close();
   await b.store.close();
 }
-for (const r of [certs, keyed]) {
+for (const r of runs) {
   await r.output.close();
   await r.kv.close();
 }
 rmSync(tmp, { recursive: true, force: true });
-if (certs.bad + keyed.bad > 0) {
+if (runs.some((r) => r.bad > 0)) {
   console.log('FAIL: lookups differ from the plain scan');
   process.exit(1);
 }

@@ -22,7 +22,7 @@ import { parseCheckpoint } from '../note/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import { TILE_WIDTH } from '../tiles/index.ts';
-import { checkPrefix, readChunk } from './follow.ts';
+import { checkPrefix, type Chunk, readChunk } from './follow.ts';
 import { formatTrieProof, type LookupAnswer } from './lookup.ts';
 import type { Mapped } from './mapfn.ts';
 import { formatRevision } from './revision.ts';
@@ -120,9 +120,15 @@ export class Indexer {
     await this.exclusive(async () => {
       let s = this.s;
       if (s.edge.size < cp.size) await checkPrefix(this.input, s.edge, cp);
+      let ahead: Promise<Chunk> | null = null;
       while (s.edge.size < cp.size || (!s.pending && coveredSize < cp.size)) {
         // A chunk is verified against cp before the map changes (follow.ts).
-        const { entries, edge } = await readChunk(this.input, s.edge, cp, this.chunk);
+        const { entries, edge }: Chunk = await (ahead ??
+          readChunk(this.input, s.edge, cp, this.chunk));
+        // The next chunk is read and verified while this one is applied: reading needs only the
+        // edge. Its failure surfaces when it is awaited, after this chunk's commit.
+        ahead = edge.size < cp.size ? readChunk(this.input, edge, cp, this.chunk) : null;
+        ahead?.catch(() => undefined);
         const done = edge.size === cp.size;
         s = this.s = await this.map.apply(s, entries, {
           ...s,

@@ -5,6 +5,7 @@
  * is read in pages, each with a range proof. Pure and synchronous.
  */
 import { equal, u64be } from '../bytes.ts';
+import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
 import {
   consistencyRanges,
@@ -17,9 +18,17 @@ import {
   type Range,
 } from '../merkle/index.ts';
 
+// Scratch input 0x00 ‖ u64be(index), reused: every indexed key hashes one list leaf.
+const leafBuf = new Uint8Array(9);
+
 /** listLeafHash is the hash of a list leaf: SHA-256(0x00 ‖ u64be(index)). */
 export function listLeafHash(index: number): Hash {
-  return leafHash(u64be(index));
+  if (!Number.isSafeInteger(index) || index < 0) return leafHash(u64be(index));
+  let hi = Math.floor(index / 2 ** 32);
+  let lo = index >>> 0;
+  for (let i = 8; i > 4; i--, lo >>>= 8) leafBuf[i] = lo & 255;
+  for (let i = 4; i > 0; i--, hi >>>= 8) leafBuf[i] = hi & 255;
+  return sha256(leafBuf);
 }
 
 /**
@@ -37,11 +46,28 @@ export const EMPTY_LIST: ListEdge = { size: 0, hashes: [] };
 /** appendList returns the edge after appending index. */
 export function appendList(e: ListEdge, index: number): ListEdge {
   const hashes = e.hashes.slice();
+  appendInPlace(hashes, e.size, index);
+  return { size: e.size + 1, hashes };
+}
+
+/**
+ * appendInPlace appends index to the edge hashes of a list of size leaves, changing them; each
+ * perfect subtree of two leaves or more that the new leaf completes is passed to done, with its
+ * level, smallest first.
+ */
+export function appendInPlace(
+  hashes: Hash[],
+  size: number,
+  index: number,
+  done?: (level: number, hash: Hash) => void,
+): void {
   let h = listLeafHash(index);
   // Each trailing 1 bit of size is a perfect subtree the new leaf completes.
-  for (let n = e.size; n % 2 === 1; n = Math.floor(n / 2)) h = nodeHash(hashes.pop()!, h);
+  for (let n = size, level = 1; n % 2 === 1; n = Math.floor(n / 2), level++) {
+    h = nodeHash(hashes.pop()!, h);
+    done?.(level, h);
+  }
   hashes.push(h);
-  return { size: e.size + 1, hashes };
 }
 
 /** listRoot is the RFC 6962 root of the list an edge ends. */

@@ -16,7 +16,6 @@ import {
   consistencyRanges,
   foldRight,
   type Hash,
-  nodeHash,
   type Range,
   rangeSubtrees,
   type Subtree,
@@ -26,7 +25,8 @@ import { pageProofRanges, rangeHash } from './list.ts';
 
 /** CHUNK is how many indices one stored chunk holds: 2^CHUNK_LEVEL. */
 export const CHUNK = 256;
-const CHUNK_LEVEL = 8;
+/** CHUNK_LEVEL is the level of a chunk in its list's tree: CHUNK = 2^CHUNK_LEVEL. */
+export const CHUNK_LEVEL = 8;
 
 /** chunkKey is the storage key of chunk n of the list of the key with hex hash. */
 export const chunkKey = (hex: string, n: number) => `l/${hex}/${n.toString(16).padStart(8, '0')}`;
@@ -40,26 +40,6 @@ export const encodeChunk = (indices: readonly number[]) => concat(...indices.map
 export function decodeChunk(b: Uint8Array): number[] {
   const out: number[] = [];
   for (let off = 0; off + 8 <= b.length; off += 8) out.push(readU64be(b, off)!);
-  return out;
-}
-
-/**
- * chunkSubtrees returns the stored hashes that completing chunk n (its indices given) creates:
- * the chunk's own (level 8) and, while the chunk is a right child, each parent, whose left
- * child is the next hash from the end of `before`, the list's edge hashes before the chunk.
- */
-export function chunkSubtrees(
-  n: number,
-  indices: readonly number[],
-  before: readonly Hash[],
-): { subtree: Subtree; hash: Hash }[] {
-  let h = rangeHash(indices, 0, indices.length);
-  const out = [{ subtree: { level: CHUNK_LEVEL, index: n }, hash: h }];
-  let left = before.length;
-  for (let level = CHUNK_LEVEL, i = n; i % 2 === 1; level++, i = Math.floor(i / 2)) {
-    h = nodeHash(before[--left]!, h);
-    out.push({ subtree: { level: level + 1, index: Math.floor(i / 2) }, hash: h });
-  }
   return out;
 }
 

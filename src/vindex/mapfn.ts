@@ -101,8 +101,28 @@ function mapDigest(h: unknown, keys: string[], problems: Problem[]): void {
   else keys.push(digestKey(alg[0], bytes));
 }
 
+// One certificate or key signs many entries, so what a verifier maps to is remembered for the
+// last VERIFIERS distinct ones, keyed by its two fields as logged; the answer is the same.
+const VERIFIERS = 4096;
+const verifiers = new Map<string, { keys: string[]; problems: Problem[] }>();
+
 function mapVerifier(v: unknown, keys: string[], problems: Problem[]): void {
   const o = obj(v);
+  const pk = str(obj(o?.publicKey)?.rawBytes);
+  const cert = str(obj(o?.x509Certificate)?.rawBytes);
+  const id = `${pk === null ? '-' : `${pk.length}:${pk}`}${cert === null ? '-' : `+${cert}`}`;
+  let m = verifiers.get(id);
+  if (!m) {
+    m = { keys: [], problems: [] };
+    verifierKeys(o, m.keys, m.problems);
+    if (verifiers.size >= VERIFIERS) verifiers.delete(verifiers.keys().next().value!);
+    verifiers.set(id, m);
+  }
+  keys.push(...m.keys);
+  problems.push(...m.problems);
+}
+
+function verifierKeys(o: Obj | null, keys: string[], problems: Problem[]): void {
   const spki = bytesAt(o, 'publicKey');
   const der = bytesAt(o, 'x509Certificate');
   if (spki && spki.length > 0) {

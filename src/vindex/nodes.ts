@@ -5,7 +5,7 @@
  * batched: one call folds any number of new or changed leaves into the trie, reading only the
  * nodes on their paths.
  */
-import { concat, toHex } from '../bytes.ts';
+import { toHex } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import { bitAt, commonPrefix, LEAF_SPLIT, mapNodeHash, type ProofStep } from './trie.ts';
@@ -24,7 +24,16 @@ const CHILD_SIZE = 2 + 2 * HASH_SIZE;
 
 /** encodeChild is u16be(split) ‖ key ‖ hash. */
 export function encodeChild(c: Child): Uint8Array {
-  return concat(Uint8Array.of(c.split >> 8, c.split & 255), c.key, c.hash);
+  const b = new Uint8Array(CHILD_SIZE);
+  putChild(b, 0, c);
+  return b;
+}
+
+function putChild(b: Uint8Array, off: number, c: Child): void {
+  b[off] = c.split >> 8;
+  b[off + 1] = c.split & 255;
+  b.set(c.key, off + 2);
+  b.set(c.hash, off + 2 + HASH_SIZE);
 }
 
 /** decodeChild reads encodeChild's bytes at off, or throws 'corrupt'. */
@@ -34,16 +43,21 @@ export function decodeChild(b: Uint8Array, off = 0): Child {
   if (split > LEAF_SPLIT) throw new LogError('corrupt', 'map: a stored node has a bad split');
   return {
     split,
-    key: b.slice(off + 2, off + 2 + HASH_SIZE),
-    hash: b.slice(off + 2 + HASH_SIZE, off + CHILD_SIZE),
+    // Views, not copies: a node is read and decoded by the thousand in one batch.
+    key: b.subarray(off + 2, off + 2 + HASH_SIZE),
+    hash: b.subarray(off + 2 + HASH_SIZE, off + CHILD_SIZE),
   };
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** nodeId is the storage key of the node branching at bit split above key. */
 export function nodeId(split: number, key: Hash): string {
-  const prefix = key.slice(0, Math.ceil(split / 8));
-  if (split % 8 !== 0) prefix[prefix.length - 1]! &= 0xff << (8 - (split % 8));
-  return `t/${split.toString(16).padStart(2, '0')}/${toHex(prefix)}`;
+  const whole = split >> 3;
+  let id = `t/${HEX[split] ?? split.toString(16)}/${toHex(key.subarray(0, whole))}`;
+  // The last byte of a prefix that ends inside it keeps only the prefix's bits.
+  if (split & 7) id += HEX[key[whole]! & (0xff << (8 - (split & 7)))];
+  return id;
 }
 
 /** NodeSource reads stored nodes (left child ‖ right child); null when there is none. */
@@ -60,26 +74,19 @@ export interface Leaf {
   readonly hash: Hash;
 }
 
-type Item = Child & { readonly fresh: boolean };
-
-const byKey = (a: Item, b: Item) => {
-  for (let i = 0; i < HASH_SIZE; i++) if (a.key[i] !== b.key[i]) return a.key[i]! - b.key[i]!;
-  return 0;
-};
-
-// normalize sorts items and lets a fresh leaf replace the stored leaf of the same key.
-function normalize(items: Item[]): Item[] {
-  items.sort(byKey);
-  const out: Item[] = [];
-  for (const it of items) {
-    const prev = out[out.length - 1];
-    if (prev && prev.split === LEAF_SPLIT && it.split === LEAF_SPLIT && byKey(prev, it) === 0) {
-      assert(prev.fresh !== it.fresh, 'vindex: a key changed twice in one batch');
-      if (it.fresh) out[out.length - 1] = it;
-    } else out.push(it);
-  }
-  return out;
+// A new leaf with the first 32 bits of its key, which decide most comparisons.
+interface Fresh extends Leaf {
+  readonly top: number;
 }
+
+const top32 = (k: Uint8Array) => ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0;
+
+function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < HASH_SIZE; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+const byKey = (a: Fresh, b: Fresh) => a.top - b.top || compareKeys(a.key, b.key);
 
 /** NodesSource reads many stored nodes at once, in order; null where there is none. */
 export type NodesSource = (ids: string[]) => Promise<(Uint8Array | null)[]>;
@@ -97,52 +104,60 @@ export async function updateTrie(
   write: (id: string, node: Uint8Array) => void,
   srcMany: NodesSource = (ids) => Promise.all(ids.map(src)),
 ): Promise<Child | null> {
-  const items: Item[] = leaves.map((l) => ({ split: LEAF_SPLIT, ...l, fresh: true }));
-  if (root) items.push({ ...root, fresh: false });
-  if (items.length === 0) return null;
-  const sorted = normalize(items);
-  const r = build(await readOpened(srcMany, root, sorted), sorted, write);
+  if (leaves.length === 0) return root;
+  // The new keys are sorted once; every subtree below then takes a contiguous run of them.
+  const fresh: Fresh[] = leaves.map((l) => ({ key: l.key, hash: l.hash, top: top32(l.key) }));
+  fresh.sort(byKey);
+  for (let i = 1; i < fresh.length; i++)
+    assert(byKey(fresh[i - 1]!, fresh[i]!) !== 0, 'vindex: a key changed twice in one batch');
+  const nodes = await readOpened(srcMany, root, fresh);
+  const r = build({ nodes, fresh, write }, 0, fresh.length, root);
   return { split: r.split, key: r.key, hash: r.hash };
 }
 
-// opens tells whether a new key falls inside the stored subtree c (shares its first c.split
-// bits), which is when build opens it. Keys sorted: the first key not below c's prefix decides.
-function opens(c: Child, sorted: readonly Item[]): boolean {
+// lowerBound returns the first position in fresh whose key is not below key's first bits bits.
+function lowerBound(fresh: readonly Fresh[], key: Uint8Array, bits: number): number {
   const low = new Uint8Array(HASH_SIZE);
-  const whole = c.split >> 3;
-  low.set(c.key.subarray(0, whole));
-  if (c.split & 7) low[whole] = c.key[whole]! & (0xff << (8 - (c.split & 7)));
+  const whole = bits >> 3;
+  low.set(key.subarray(0, whole));
+  if (bits & 7) low[whole] = key[whole]! & (0xff << (8 - (bits & 7)));
   let lo = 0;
-  let hi = sorted.length;
+  let hi = fresh.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (byKey(sorted[mid]!, { key: low } as Item) < 0) lo = mid + 1;
+    if (compareKeys(fresh[mid]!.key, low) < 0) lo = mid + 1;
     else hi = mid;
   }
-  for (let i = lo; i < sorted.length; i++) {
-    const it = sorted[i]!;
-    if (commonPrefix(it.key, c.key) < c.split) return false;
-    if (it.fresh) return true;
-  }
-  return false;
+  return lo;
 }
+
+// opens tells whether a new key falls inside the stored subtree c (shares its first c.split
+// bits), which is when build opens it: with the keys sorted, the first one not below c's prefix.
+function opens(c: Child, fresh: readonly Fresh[]): boolean {
+  const i = lowerBound(fresh, c.key, c.split);
+  return i < fresh.length && commonPrefix(fresh[i]!.key, c.key) >= c.split;
+}
+
+type Opened = Map<string, readonly [Child, Child]>;
 
 // readOpened reads, level by level, every stored node that a new key falls inside.
 async function readOpened(
   srcMany: NodesSource,
   root: Child | null,
-  sorted: readonly Item[],
-): Promise<Map<string, Uint8Array | null>> {
-  const nodes = new Map<string, Uint8Array | null>();
+  fresh: readonly Fresh[],
+): Promise<Opened> {
+  const nodes: Opened = new Map();
   let frontier = root ? [root] : [];
   while (frontier.length > 0) {
-    const open = frontier.filter((c) => c.split < LEAF_SPLIT && opens(c, sorted));
-    const ids = open.map((c) => nodeId(c.split, c.key));
+    const ids = frontier
+      .filter((c) => c.split < LEAF_SPLIT && opens(c, fresh))
+      .map((c) => nodeId(c.split, c.key));
     const got = ids.length > 0 ? await srcMany(ids) : [];
     frontier = [];
     ids.forEach((id, i) => {
-      nodes.set(id, got[i] ?? null);
-      frontier.push(...decodeNode(id, got[i] ?? null));
+      const kids = decodeNode(id, got[i] ?? null);
+      nodes.set(id, kids);
+      frontier.push(kids[0], kids[1]);
     });
   }
   return nodes;
@@ -154,33 +169,62 @@ function decodeNode(id: string, b: Uint8Array | null): [Child, Child] {
   return [decodeChild(b, 0), decodeChild(b, CHILD_SIZE)];
 }
 
-function build(
-  nodes: Map<string, Uint8Array | null>,
-  sorted: Item[],
-  write: (id: string, node: Uint8Array) => void,
-): Child {
-  let items = sorted;
-  for (;;) {
-    if (items.length === 1) return items[0]!;
-    // Sorted keys: the prefix all share is that of the first and last; a stored subtree only
-    // fixes the bits above its split.
-    let p = commonPrefix(items[0]!.key, items[items.length - 1]!.key);
-    for (const it of items) p = Math.min(p, it.split);
-    const inner = items.find((it) => it.split === p && !it.fresh);
-    if (!inner) {
-      assert(p < LEAF_SPLIT, 'vindex: two leaves with one key');
-      const cut = items.findIndex((it) => bitAt(it.key, p) === 1);
-      const l = build(nodes, items.slice(0, cut), write);
-      const r = build(nodes, items.slice(cut), write);
-      write(nodeId(p, l.key), concat(encodeChild(l), encodeChild(r)));
-      return { split: p, key: l.key, hash: mapNodeHash(p, l.hash, r.hash), fresh: false } as Item;
-    }
-    // New keys fall inside a stored subtree: open it and place them among its children.
-    const id = nodeId(inner.split, inner.key);
-    assert(nodes.has(id), `vindex: node ${id} was opened but not read`);
-    const kids = decodeNode(id, nodes.get(id)!).map((c) => ({ ...c, fresh: false }));
-    items = normalize([...items.filter((it) => it !== inner), ...kids]);
+interface Build {
+  readonly nodes: Opened;
+  readonly fresh: readonly Fresh[];
+  readonly write: (id: string, node: Uint8Array) => void;
+}
+
+// cutAt returns the first position in [lo, hi) whose key has bit b set; the keys there share
+// their first b bits, so sorted order puts those with bit b = 0 first.
+function cutAt(fresh: readonly Fresh[], lo: number, hi: number, b: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bitAt(fresh[mid]!.key, b) === 0) lo = mid + 1;
+    else hi = mid;
   }
+  return lo;
+}
+
+// build returns the subtree holding the new keys fresh[lo, hi) and the stored subtree `stored`
+// (null: none): it branches where they first differ, and a stored node is opened only when
+// every new key falls inside it. Each node it makes is hashed and written once.
+function build(b: Build, lo: number, hi: number, stored: Child | null): Child {
+  if (lo === hi) return stored!;
+  const first = b.fresh[lo]!;
+  if (!stored && hi - lo === 1) return { split: LEAF_SPLIT, key: first.key, hash: first.hash };
+  let p = commonPrefix(first.key, b.fresh[hi - 1]!.key);
+  if (stored) p = Math.min(p, stored.split, commonPrefix(first.key, stored.key));
+  if (stored && p === stored.split) {
+    if (p === LEAF_SPLIT) {
+      // The new leaf of a key already in the map replaces its stored leaf.
+      assert(hi - lo === 1, 'vindex: two leaves with one key');
+      return { split: LEAF_SPLIT, key: first.key, hash: first.hash };
+    }
+    const id = nodeId(p, stored.key);
+    const kids = b.nodes.get(id);
+    assert(kids !== undefined, `vindex: node ${id} was opened but not read`);
+    const cut = cutAt(b.fresh, lo, hi, p);
+    return join(b, p, build(b, lo, cut, kids[0]), build(b, cut, hi, kids[1]));
+  }
+  assert(p < LEAF_SPLIT, 'vindex: two leaves with one key');
+  const cut = cutAt(b.fresh, lo, hi, p);
+  const right = stored !== null && bitAt(stored.key, p) === 1;
+  return join(
+    b,
+    p,
+    build(b, lo, cut, right ? null : stored),
+    build(b, cut, hi, right ? stored : null),
+  );
+}
+
+// join writes the node branching at bit p over l and r and returns it as its parent records it.
+function join(b: Build, p: number, l: Child, r: Child): Child {
+  const node = new Uint8Array(2 * CHILD_SIZE);
+  putChild(node, 0, l);
+  putChild(node, CHILD_SIZE, r);
+  b.write(nodeId(p, l.key), node);
+  return { split: p, key: l.key, hash: mapNodeHash(p, l.hash, r.hash) };
 }
 
 /**

@@ -15,11 +15,11 @@ import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
-import { appendList, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
+import { appendInPlace, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
 import {
   CHUNK,
+  CHUNK_LEVEL,
   chunkKey,
-  chunkSubtrees,
   decodeChunk,
   encodeChunk,
   type ListProof,
@@ -125,18 +125,6 @@ function decodeKeyRecord(b: Uint8Array): ListEdge {
   return { size, hashes };
 }
 
-function popcount(n: number): number {
-  let k = 0;
-  for (; n > 0; n >>= 1) k += n & 1;
-  return k;
-}
-
-// Change is what one apply appends to the list of a key.
-interface Change {
-  readonly key: Hash;
-  readonly indices: number[];
-}
-
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
   private readonly kv: LocalMap;
@@ -169,78 +157,78 @@ export class MapStore {
     next: Omit<MapState, 'root' | 'counts'>,
   ): Promise<MapState> {
     const counts = structuredClone(state.counts);
-    const changes = new Map<string, Change>();
+    // The indices each typed key gains, in input order; a key is hashed once per apply.
+    const changes = new Map<string, number[]>();
     for (const { index, entry } of entries) {
       const m = this.mapFn(entry);
       counts.entries++;
       if (m.keys.length === 0) counts.unmapped++;
       for (const p of m.problems) counts.problems[p]++;
       for (const k of m.keys) {
-        const key = keyHash(k);
-        const hex = toHex(key);
-        const c = changes.get(hex);
-        if (c) c.indices.push(index);
-        else changes.set(hex, { key, indices: [index] });
+        const c = changes.get(k);
+        if (c) c.push(index);
+        else changes.set(k, [index]);
       }
     }
-    const writes = new Map<string, Uint8Array>();
-    const leaves = await this.appendLists(changes, writes, counts);
+    const writes: { key: string; value: Uint8Array }[] = [];
+    const put = (key: string, value: Uint8Array) => writes.push({ key, value });
+    const leaves = await this.appendLists(changes, put, counts);
     // Trie nodes are only ever written by updateTrie, so they are all read from the store.
+    // Every key written in one apply is written once (one list per key, each node once).
     const root = await updateTrie(
       (id) => this.kv.get(id),
       state.root,
       leaves,
-      (id, node) => writes.set(id, node),
+      put,
       (ids) => this.kv.getMany(ids),
     );
     const s: MapState = { ...next, root, counts };
-    writes.set(STATE_KEY, encodeState(s));
-    await this.kv.put(
-      [...writes].map(([key, value]) => ({ key, value })),
-      { sync: true },
-    );
+    put(STATE_KEY, encodeState(s));
+    await this.kv.put(writes, { sync: true });
     return s;
   }
 
   private async appendLists(
-    changes: Map<string, Change>,
-    writes: Map<string, Uint8Array>,
+    changes: Map<string, number[]>,
+    put: (key: string, value: Uint8Array) => void,
     counts: Counts,
   ): Promise<{ key: Hash; hash: Hash }[]> {
-    const hexes = [...changes.keys()];
-    const recs = await this.kv.getMany(hexes.map((h) => `k/${h}`));
+    const keys = [...changes].map(([k, indices]) => {
+      const key = keyHash(k);
+      return { key, hex: toHex(key), indices };
+    });
+    const recs = await this.kv.getMany(keys.map((c) => `k/${c.hex}`));
     const edges = recs.map((r) => (r ? decodeKeyRecord(r) : EMPTY_LIST));
     // Only a list whose last chunk is partial has a tail to read (a new key has none).
-    const partial = hexes.flatMap((h, i) => (edges[i]!.size % CHUNK === 0 ? [] : [i]));
+    const partial = keys.flatMap((_, i) => (edges[i]!.size % CHUNK === 0 ? [] : [i]));
     const got = await this.kv.getMany(
-      partial.map((i) => chunkKey(hexes[i]!, Math.floor(edges[i]!.size / CHUNK))),
+      partial.map((i) => chunkKey(keys[i]!.hex, Math.floor(edges[i]!.size / CHUNK))),
     );
     const tails = new Map(partial.map((i, j) => [i, got[j]]));
-    return hexes.map((hex, i) => {
-      let e = edges[i]!;
+    return keys.map(({ key, hex, indices }, i) => {
+      const e = edges[i]!;
       if (e.size === 0) counts.keys++;
-      let c = Math.floor(e.size / CHUNK);
-      let chunk = e.size % CHUNK === 0 ? [] : decodeChunk(tails.get(i)!);
-      const { key, indices } = changes.get(hex)!;
+      const hashes = e.hashes.slice();
+      let size = e.size;
+      let c = Math.floor(size / CHUNK);
+      let chunk = size % CHUNK === 0 ? [] : decodeChunk(tails.get(i)!);
+      // A full chunk and each perfect subtree above it are stored as the append completes them.
+      const done = (level: number, hash: Hash) => {
+        if (level >= CHUNK_LEVEL)
+          put(subtreeKey(hex, { level, index: size / 2 ** level - 1 }), hash);
+      };
       for (const index of indices) {
-        // The edge hashes at the chunk's start: the edge less one hash per set bit below 256.
-        const before =
-          chunk.length === CHUNK - 1
-            ? e.hashes.slice(0, e.hashes.length - popcount(e.size % CHUNK))
-            : [];
-        e = appendList(e, index);
+        appendInPlace(hashes, size++, index, done);
         chunk.push(index);
         if (chunk.length === CHUNK) {
-          writes.set(chunkKey(hex, c), encodeChunk(chunk));
-          for (const t of chunkSubtrees(c, chunk, before))
-            writes.set(subtreeKey(hex, t.subtree), t.hash);
-          c++;
+          put(chunkKey(hex, c++), encodeChunk(chunk));
           chunk = [];
         }
       }
-      if (chunk.length > 0) writes.set(chunkKey(hex, c), encodeChunk(chunk));
-      writes.set(`k/${hex}`, encodeKeyRecord(e));
-      return { key, hash: mapLeafHash(key, { size: e.size, listRoot: listRoot(e) }) };
+      if (chunk.length > 0) put(chunkKey(hex, c), encodeChunk(chunk));
+      const edge = { size, hashes };
+      put(`k/${hex}`, encodeKeyRecord(edge));
+      return { key, hash: mapLeafHash(key, { size, listRoot: listRoot(edge) }) };
     });
   }
 

@@ -43,14 +43,29 @@ export function commonPrefix(a: Uint8Array, b: Uint8Array): number {
   return LEAF_SPLIT;
 }
 
+// Scratch inputs, reused: the map hashes several of them per indexed entry.
+const leafBuf = new Uint8Array(1 + HASH_SIZE + 8 + HASH_SIZE);
+const nodeBuf = new Uint8Array(2 + 2 * HASH_SIZE);
+nodeBuf[0] = 1;
+
 /** mapLeafHash is the hash of the leaf of key with value v. */
 export function mapLeafHash(key: Hash, v: MapValue): Hash {
-  return sha256(concat(Uint8Array.of(0), key, u64be(v.size), v.listRoot));
+  if (key.length !== HASH_SIZE || v.listRoot.length !== HASH_SIZE)
+    return sha256(concat(Uint8Array.of(0), key, u64be(v.size), v.listRoot));
+  leafBuf.set(key, 1);
+  leafBuf.set(u64be(v.size), 1 + HASH_SIZE);
+  leafBuf.set(v.listRoot, 1 + HASH_SIZE + 8);
+  return sha256(leafBuf);
 }
 
 /** mapNodeHash is the hash of a node that branches at bit b. */
 export function mapNodeHash(b: number, left: Hash, right: Hash): Hash {
-  return sha256(concat(Uint8Array.of(1, b), left, right));
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE)
+    return sha256(concat(Uint8Array.of(1, b), left, right));
+  nodeBuf[1] = b;
+  nodeBuf.set(left, 2);
+  nodeBuf.set(right, 2 + HASH_SIZE);
+  return sha256(nodeBuf);
 }
 
 /** ProofStep is one node on the way from the root: its branching bit and the other child's hash. */
