@@ -128,6 +128,24 @@ export class TlogClient {
     cp: Checkpoint,
     ahead = FOLLOW_AHEAD,
   ): AsyncGenerator<{ index: number; entry: Uint8Array }, Edge> {
+    const it = this.followBundles(edge, cp, ahead);
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return n.value;
+      const { index, entries } = n.value;
+      for (let i = 0; i < entries.length; i++) yield { index: index + i, entry: entries[i]! };
+    }
+  }
+
+  /**
+   * followBundles is follow a bundle at a time: it yields the new entries of each bundle (index
+   * is the first one's), already hashed into the edge, and checks the root after the last one.
+   */
+  async *followBundles(
+    edge: Edge,
+    cp: Checkpoint,
+    ahead = FOLLOW_AHEAD,
+  ): AsyncGenerator<{ index: number; entries: Uint8Array[] }, Edge> {
     let e = edge;
     const fetching = new Map<number, Promise<Uint8Array>>();
     while (e.size < cp.size) {
@@ -145,7 +163,7 @@ export class TlogClient {
       const entries = decodeBundle(data, t.width).slice(e.size - n * TILE_WIDTH);
       const before = e.size;
       e = appendToEdge(e, entries).edge; // it hashes the leaves as it goes
-      for (let i = 0; i < entries.length; i++) yield { index: before + i, entry: entries[i]! };
+      yield { index: before, entries };
     }
     if (!equal(edgeRoot(e), cp.root)) {
       throw new LogError(

@@ -66,11 +66,15 @@ const sha256hex = (b: Uint8Array) => hash('sha256', b, 'hex');
 // Buffer's decoder: a sixth of bytes.fromBase64's cost for a certificate (measured). It skips
 // what is not base64 (and reads the URL-safe alphabet too), so a text with anything else in it
 // decodes short and is refused by its length; the padding bits are not checked.
+// The bytes are returned as a plain Uint8Array view: a Buffer's subarray builds a Buffer, which
+// costs several times as much, and a certificate is cut into dozens of them (measured).
 function base64(v: unknown): Uint8Array | null {
   if (typeof v !== 'string' || v.length % 4 !== 0) return null;
   const b = Buffer.from(v, 'base64');
   const pad = v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0;
-  return b.length === (v.length / 4) * 3 - pad ? b : null;
+  return b.length === (v.length / 4) * 3 - pad
+    ? new Uint8Array(b.buffer, b.byteOffset, b.length)
+    : null;
 }
 
 function empty(kind = 'unknown'): EntrySummary {
@@ -104,7 +108,10 @@ export function summarize(entry: Uint8Array, needs: Needs = ALL): EntrySummary {
       ? sigs.map((s: { verifier?: unknown } | null) => s?.verifier)
       : [];
   } else return empty(typeof body?.kind === 'string' ? kind : 'unknown');
-  const s: EntrySummary = { ...empty(kind), ...(typeof digest === 'string' ? { digest } : {}) };
+  const s: EntrySummary =
+    typeof digest === 'string'
+      ? { kind, publicKeys: [], subjects: [], sans: [], fingerprints: [], certificates: [], digest }
+      : empty(kind);
   for (const v of verifiers) {
     const key = needs.publicKeys || needs.fingerprints ? base64(v?.publicKey?.rawBytes) : null;
     if (key) {
@@ -139,12 +146,16 @@ function readCertificate(der: Uint8Array, s: EntrySummary, needs: Needs): void {
   const wrap = f.find((t) => t.tag === 0xa3);
   const list = wrap && tlv(der, wrap.body, wrap.end);
   for (const ext of list?.tag === 0x30 ? children(der, list.body, list.end) : []) {
-    const p = children(der, ext.body, ext.end);
-    const value = p.at(-1);
-    if (p[0]?.tag !== 0x06 || value?.tag !== 0x04) continue;
-    const id = der.subarray(p[0].body, p[0].end);
+    // Extension: extnID, [critical], extnValue: the first element and the last one.
+    const id = tlv(der, ext.body, ext.end);
+    let value = id;
+    for (let t = id; t && t.end < ext.end;) {
+      t = tlv(der, t.end, ext.end);
+      if (t) value = t;
+    }
+    if (id?.tag !== 0x06 || value?.tag !== 0x04) continue;
     // Without every extension, only the SANs and the issuer are read (known by their DER bytes).
-    const oid = needs.extensions ? dottedOid(id) : wanted(id);
+    const oid = needs.extensions ? dottedOid(der.subarray(id.body, id.end)) : wanted(der, id);
     if (oid === null) continue;
     const v = der.subarray(value.body, value.end);
     if (oid === SAN) sans = generalNames(v);
@@ -165,11 +176,14 @@ function readCertificate(der: Uint8Array, s: EntrySummary, needs: Needs): void {
 // issuer OIDs 1.3.6.1.4.1.57264.1.1 and .8 (FULCIO_ARC then 1 or 8): its dotted text, or null.
 const FULCIO_ARC = [0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01];
 
-function wanted(id: Uint8Array): string | null {
-  if (id.length === 3) return id[0] === 0x55 && id[1] === 0x1d && id[2] === 0x11 ? SAN : null;
-  if (id.length !== FULCIO_ARC.length + 1 || (id[9] !== 1 && id[9] !== 8)) return null;
-  for (let i = 0; i < FULCIO_ARC.length; i++) if (id[i] !== FULCIO_ARC[i]) return null;
-  return id[9] === 1 ? ISSUER_V1 : ISSUER_V2;
+function wanted(b: Uint8Array, t: Tlv): string | null {
+  const o = t.body;
+  const n = t.end - o;
+  if (n === 3) return b[o] === 0x55 && b[o + 1] === 0x1d && b[o + 2] === 0x11 ? SAN : null;
+  const last = b[o + 9];
+  if (n !== FULCIO_ARC.length + 1 || (last !== 1 && last !== 8)) return null;
+  for (let i = 0; i < FULCIO_ARC.length; i++) if (b[o + i] !== FULCIO_ARC[i]) return null;
+  return last === 1 ? ISSUER_V1 : ISSUER_V2;
 }
 
 const ATTRIBUTES: Record<string, string> = {

@@ -149,19 +149,22 @@ export async function monitorStep(
   }
   const total = current.checkpoint.size;
   const needs = needsOf(rules);
-  const it = client.follow(edge, current.checkpoint);
+  const it = client.followBundles(edge, current.checkpoint);
   for (;;) {
     const n = await it.next();
     if (n.done) {
       edge = n.value;
       break;
     }
-    if (n.value.index % 1024 === 0) events.progress?.(n.value.index, total);
+    const { index, entries } = n.value;
+    for (let i = Math.ceil(index / 1024) * 1024; i < index + entries.length; i += 1024)
+      events.progress?.(i, total);
     if (rules.length === 0) continue;
-    const hit = matches(summarize(n.value.entry, needs), rules);
-    // A match reports the whole summary (matches are rare: reading it again costs little).
-    if (hit.length > 0)
-      await events.match(n.value.index, summarize(n.value.entry), hit, n.value.entry);
+    for (let i = 0; i < entries.length; i++) {
+      const hit = matches(summarize(entries[i]!, needs), rules);
+      // A match reports the whole summary (matches are rare: reading it again costs little).
+      if (hit.length > 0) await events.match(index + i, summarize(entries[i]!), hit, entries[i]!);
+    }
   }
   events.progress?.(total, total);
   return { note: current.note, edge };
