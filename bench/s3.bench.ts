@@ -17,7 +17,7 @@ import { machine, report, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 // Connections in total, split over the instances, so every run offers the same load.
-const CONNECTIONS = 384;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 384);
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'testsecret';
 let endpoint = process.env.TILELOG_TEST_S3_ENDPOINT;
@@ -49,6 +49,17 @@ async function start(data: string, prefix: string): Promise<{ proc: ChildProcess
   ];
   const env = { ...process.env, TILELOG_CLUSTER_SECRET: 'bench secret' };
   return startServer(args, { env, stderr: 'ignore' });
+}
+
+// stop ends a server: SIGTERM when profiling (--cpu-prof writes its profile at exit), after 10 s
+// (or at once otherwise) SIGKILL.
+async function stop(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once('exit', r));
+  const profiling = (process.env.BENCH_NODE_ARGS ?? '').includes('--cpu-prof');
+  proc.kill(profiling ? 'SIGTERM' : 'SIGKILL');
+  const t = setTimeout(() => proc.kill('SIGKILL'), profiling ? 10_000 : 0);
+  await exited;
+  clearTimeout(t);
 }
 
 async function role(url: string): Promise<string | null> {
@@ -89,7 +100,7 @@ async function run(k: number): Promise<number> {
   const results = await Promise.all(
     all.map((s, i) => load(s.url, Math.floor(CONNECTIONS / k), `${k}.${i}`)),
   );
-  for (const s of all) s.proc.kill('SIGKILL');
+  await Promise.all(all.map((s) => stop(s.proc)));
   const ok = results.reduce((sum, r) => sum + r['2xx'], 0);
   const refused = results.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
   const p50 = Math.max(...results.map((r) => r.latency.p50));
@@ -104,9 +115,10 @@ console.log(
   `# S3 (Ceph RGW, loopback): POST add of ~230-byte entries, ${CONNECTIONS} connections over ` +
     `the instances, ${DURATION} s each; load average ${loadavg()[0]!.toFixed(1)}; ${machine()}`,
 );
+const only = (process.env.BENCH_INSTANCES ?? '1,2,3').split(',').map(Number);
 const one = await run(1);
-const two = await run(2);
-const three = await run(3);
+const two = only.includes(2) ? await run(2) : NaN;
+const three = only.includes(3) ? await run(3) : NaN;
 report('one instance (entries/s committed)', one, 'entries/s', 5000, 'aim', '≥ 5,000');
 report('two instances on one bucket', two, 'entries/s', one, 'one instance', '≥ 0.9×');
 report('three instances on one bucket', three, 'entries/s', one, 'one instance', '≥ 0.9×');

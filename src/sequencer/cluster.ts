@@ -5,8 +5,8 @@
  * pool's batches to it (forward.ts) and read the published checkpoint from the store.
  *
  * Owned by ClusterCore: which role it plays now (the local integrator and publisher exist only
- * while it holds the lease), the integrated state and published checkpoint it last read from the
- * store as a frontend, and the pool both roles feed.
+ * while it holds the lease), as a frontend the newest published checkpoint it knows and the
+ * state (right edge) of the one it last caught up to, and the pool both roles feed.
  *
  * Safety does not rest on the lease: the integrator commits through a store that refuses to
  * commit once the lease is no longer held (so commits stop `margin` before anyone may take over),
@@ -15,7 +15,7 @@
  * the role moves are refused with 'unavailable' by the stopped integrator and sent again to the
  * next holder; dedup (IndexedStore, complete after readLock) keeps them at one index.
  */
-import { equal, toHex, utf8 } from '../bytes.ts';
+import { decodeUtf8, equal, toHex, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, leafHash } from '../merkle/index.ts';
 import { type NoteVerifier, parseVerifierKey } from '../note/index.ts';
@@ -31,7 +31,15 @@ import { type AddResult, Pool, type Sequenced } from './pool.ts';
 import { Publisher } from './publisher.ts';
 import { TileReader } from './reader.ts';
 import { type CommitContext, initialCommit, type Pending } from './sequence.ts';
-import { loadPublished, loadState, type LogState, openLock, type Published } from './state.ts';
+import {
+  loadBoth,
+  loadPublished,
+  loadState,
+  loadStateAt,
+  type LogState,
+  openLock,
+  type Published,
+} from './state.ts';
 
 /** ClusterOptions are what an instance needs to share a log with others. */
 export interface ClusterOptions {
@@ -50,26 +58,6 @@ const NO_SECRET = 'sequencer: a frontend without --cluster-secret cannot forward
 // How often an instance checks whether it gained or lost the lease (a local check, no I/O).
 const ROLE_MS = 20;
 
-// loadBoth reads the published checkpoint and then the integrated state. The sequencer may
-// integrate and publish between the two reads, but it publishes only what it integrated first and
-// the lock only grows, so the state read second is never behind the checkpoint read first.
-async function loadBoth(
-  store: LogStore,
-  verifier: NoteVerifier,
-  origin: string,
-): Promise<{ state: LogState; published: Published }> {
-  for (let attempt = 0; ; attempt++) {
-    const read = await store.get(CHECKPOINT_KEY);
-    const state = await loadState(store, verifier, origin);
-    if (!state) throw new LogError('unavailable', 'sequencer: the log has no lock (yet)');
-    try {
-      return { state, published: await loadPublished(store, verifier, state, read) };
-    } catch (err) {
-      if (attempt >= 5) throw err;
-    }
-  }
-}
-
 /** ClusterCore is a LogCore that sequences while it holds the lease and forwards otherwise. */
 export class ClusterCore implements LogCore {
   readonly reader: TileReader;
@@ -81,6 +69,8 @@ export class ClusterCore implements LogCore {
   private readonly lease: Lease;
   private readonly warn: ClusterOptions['warn'];
   private readonly secret: string;
+  // The log key, parsed once: every forward answer's publication is verified with it.
+  private readonly verifier: NoteVerifier;
   private local: { integrator: Integrator; publisher: Publisher } | null = null;
   private state: LogState;
   private polled: Published;
@@ -107,6 +97,7 @@ export class ClusterCore implements LogCore {
     this.warn = cluster.warn;
     this.secret = cluster.secret;
     this.ctx = { ...ctx, store: new LeasedStore(ctx.store, cluster.lease) };
+    this.verifier = parseVerifierKey(ctx.signer.verifierKey);
     this.opts = opts;
     this.state = state;
     this.polled = published;
@@ -235,7 +226,8 @@ export class ClusterCore implements LogCore {
 
   async refresh(): Promise<void> {
     if (this.local) return this.local.integrator.refresh();
-    await Promise.all([this.loadIntegrated(), this.pollPublished()]);
+    await this.pollPublished();
+    await this.loadIntegrated();
   }
 
   async close(): Promise<void> {
@@ -251,9 +243,9 @@ export class ClusterCore implements LogCore {
   }
 
   // tick follows the lease (a cheap local check, so a takeover starts within ROLE_MS). As a
-  // frontend it reads the published checkpoint every pollMs while answers wait (else every
-  // second), and, on a separate track once a second, the integrated state (the lock and the
-  // right edge), which also keeps the local dedup index caught up for a takeover.
+  // frontend it reads the published checkpoint every pollMs while placed entries wait for one
+  // (else every second), and, on a separate track once a second, catches its state and local
+  // dedup index up to the newest publication it knows, so a takeover starts warm.
   private tick(): void {
     const lead = this.lease.isSequencer();
     if (lead !== (this.local !== null)) {
@@ -266,7 +258,8 @@ export class ClusterCore implements LogCore {
     }
     if (this.local) return;
     const now = this.opts.clock.now();
-    const every = this.pool.pending > 0 ? this.pollMs : 1000;
+    // Forward answers usually carry the covering publication; poll often only while it did not.
+    const every = this.pool.awaiting > 0 ? this.pollMs : 1000;
     if (!this.polling && now - this.lastPoll >= every) {
       this.lastPoll = now;
       this.polling = true;
@@ -287,10 +280,16 @@ export class ClusterCore implements LogCore {
     }
   }
 
+  // loadIntegrated follows the published checkpoint, not the lock: every tile of a published
+  // size is stored (the checkpoint is written last), while reading the lock finishes the commit
+  // in flight (S3 applies its staging object again), which under load had every frontend
+  // rewrite the sequencer's objects once a second. The takeover reads the lock (lead()).
   private async loadIntegrated(): Promise<void> {
-    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
-    const state = await loadState(this.store, verifier, this.ctx.origin);
-    if (state && state.checkpoint.size >= this.state.checkpoint.size) this.state = state;
+    const p = this.polled;
+    if (p.checkpoint.size <= this.state.checkpoint.size) return;
+    await this.store.indexUpTo?.(p.checkpoint.size);
+    const state = await loadStateAt(this.store, utf8(p.note), this.verifier, this.ctx.origin);
+    if (state.checkpoint.size > this.state.checkpoint.size) this.state = state;
   }
 
   // pollPublished adopts a newer (or republished) checkpoint and answers what it covers.
@@ -312,8 +311,9 @@ export class ClusterCore implements LogCore {
 
   private adoptBytes(bytes: Uint8Array): void {
     if (this.local) return;
-    const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
-    const { note, checkpoint } = openLock(bytes, verifier, this.ctx.origin);
+    // Most answers carry the publication already adopted: no need to verify it again.
+    if (decodeUtf8(bytes) === this.polled.note) return;
+    const { note, checkpoint } = openLock(bytes, this.verifier, this.ctx.origin);
     if (checkpoint.size < this.polled.checkpoint.size || note === this.polled.note) return;
     this.polled = { note, checkpoint };
     this.polledAt = this.opts.clock.now();
@@ -324,19 +324,18 @@ export class ClusterCore implements LogCore {
   private async lead(): Promise<void> {
     if (this.local || !this.lease.isSequencer()) return;
     try {
-      const verifier = parseVerifierKey(this.ctx.signer.verifierKey);
       // readLock() also completes the dedup index up to the lock (strong dedup from here on).
       // A frontend keeps its state current by polling, so usually only the lock is read.
       const known = this.state;
       // The published checkpoint first, then the lock, as loadBoth does: read the other way
       // round (or at once), a commit between the two reads leaves the checkpoint ahead of the
       // state this sequencer would start from.
-      const seen = await loadPublished(this.store, verifier, known).catch(() => null);
+      const seen = await loadPublished(this.store, this.verifier, known).catch(() => null);
       const lock = await this.store.readLock();
       const current = lock && seen && equal(lock, known.lock);
       const { state, published } = current
         ? { state: known, published: seen }
-        : await loadBoth(this.store, verifier, this.ctx.origin);
+        : await loadBoth(this.store, this.verifier, this.ctx.origin);
       const o = this.opts;
       const integrator: Integrator = new Integrator(this.ctx, state, {
         maxBatch: o.maxBatch,

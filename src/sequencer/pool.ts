@@ -58,6 +58,8 @@ interface Waiter extends Pending {
   readonly admitted: number;
   index?: number;
   duplicate?: boolean;
+  // awaiting: sequenced, and waiting for a publication that covers it (counted in awaiting).
+  awaiting?: boolean;
   settled: boolean;
   resolve(r: AddResult): void;
   reject(e: unknown): void;
@@ -70,6 +72,7 @@ export class Pool {
   private queue: Waiter[] = [];
   private readonly waiting = new Set<Waiter>();
   private readonly inflight = new Map<string, Promise<AddResult>>();
+  private awaitingCount = 0;
   private published: Published;
   private lastProgress: number;
   // expiredSince: the admission of the oldest submission refused at its deadline since the last
@@ -90,6 +93,14 @@ export class Pool {
   /** pending is the number of admitted entries not yet answered. */
   get pending(): number {
     return this.waiting.size;
+  }
+
+  /**
+   * awaiting is the number of entries the sequencer has placed that no publication the pool was
+   * told about covers yet: while it is not 0, a frontend reads the published checkpoint often.
+   */
+  get awaiting(): number {
+    return this.awaitingCount;
   }
 
   /**
@@ -181,6 +192,10 @@ export class Pool {
         w.index = r[i]!.index;
         w.duplicate = r[i]!.duplicate;
         if (w.index < this.published.checkpoint.size) this.answer(w);
+        else if (!w.settled) {
+          w.awaiting = true;
+          this.awaitingCount++;
+        }
       });
     } catch (err) {
       const e =
@@ -201,6 +216,7 @@ export class Pool {
   private settle(w: Waiter, f: () => void): void {
     if (w.settled) return;
     w.settled = true;
+    if (w.awaiting) this.awaitingCount--;
     this.waiting.delete(w);
     this.inflight.delete(w.hashHex);
     f();

@@ -20,11 +20,33 @@ import {
 export class TileReader {
   private readonly store: LogStore;
   private readonly source: TileSource;
+  // Reads in flight by path. A new checkpoint answers many submitters at once, and each proof
+  // misses the cache on the same new partial tiles: a frontend (whose cache no commit primes)
+  // made one S3 GET per tile per answer, which cost most of its CPU. One read serves them all.
+  private readonly reading = new Map<string, Promise<Uint8Array | null>>();
 
   /** capacityBytes bounds the cache by size, not count: an entry bundle can be 256 times a tile. */
   constructor(store: LogStore, size: () => number, capacityBytes = DEFAULT_CACHE_BYTES) {
     this.store = store;
-    this.source = new TileSource({ fetch: (paths) => store.getMany(paths), size, capacityBytes });
+    this.source = new TileSource({ fetch: (paths) => this.fetch(paths), size, capacityBytes });
+  }
+
+  // fetch reads paths through the store, joining any read of the same path already in flight.
+  private fetch(paths: readonly string[]): Promise<(Uint8Array | null)[]> {
+    const fresh = paths.filter((p, i) => !this.reading.has(p) && paths.indexOf(p) === i);
+    if (fresh.length > 0) {
+      const batch = this.store.getMany(fresh);
+      fresh.forEach((p, i) => {
+        const one = batch.then((all) => all[i]!);
+        this.reading.set(p, one);
+        // Forget it once settled (the cache keeps the bytes); a failed read is not remembered.
+        const forget = () => {
+          if (this.reading.get(p) === one) this.reading.delete(p);
+        };
+        one.then(forget, forget);
+      });
+    }
+    return Promise.all(paths.map((p) => this.reading.get(p)!));
   }
 
   /** prime adds tiles that were just committed to the cache. */

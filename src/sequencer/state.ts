@@ -63,7 +63,7 @@ export async function loadState(
     const lock = await store.readLock();
     if (lock === null) return null;
     try {
-      return await loadAt(store, lock, verifier, origin);
+      return await loadStateAt(store, lock, verifier, origin);
     } catch (err) {
       const after = await store.readLock();
       if (attempt >= 5 || after === null || equal(after, lock)) throw err;
@@ -71,7 +71,11 @@ export async function loadState(
   }
 }
 
-async function loadAt(
+/**
+ * loadStateAt loads the state of a given signed checkpoint (a lock, or a published checkpoint,
+ * whose tiles are all stored): its right edge, checked against its root.
+ */
+export async function loadStateAt(
   store: LogStore,
   lock: Uint8Array,
   verifier: NoteVerifier,
@@ -121,4 +125,26 @@ export async function loadPublished(
 /** lockBytes returns the bytes stored as the lock for a signed checkpoint note. */
 export function lockBytes(note: string): Uint8Array {
   return utf8(note);
+}
+
+/**
+ * loadBoth reads the published checkpoint and then the integrated state. The sequencer may
+ * integrate and publish between the two reads, but it publishes only what it integrated first
+ * and the lock only grows, so the state read second is never behind the checkpoint read first.
+ */
+export async function loadBoth(
+  store: LogStore,
+  verifier: NoteVerifier,
+  origin: string,
+): Promise<{ state: LogState; published: Published }> {
+  for (let attempt = 0; ; attempt++) {
+    const read = await store.get(CHECKPOINT_KEY);
+    const state = await loadState(store, verifier, origin);
+    if (!state) throw new LogError('unavailable', 'sequencer: the log has no lock (yet)');
+    try {
+      return { state, published: await loadPublished(store, verifier, state, read) };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
 }

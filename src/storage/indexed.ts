@@ -119,6 +119,11 @@ export class IndexedStore implements LogStore {
     return this.snapshots ? (this.objects as LogStore & VersionedObjects) : undefined;
   }
 
+  /** indexUpTo completes the local index below size from the snapshot and tiles (LogStore). */
+  async indexUpTo(size: number): Promise<void> {
+    if ((await this.indexedSize()) < size) await this.catchUp(size);
+  }
+
   /** indexedSize is how many entries, from the first, the local index holds. */
   async indexedSize(): Promise<number> {
     const v = await this.db.get(INDEXED);

@@ -52,6 +52,12 @@ export interface LogStore {
   readLock(): Promise<Uint8Array | null>;
   /** commit atomically swaps the lock from expected to next and applies objects. */
   commit(c: Commit): Promise<void>;
+  /**
+   * indexUpTo, on a store that keeps the dedup index apart from the log (IndexedStore), completes
+   * it below size without reading the lock. Every tile below size must be stored, as it is for a
+   * published checkpoint's size; it throws 'unavailable' when one is not readable.
+   */
+  indexUpTo?(size: number): Promise<void>;
   /** close releases the store; it is not used afterwards. */
   close(): Promise<void>;
 }

@@ -163,7 +163,11 @@ export class TileSource {
         if (!data) continue;
         plans.delete(i);
         const t = tiles[i]!;
-        const mine: Cached = { data: c.width === t.width ? data : narrowTile(c, data, t.width) };
+        // A concurrent read may have cached this tile meanwhile (same path, same bytes): share
+        // its entry, so the inner hashes proofs compute on it are computed once, not per reader.
+        const mine: Cached = this.cache.get(key(t)) ?? {
+          data: c.width === t.width ? data : narrowTile(c, data, t.width),
+        };
         out[i] = mine;
         this.remember(key(t), mine);
       }
