@@ -91,18 +91,19 @@ function serverCpuUs(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
 }
-// Where the server's CPU went: the main thread, and the others (admission workers, libuv's
-// pool, LevelDB's compaction), each over the whole process life, in ms.
-function threadCpu(pid: number): string {
-  const all = readdirSync(`/proc/${pid}/task`).map((tid) => {
+// Where the server's CPU went, in µs by thread id (the main thread, the admission workers, V8's
+// helpers for GC and compilation, libuv's pool where LevelDB writes and syncs).
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [tid, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS] as const;
-  });
-  return all
-    .filter(([, ms]) => ms >= 10)
-    .map(([tid, ms]) => `${tid === String(pid) ? 'main' : tid} ${Math.round(ms)}`)
-    .join(', ');
+    out.set(
+      tid === String(pid) ? 'main' : tid,
+      ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS,
+    );
+  }
+  return out;
 }
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
@@ -114,6 +115,9 @@ const proc = spawn(
 );
 let out = '';
 proc.stdout!.on('data', (d) => (out += d));
+proc.on('exit', (code) => {
+  if (!/serving/.test(out)) throw new Error(`bench: the server exited (${code}) before serving`);
+});
 while (!/serving (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20));
 const url = /serving (\S+)/.exec(out)![1]!;
 let next = 0;
@@ -154,10 +158,17 @@ async function settledSize(): Promise<number> {
 await post(WARMUP);
 const size0 = await settledSize();
 const cpu0 = serverCpuUs(proc.pid!);
+const threads0 = threadCpu(proc.pid!);
 const result = await post(DURATION);
 const entries = (await settledSize()) - size0;
 const serverCpu = serverCpuUs(proc.pid!) - cpu0;
-console.log(`server CPU by thread (ms, process life, warm-up included): ${threadCpu(proc.pid!)}`);
+const byThread = [...threadCpu(proc.pid!)]
+  .map(([tid, us]) => [tid, (us - (threads0.get(tid) ?? 0)) / Math.max(1, entries)] as const)
+  .filter(([, us]) => us >= 1)
+  .sort((a, b) => b[1] - a[1]);
+console.log(
+  `server CPU per entry by thread (µs): ${byThread.map(([t, us]) => `${t} ${Math.round(us)}`).join(', ')}`,
+);
 proc.kill('SIGTERM');
 report(
   'POST /api/v2/log/entries (req/s)',

@@ -124,9 +124,7 @@ export class AdmissionPool {
   }
 
   private spawn(): Thread {
-    // The process's node flags, except --input-type, which a worker's file would refuse.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(this.url, { workerData: this.opts, execArgv });
+    const worker = new Worker(this.url, { workerData: this.opts, execArgv: workerExecArgv() });
     const t: Thread = { worker, inflight: new Map(), queued: 0, answered: false };
     worker.on('message', (a: Answer) => this.answered(t, a));
     // An uncaught exception in the worker: 'exit' follows and does the work.
@@ -172,6 +170,15 @@ export class AdmissionPool {
     t.inflight.clear();
     t.queued = 0;
   }
+}
+
+// A worker inherits the process's node flags (--cpu-prof profiles it too), except that a worker's
+// file refuses --input-type: then the flags are passed without it. Passed flags must not include
+// V8 options (--max-old-space-size: the Worker constructor throws), which are process-wide anyway.
+function workerExecArgv(): string[] | undefined {
+  const argv = process.execArgv;
+  if (!argv.some((a) => a.startsWith('--input-type'))) return undefined;
+  return argv.filter((a) => !a.startsWith('--input-type'));
 }
 
 function closing(): LogError {

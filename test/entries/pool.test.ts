@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -143,5 +146,29 @@ describe('admission pool shutdown', () => {
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe('bad_request');
+  });
+
+  it('starts its workers under V8 flags (which a Worker refuses in execArgv)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-flags-'));
+    const file = join(dir, 'pool.mjs');
+    const dist = new URL('../../dist/entries/index.js', import.meta.url).href;
+    writeFileSync(
+      file,
+      `import { AdmissionPool, KEY_DETAILS } from '${dist}';
+      const pool = new AdmissionPool({ allowedKeyDetails: KEY_DETAILS }, { size: 1 });
+      await pool.admit(new TextEncoder().encode('{}')).catch((e) => console.log(e.code));
+      await pool.close();`,
+    );
+    try {
+      const r = spawnSync(process.execPath, ['--max-semi-space-size=32', file], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe('bad_request');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
