@@ -17,7 +17,8 @@ export type EcCurve = 'prime256v1' | 'secp384r1' | 'secp521r1';
 
 const CURVES = { prime256v1: p256, secp384r1: p384, secp521r1: p521 } as const;
 
-type Point = InstanceType<typeof p256.Point>;
+/** Point is a decoded curve point (the three curves share the type). */
+export type Point = InstanceType<typeof p256.Point>;
 
 function toBigint(b: Uint8Array): bigint {
   let n = 0n;
@@ -51,7 +52,7 @@ const SPKI_PREFIX_BYTES = Object.fromEntries(
  * uncompressed point without asking OpenSSL to parse it (which costs more than the signature
  * check); null means "not one of those", and the caller falls back to the general parser.
  */
-export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } | null {
+export function ecSpki(der: Uint8Array): EcKey | null {
   for (const curve of Object.keys(SPKI_PREFIX) as EcCurve[]) {
     const prefix = SPKI_PREFIX_BYTES[curve];
     const size = 1 + 2 * CURVES[curve].Point.Fp.BYTES;
@@ -59,13 +60,22 @@ export function ecSpki(der: Uint8Array): { curve: EcCurve; point: Uint8Array } |
       continue;
     const point = der.subarray(prefix.length);
     try {
-      CURVES[curve].Point.fromBytes(point).assertValidity();
+      const Q = CURVES[curve].Point.fromBytes(point) as Point;
+      Q.assertValidity();
+      return { curve, point, Q };
     } catch {
       return null;
     }
-    return { curve, point };
   }
   return null;
+}
+
+/** EcKey is an EC public key: its curve, its uncompressed point, and that point decoded. */
+export interface EcKey {
+  readonly curve: EcCurve;
+  readonly point: Uint8Array;
+  /** Q is the point decoded and checked to be on the curve. */
+  readonly Q: Point;
 }
 
 /** validPoint reports whether an uncompressed point lies on curve (and is not the identity). */
@@ -97,13 +107,27 @@ export function verifyEcdsaDigest(
   digest: Uint8Array,
   der: Uint8Array,
 ): boolean {
+  let Q: Point;
+  try {
+    Q = CURVES[curve].Point.fromBytes(point) as Point;
+  } catch {
+    return false;
+  }
+  return verifyEcdsaDigestKey({ curve, point, Q }, digest, der);
+}
+
+/**
+ * verifyEcdsaDigestKey is verifyEcdsaDigest for a key ecSpki already decoded (decoding the
+ * point again would cost a few percent of the verification).
+ */
+export function verifyEcdsaDigestKey(key: EcKey, digest: Uint8Array, der: Uint8Array): boolean {
+  const { curve, Q } = key;
   const c = CURVES[curve];
   const Fn = c.Point.Fn;
   const n = Fn.ORDER;
-  let r: bigint, s: bigint, Q: Point;
+  let r: bigint, s: bigint;
   try {
     ({ r, s } = c.Signature.fromBytes(der, 'der'));
-    Q = c.Point.fromBytes(point) as Point;
   } catch {
     return false;
   }

@@ -10,6 +10,7 @@ import { badRequest } from '../errors.ts';
 import {
   ALGORITHMS,
   checkKeyFits,
+  type HashAlgorithm,
   hashOf,
   type KeyDetails,
   keyFromCertificate,
@@ -17,8 +18,8 @@ import {
   parseKeyDetails,
   verifyDigest,
 } from './algorithms.ts';
-import { ecSpki, verifyEcdsaDigest } from './ecdsa.ts';
-import { canonicalize, type JsonValue } from './jcs.ts';
+import { ecSpki, verifyEcdsaDigestKey } from './ecdsa.ts';
+import type { JsonValue } from './jcs.ts';
 import { bytesField, fields } from './protojson.ts';
 
 /** AdmitOptions is the operator's policy for new entries. */
@@ -91,7 +92,7 @@ function checkVerifierSignature(
     const want = ALGORITHMS[v.keyDetails] as { curve?: string };
     if (want.curve !== ec.curve)
       throw badRequest(`key (EC ${ec.curve}) does not match keyDetails ${v.keyDetails}`);
-    if (!verifyEcdsaDigest(ec.curve, ec.point, digest, signature)) {
+    if (!verifyEcdsaDigestKey(ec, digest, signature)) {
       throw badRequest(`signature does not verify over the digest with the ${v.keyDetails} key`);
     }
     return;
@@ -127,15 +128,28 @@ export function admitHashedRekord(req: unknown, opts: AdmitOptions): Admitted {
   }
   if (content.length === 0) throw badRequest('signature.content is empty');
   checkVerifierSignature({ ...verifier, keyDetails }, digest, content);
-  const entry: JsonValue = {
-    apiVersion: '0.0.2',
-    kind: 'hashedrekord',
-    spec: {
-      hashedRekordV002: {
-        data: { algorithm, digest: toBase64(digest) },
-        signature: { content: toBase64(content), verifier: verifierJson(verifier) },
-      },
-    },
-  };
-  return { body: utf8(canonicalize(entry)), kind: 'hashedrekord', version: '0.0.2' };
+  const body = hashedRekordBody(algorithm, digest, content, verifier);
+  return { body: utf8(body), kind: 'hashedrekord', version: '0.0.2' };
+}
+
+/**
+ * hashedRekordBody is the canonical (RFC 8785) hashedrekord 0.0.2 entry, written out directly:
+ * its keys are fixed and listed here in sorted order, and every value is base64 or an enum name,
+ * which JSON writes as it is. It equals canonicalize() of the entry (tested on every verifier
+ * kind) at a fraction of the cost of building, sorting and escaping an object per request.
+ */
+export function hashedRekordBody(
+  algorithm: HashAlgorithm,
+  digest: Uint8Array,
+  content: Uint8Array,
+  v: Verifier,
+): string {
+  const key = v.publicKey
+    ? `"publicKey":{"rawBytes":"${toBase64(v.publicKey)}"}`
+    : `"x509Certificate":{"rawBytes":"${toBase64(v.x509Certificate!)}"}`;
+  return (
+    `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":` +
+    `{"algorithm":"${algorithm}","digest":"${toBase64(digest)}"},"signature":` +
+    `{"content":"${toBase64(content)}","verifier":{"keyDetails":"${v.keyDetails}",${key}}}}}}`
+  );
 }

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { fromBase64 } from '../../src/bytes.ts';
+import { fromBase64, toBase64 } from '../../src/bytes.ts';
+import { hashOf } from '../../src/entries/algorithms.ts';
+import { hashedRekordBody, verifierJson } from '../../src/entries/hashedrekord.ts';
 import { admitCreateEntry, KEY_DETAILS } from '../../src/entries/index.ts';
 import { canonicalize } from '../../src/entries/jcs.ts';
 import { LogError } from '../../src/errors.ts';
@@ -197,6 +199,35 @@ describe('hashedrekord 0.0.2 admission', () => {
         }
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('writes the canonical entry canonicalize() would, for every algorithm and verifier kind', () => {
+    const bytes = fc.uint8Array({ minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...KEY_DETAILS),
+        bytes,
+        bytes,
+        bytes,
+        fc.boolean(),
+        (keyDetails, digest, content, raw, isKey) => {
+          const { algorithm } = hashOf(keyDetails);
+          const v = isKey ? { keyDetails, publicKey: raw } : { keyDetails, x509Certificate: raw };
+          const entry = {
+            apiVersion: '0.0.2',
+            kind: 'hashedrekord',
+            spec: {
+              hashedRekordV002: {
+                data: { algorithm, digest: toBase64(digest) },
+                signature: { content: toBase64(content), verifier: verifierJson(v) },
+              },
+            },
+          };
+          expect(hashedRekordBody(algorithm, digest, content, v)).toBe(canonicalize(entry));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 
