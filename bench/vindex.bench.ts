@@ -10,9 +10,9 @@
 // - lookups/s against GET tile reads on the same server (target >= 0.25);
 // - RSS as the map grows from 100k to BENCH_VINDEX_MAP_KEYS (1M) keys (target <= 1.3x).
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createApp, listen } from '../src/api/index.ts';
@@ -42,9 +42,32 @@ const DIGEST_SAMPLE = 3000;
 const tmp = mkdtempSync(join(tmpdir(), 'bench-vindex-'));
 const enc = new TextEncoder();
 
-function rssMiB(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().rss / 2 ** 20;
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+
+const mib = (n: number) => n / 2 ** 20;
+
+// memory collects garbage (twice: freed buffers' memory goes back on the second) and returns
+// RSS in MiB with what makes it up: the JS heap, buffers, and (Linux) anonymous and file pages.
+function memory(): { rss: number; parts: string } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  let proc = '';
+  try {
+    const kib = (k: string) =>
+      Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split(`${k}:`)[1] ?? '')?.[0]);
+    proc = `, anonymous ${(kib('RssAnon') / 1024).toFixed(0)}, file ${(kib('RssFile') / 1024).toFixed(0)}`;
+  } catch {
+    // not Linux
+  }
+  const parts =
+    `heap used ${mib(m.heapUsed).toFixed(0)} of ${mib(m.heapTotal).toFixed(0)}, ` +
+    `external ${mib(m.external).toFixed(0)}, array buffers ${mib(m.arrayBuffers).toFixed(0)}${proc}`;
+  return { rss: mib(m.rss), parts };
 }
 
 // Identities: 400 certificates, each with its own key, SANs of every kind and an issuer.
@@ -169,9 +192,11 @@ async function indexAndCheck(name: string, b: Built) {
   const client = new TlogClient({ url: server.url, verifiers: b.verifiers });
   const { checkpoint } = await client.checkpoint();
   let t0 = performance.now();
+  let cpu = process.cpuUsage();
   let n = 0;
   for await (const e of client.follow(EMPTY_EDGE, checkpoint)) n += e.entry.length > 0 ? 1 : 0;
   const followRate = rate(n, performance.now() - t0);
+  const followCpu = cpuMs(cpu) / n;
   const kv = await openLocalMap(join(tmp, `${name}-map`));
   const outSigner = parseSignerKey(
     generateSignerKey(`bench.example/${name.replace(/\W/g, '-')}/index`),
@@ -183,9 +208,17 @@ async function indexAndCheck(name: string, b: Built) {
   });
   const ix = await Indexer.open({ input: client, output, kv });
   t0 = performance.now();
+  cpu = process.cpuUsage();
   await profiled(`${name}-build`, () => ix.step());
   const indexRate = rate(checkpoint.size, performance.now() - t0);
+  const indexCpu = cpuMs(cpu) / checkpoint.size;
   report(`${name}: index build`, indexRate, 'entries/s', followRate, 'follower alone', '≥ 0.5');
+  // CPU time (all threads, LevelDB's too) depends less on the machine's load than wall time.
+  console.log(
+    `  CPU per entry: index build ${(indexCpu * 1000).toFixed(0)} µs, follower ` +
+      `${(followCpu * 1000).toFixed(0)} µs (ratio ${(followCpu / indexCpu).toFixed(2)}); ` +
+      `load average ${loadavg()[0]!.toFixed(1)}`,
+  );
   // The plain scan, and every non-digest key plus a sample of digests through verified lookups.
   const want = new Map<string, number[]>();
   for await (const { index, entry } of client.follow(EMPTY_EDGE, checkpoint))
@@ -268,24 +301,26 @@ async function mapRss() {
     problems: [],
   }));
   let state = EMPTY_STATE;
-  let at100k = 0;
+  let at100k = { rss: 0, parts: '' };
   for (let i = 0; state.counts.keys < MAP_KEYS;) {
     const n = Math.min(10_000, (MAP_KEYS - state.counts.keys) / 10);
     const entries = Array.from({ length: n }, (_, j) => ({ index: i + j, entry: u64be(i + j) }));
     i += n;
     const edge = { size: i, levels: [], bundle: [] };
     state = await map.apply(state, entries, { ...state, edge });
-    if (!at100k && state.counts.keys >= 100_000) at100k = rssMiB();
+    if (!at100k.rss && state.counts.keys >= 100_000) at100k = memory();
   }
-  const atEnd = rssMiB();
+  const atEnd = memory();
   report(
     `RSS at ${(MAP_KEYS / 1e6).toFixed(1)}M map keys`,
-    atEnd,
+    atEnd.rss,
     'MiB',
-    at100k,
+    at100k.rss,
     'RSS at 100k keys',
     '≤ 1.3',
   );
+  console.log(`  at 100k keys (MiB): ${at100k.parts}`);
+  console.log(`  at ${(MAP_KEYS / 1e6).toFixed(1)}M keys (MiB): ${atEnd.parts}`);
   await kv.close();
 }
 

@@ -10,7 +10,6 @@
  *     l/<key hex>/<chunk hex8>              up to 256 u64be indices: positions chunk·256 onwards
  *     h/<key hex>/<level hex2>/<index hex>  the hash of list positions [index·2^level, +2^level)
  */
-import { concat, readU64be, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import {
   consistencyRanges,
@@ -36,10 +35,25 @@ export const subtreeKey = (hex: string, s: Subtree) =>
   `h/${hex}/${s.level.toString(16).padStart(2, '0')}/${s.index.toString(16)}`;
 
 /** encodeChunk and decodeChunk: u64be indices, concatenated. */
-export const encodeChunk = (indices: readonly number[]) => concat(...indices.map(u64be));
+export function encodeChunk(indices: readonly number[]): Uint8Array {
+  const b = new Uint8Array(8 * indices.length);
+  const v = new DataView(b.buffer);
+  indices.forEach((x, i) => {
+    v.setUint32(8 * i, Math.floor(x / 2 ** 32));
+    v.setUint32(8 * i + 4, x >>> 0);
+  });
+  return b;
+}
+
 export function decodeChunk(b: Uint8Array): number[] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out: number[] = [];
-  for (let off = 0; off + 8 <= b.length; off += 8) out.push(readU64be(b, off)!);
+  for (let off = 0; off + 8 <= b.length; off += 8) {
+    const hi = v.getUint32(off);
+    // Indices are safe integers (< 2^53), as u64be wrote them; anything else is not ours.
+    if (hi >= 2 ** 21) throw new LogError('corrupt', 'map: a stored list index is too large');
+    out.push(hi * 2 ** 32 + v.getUint32(off + 4));
+  }
   return out;
 }
 

@@ -74,9 +74,12 @@ export interface Leaf {
   readonly hash: Hash;
 }
 
-// A new leaf with the first 32 bits of its key, which decide most comparisons.
-interface Fresh extends Leaf {
+// A new key with the first 32 bits of it, which decide most comparisons, and its position in
+// the caller's list of keys (where its leaf hash is).
+interface Fresh {
+  readonly key: Hash;
   readonly top: number;
+  readonly at: number;
 }
 
 const top32 = (k: Uint8Array) => ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0;
@@ -104,20 +107,68 @@ export async function updateTrie(
   write: (id: string, node: Uint8Array) => void,
   srcMany: NodesSource = (ids) => Promise.all(ids.map(src)),
 ): Promise<Child | null> {
-  if (leaves.length === 0) return root;
+  const t = await openTrie(
+    srcMany,
+    root,
+    leaves.map((l) => l.key),
+  );
+  return foldTrie(
+    t,
+    leaves.map((l) => l.hash),
+    write,
+  );
+}
+
+type Opened = Map<string, readonly [Child, Child]>;
+
+/** OpenTrie is a trie with the stored nodes that new keys fall into read (openTrie). */
+export interface OpenTrie {
+  readonly root: Child | null;
+  readonly fresh: readonly Fresh[];
+  readonly nodes: Opened;
+}
+
+/**
+ * openTrie reads the stored nodes of the trie under root that the new keys (distinct) fall
+ * into, one batch per level: which nodes these are depends on the keys alone, not their leaves.
+ */
+export async function openTrie(
+  srcMany: NodesSource,
+  root: Child | null,
+  keys: readonly Hash[],
+): Promise<OpenTrie> {
   // The new keys are sorted once; every subtree below then takes a contiguous run of them.
-  const fresh: Fresh[] = leaves.map((l) => ({ key: l.key, hash: l.hash, top: top32(l.key) }));
+  const fresh: Fresh[] = keys.map((key, at) => ({ key, top: top32(key), at }));
   fresh.sort(byKey);
   for (let i = 1; i < fresh.length; i++)
     assert(byKey(fresh[i - 1]!, fresh[i]!) !== 0, 'vindex: a key changed twice in one batch');
-  const nodes = await readOpened(srcMany, root, fresh);
-  const r = build({ nodes, fresh, write }, 0, fresh.length, root);
+  return { root, fresh, nodes: await readOpened(srcMany, root, fresh) };
+}
+
+/**
+ * foldTrie puts the new keys' leaves (hashes[i] is the leaf hash of openTrie's keys[i]) into the
+ * opened trie, passes every node it creates or changes to write, and returns the new root.
+ */
+export function foldTrie(
+  t: OpenTrie,
+  hashes: readonly Hash[],
+  write: (id: string, node: Uint8Array) => void,
+): Child | null {
+  if (t.fresh.length === 0) return t.root;
+  const r = build(
+    { nodes: t.nodes, fresh: t.fresh, hashes, slab: new Slab(), write },
+    0,
+    t.fresh.length,
+    t.root,
+  );
   return { split: r.split, key: r.key, hash: r.hash };
 }
 
 // lowerBound returns the first position in fresh whose key is not below key's first bits bits.
+const low = new Uint8Array(HASH_SIZE);
+
 function lowerBound(fresh: readonly Fresh[], key: Uint8Array, bits: number): number {
-  const low = new Uint8Array(HASH_SIZE);
+  low.fill(0);
   const whole = bits >> 3;
   low.set(key.subarray(0, whole));
   if (bits & 7) low[whole] = key[whole]! & (0xff << (8 - (bits & 7)));
@@ -137,8 +188,6 @@ function opens(c: Child, fresh: readonly Fresh[]): boolean {
   const i = lowerBound(fresh, c.key, c.split);
   return i < fresh.length && commonPrefix(fresh[i]!.key, c.key) >= c.split;
 }
-
-type Opened = Map<string, readonly [Child, Child]>;
 
 // readOpened reads, level by level, every stored node that a new key falls inside.
 async function readOpened(
@@ -169,9 +218,27 @@ function decodeNode(id: string, b: Uint8Array | null): [Child, Child] {
   return [decodeChild(b, 0), decodeChild(b, CHILD_SIZE)];
 }
 
+// Slab hands out the nodes of one fold as views of a few large buffers: thousands of small
+// buffers, each its own native allocation, fragmented the process's memory (RSS).
+class Slab {
+  private buf = new Uint8Array(0);
+  private off = 0;
+
+  take(n: number): Uint8Array {
+    if (this.off + n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(n, 1 << 20));
+      this.off = 0;
+    }
+    this.off += n;
+    return this.buf.subarray(this.off - n, this.off);
+  }
+}
+
 interface Build {
   readonly nodes: Opened;
   readonly fresh: readonly Fresh[];
+  readonly hashes: readonly Hash[];
+  readonly slab: Slab;
   readonly write: (id: string, node: Uint8Array) => void;
 }
 
@@ -192,14 +259,15 @@ function cutAt(fresh: readonly Fresh[], lo: number, hi: number, b: number): numb
 function build(b: Build, lo: number, hi: number, stored: Child | null): Child {
   if (lo === hi) return stored!;
   const first = b.fresh[lo]!;
-  if (!stored && hi - lo === 1) return { split: LEAF_SPLIT, key: first.key, hash: first.hash };
+  if (!stored && hi - lo === 1)
+    return { split: LEAF_SPLIT, key: first.key, hash: b.hashes[first.at]! };
   let p = commonPrefix(first.key, b.fresh[hi - 1]!.key);
   if (stored) p = Math.min(p, stored.split, commonPrefix(first.key, stored.key));
   if (stored && p === stored.split) {
     if (p === LEAF_SPLIT) {
       // The new leaf of a key already in the map replaces its stored leaf.
       assert(hi - lo === 1, 'vindex: two leaves with one key');
-      return { split: LEAF_SPLIT, key: first.key, hash: first.hash };
+      return { split: LEAF_SPLIT, key: first.key, hash: b.hashes[first.at]! };
     }
     const id = nodeId(p, stored.key);
     const kids = b.nodes.get(id);
@@ -220,7 +288,7 @@ function build(b: Build, lo: number, hi: number, stored: Child | null): Child {
 
 // join writes the node branching at bit p over l and r and returns it as its parent records it.
 function join(b: Build, p: number, l: Child, r: Child): Child {
-  const node = new Uint8Array(2 * CHILD_SIZE);
+  const node = b.slab.take(2 * CHILD_SIZE);
   putChild(node, 0, l);
   putChild(node, CHILD_SIZE, r);
   b.write(nodeId(p, l.key), node);

@@ -27,7 +27,7 @@ import {
   subtreeKey,
 } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
-import { type Child, decodeChild, encodeChild, proveKey, updateTrie } from './nodes.ts';
+import { type Child, decodeChild, encodeChild, foldTrie, openTrie, proveKey } from './nodes.ts';
 import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
@@ -172,31 +172,34 @@ export class MapStore {
     }
     const writes: { key: string; value: Uint8Array }[] = [];
     const put = (key: string, value: Uint8Array) => writes.push({ key, value });
-    const leaves = await this.appendLists(changes, put, counts);
-    // Trie nodes are only ever written by updateTrie, so they are all read from the store.
+    const keys = [...changes].map(([k, indices]) => {
+      const key = keyHash(k);
+      return { key, hex: toHex(key), indices };
+    });
+    // Which trie nodes the keys fall into depends on the keys alone: they are read while the
+    // lists are. Trie nodes are only ever written by foldTrie, so all are read from the store.
+    const [leaves, trie] = await Promise.all([
+      this.appendLists(keys, put, counts),
+      openTrie(
+        (ids) => this.kv.getMany(ids),
+        state.root,
+        keys.map((c) => c.key),
+      ),
+    ]);
     // Every key written in one apply is written once (one list per key, each node once).
-    const root = await updateTrie(
-      (id) => this.kv.get(id),
-      state.root,
-      leaves,
-      put,
-      (ids) => this.kv.getMany(ids),
-    );
+    const root = foldTrie(trie, leaves, put);
     const s: MapState = { ...next, root, counts };
     put(STATE_KEY, encodeState(s));
     await this.kv.put(writes, { sync: true });
     return s;
   }
 
+  // appendLists appends each key's new indices to its list and returns its new leaf hash.
   private async appendLists(
-    changes: Map<string, number[]>,
+    keys: readonly { key: Hash; hex: string; indices: number[] }[],
     put: (key: string, value: Uint8Array) => void,
     counts: Counts,
-  ): Promise<{ key: Hash; hash: Hash }[]> {
-    const keys = [...changes].map(([k, indices]) => {
-      const key = keyHash(k);
-      return { key, hex: toHex(key), indices };
-    });
+  ): Promise<Hash[]> {
     const recs = await this.kv.getMany(keys.map((c) => `k/${c.hex}`));
     const edges = recs.map((r) => (r ? decodeKeyRecord(r) : EMPTY_LIST));
     // Only a list whose last chunk is partial has a tail to read (a new key has none).
@@ -228,7 +231,7 @@ export class MapStore {
       if (chunk.length > 0) put(chunkKey(hex, c), encodeChunk(chunk));
       const edge = { size, hashes };
       put(`k/${hex}`, encodeKeyRecord(edge));
-      return { key, hash: mapLeafHash(key, { size, listRoot: listRoot(edge) }) };
+      return mapLeafHash(key, { size, listRoot: listRoot(edge) });
     });
   }
 
