@@ -144,9 +144,19 @@ export interface OrderedLocalMap extends LocalMap {
   list(prefix: string, limit?: number): Promise<{ key: string; value: Uint8Array }[]>;
 }
 
-/** openLocalMap opens (creating) a LocalMap at path. */
-export async function openLocalMap(path: string): Promise<OrderedLocalMap> {
-  const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+/**
+ * openLocalMap opens (creating) a LocalMap at path. writeBufferSize is LevelDB's memtable size
+ * (default 4 MiB): a map loaded in bulk wants a larger one (fewer level-0 files to compact).
+ */
+export async function openLocalMap(
+  path: string,
+  opts: { writeBufferSize?: number } = {},
+): Promise<OrderedLocalMap> {
+  const db = new Level<string, Uint8Array>(path, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+    ...opts,
+  });
   try {
     await db.open();
   } catch (cause) {
