@@ -5,7 +5,7 @@
 // verify ECDSA over a precomputed digest.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +13,7 @@ import { p256 } from '@noble/curves/nist.js';
 import autocannon from 'autocannon';
 
 import { verifyEcdsaDigest } from '../src/entries/ecdsa.ts';
-import { machine, rate, report, serverNodeArgs } from './util.ts';
+import { machine, rate, report, serverNodeArgs, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const N = Number(process.env.BENCH_REQUESTS ?? 20_000);
@@ -153,6 +153,18 @@ async function settledSize(): Promise<number> {
   }
   return last;
 }
+// One real answer, for the HTTP floor below (a trivial route that reads the body and sends it).
+const answerFile = join(dir, 'answer.json');
+writeFileSync(
+  answerFile,
+  await (
+    await fetch(url + '/log/entries', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: bodies[N - 1],
+    })
+  ).text(),
+);
 // A warm-up run first: startup, the workers' module loading, JIT compilation and the first
 // LevelDB files are not what an admitted entry costs.
 await post(WARMUP);
@@ -170,6 +182,31 @@ console.log(
   `server CPU per entry by thread (µs): ${byThread.map(([t, us]) => `${t} ${Math.round(us)}`).join(', ')}`,
 );
 proc.kill('SIGTERM');
+
+// The floor: the same requests to a trivial hono route that only reads the body and sends a real
+// answer (bench/trivial-server.ts /entries), its CPU per request measured the same way.
+const trivial = await startServer(['.bench-out/bench/trivial-server.js'], {
+  env: { ...process.env, TRIVIAL_ANSWER: answerFile },
+});
+const trivialPost = (seconds: number) =>
+  new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon(
+      {
+        url: trivial.url + '/entries',
+        connections: 256,
+        duration: seconds,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bodies[0],
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    ),
+  );
+await trivialPost(WARMUP);
+const tcpu0 = serverCpuUs(trivial.proc.pid!);
+const tres = await trivialPost(Math.max(2, DURATION / 2));
+const httpCpuUs = (serverCpuUs(trivial.proc.pid!) - tcpu0) / Math.max(1, tres['2xx']);
+trivial.proc.kill('SIGTERM');
 report(
   'POST /api/v2/log/entries (req/s)',
   result.requests.average,
@@ -196,4 +233,7 @@ report(
   verifyCpuUs,
   'CPU of one P-256 digest verify',
   '≤ 1.5',
+);
+console.log(
+  `floor: one verify (${Math.round(verifyCpuUs)} µs) + the HTTP of a trivial POST route sending the same answer (${Math.round(httpCpuUs)} µs, ${tres['2xx']} requests) = ratio ${((verifyCpuUs + httpCpuUs) / verifyCpuUs).toFixed(2)}, before sequencing, signing, proofs and GC`,
 );

