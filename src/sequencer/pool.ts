@@ -47,6 +47,11 @@ export interface Sequencer {
 export interface PoolOptions {
   readonly maxBatch: number;
   readonly maxAgeMs: number;
+  /**
+   * batchAgeMs, when given, is asked for the batch age each time a batch starts to fill instead of
+   * maxAgeMs (a cluster instance waits longer while its batches travel to another instance).
+   */
+  readonly batchAgeMs?: () => number;
   readonly maxPending: number;
   /** deadlineMs is how long a submitter waits for a covering checkpoint before a 503. */
   readonly deadlineMs: number;
@@ -79,6 +84,7 @@ export class Pool {
   // publication (the sequencer is waiting for storage or a signing token that is away).
   private expiredSince: number | undefined;
   private cancelFlush: (() => void) | undefined;
+  private flushMs = 0;
   private cancelSweep: (() => void) | undefined;
   private closed = false;
   private drained: (() => void) | undefined;
@@ -171,10 +177,15 @@ export class Pool {
     this.cancelSweep?.();
   }
 
+  // schedule sets the batching timer: the batch age once a batch starts to fill, and 0 (at the
+  // next turn) once it is full, replacing a longer timer already set.
   private schedule(): void {
-    if (this.queue.length === 0 || this.cancelFlush) return;
-    const ms = this.queue.length >= this.opts.maxBatch ? 0 : this.opts.maxAgeMs;
-    this.cancelFlush = this.opts.clock.after(ms, () => {
+    if (this.queue.length === 0) return;
+    const full = this.queue.length >= this.opts.maxBatch;
+    if (this.cancelFlush && !(full && this.flushMs > 0)) return;
+    this.cancelFlush?.();
+    this.flushMs = full ? 0 : (this.opts.batchAgeMs?.() ?? this.opts.maxAgeMs);
+    this.cancelFlush = this.opts.clock.after(this.flushMs, () => {
       this.cancelFlush = undefined;
       this.flush();
     });
