@@ -139,24 +139,34 @@ export function u16be(n: number): Uint8Array {
 /** u64be encodes a safe non-negative integer as 8 bytes big-endian. */
 export function u64be(n: number): Uint8Array {
   const out = new Uint8Array(8);
+  putU64be(out, 0, n);
+  return out;
+}
+
+/**
+ * putU64be writes a safe non-negative integer as 8 bytes big-endian into out at off, allocating
+ * nothing (hot loops: list leaves, index values, stored chunks).
+ */
+export function putU64be(out: Uint8Array, off: number, n: number): void {
   const hi = Math.floor(n / 2 ** 32);
   const lo = n - hi * 2 ** 32;
-  out[0] = hi >>> 24;
-  out[1] = (hi >>> 16) & 255;
-  out[2] = (hi >>> 8) & 255;
-  out[3] = hi & 255;
-  out[4] = lo >>> 24;
-  out[5] = (lo >>> 16) & 255;
-  out[6] = (lo >>> 8) & 255;
-  out[7] = lo & 255;
-  return out;
+  out[off] = hi >>> 24;
+  out[off + 1] = (hi >>> 16) & 255;
+  out[off + 2] = (hi >>> 8) & 255;
+  out[off + 3] = hi & 255;
+  out[off + 4] = lo >>> 24;
+  out[off + 5] = (lo >>> 16) & 255;
+  out[off + 6] = (lo >>> 8) & 255;
+  out[off + 7] = lo & 255;
 }
 
 /** readU64be decodes 8 bytes big-endian, or returns null when the value is not a safe integer. */
 export function readU64be(b: Uint8Array, off = 0): number | null {
   if (b.length < off + 8) return null;
-  const v = new DataView(b.buffer, b.byteOffset + off, 8).getBigUint64(0);
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+  const hi = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+  const lo = ((b[off + 4]! << 24) | (b[off + 5]! << 16) | (b[off + 6]! << 8) | b[off + 7]!) >>> 0;
+  // Safe integers are below 2^53: the high word below 2^21.
+  return hi < 2 ** 21 ? hi * 2 ** 32 + lo : null;
 }
 
 /**

@@ -321,7 +321,7 @@ export class ClusterCore implements LogCore {
     // Most answers carry the publication already adopted: no need to verify it again.
     if (decodeUtf8(bytes) === this.polled.note) return;
     const { note, checkpoint } = openLock(bytes, this.verifier, this.ctx.origin);
-    if (checkpoint.size < this.polled.checkpoint.size || note === this.polled.note) return;
+    if (checkpoint.size < this.polled.checkpoint.size) return;
     this.polled = { note, checkpoint };
     this.polledAt = this.opts.clock.now();
     this.pool.publish(this.polled);

@@ -20,7 +20,7 @@
  * would give, at 32 bytes an entry). A chunk is derived data: a missing one is read from the
  * tiles instead, and a chunk of the wrong length is ignored.
  */
-import { decodeUtf8, readU64be, toHex, u64be } from '../bytes.ts';
+import { decodeUtf8, putU64be, readU64be, toHex, u64be } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { HASH_SIZE } from '../merkle/index.ts';
 import { peekCheckpoint } from '../note/index.ts';
@@ -56,12 +56,9 @@ function indexOps(start: number, data: Uint8Array, from: number) {
   const first = Math.max(0, from - start);
   const hex = toHex(data.subarray(first * HASH_SIZE));
   const values = new Uint8Array((n - first) * 8);
-  const view = new DataView(values.buffer);
   const ops: { key: string; value: Uint8Array }[] = [];
   for (let j = 0; j < n - first; j++) {
-    const index = start + first + j;
-    view.setUint32(j * 8, Math.floor(index / 2 ** 32)); // big-endian, as u64be
-    view.setUint32(j * 8 + 4, index >>> 0);
+    putU64be(values, j * 8, start + first + j);
     const key = INDEX + hex.slice(j * 2 * HASH_SIZE, (j + 1) * 2 * HASH_SIZE);
     ops.push({ key, value: values.subarray(j * 8, j * 8 + 8) });
   }

@@ -4,7 +4,7 @@
  * checks an update to size M with an RFC 9162 consistency proof and the new indices; a long list
  * is read in pages, each with a range proof. Pure and synchronous.
  */
-import { equal, u64be } from '../bytes.ts';
+import { equal, putU64be, u64be } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
 import {
@@ -24,10 +24,7 @@ const leafBuf = new Uint8Array(9);
 /** listLeafHash is the hash of a list leaf: SHA-256(0x00 ‖ u64be(index)). */
 export function listLeafHash(index: number): Hash {
   if (!Number.isSafeInteger(index) || index < 0) return leafHash(u64be(index));
-  let hi = Math.floor(index / 2 ** 32);
-  let lo = index >>> 0;
-  for (let i = 8; i > 4; i--, lo >>>= 8) leafBuf[i] = lo & 255;
-  for (let i = 4; i > 0; i--, hi >>>= 8) leafBuf[i] = hi & 255;
+  putU64be(leafBuf, 1, index);
   return sha256(leafBuf);
 }
 

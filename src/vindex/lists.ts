@@ -10,6 +10,7 @@
  *     l/<key hex>/<chunk hex8>              up to 256 u64be indices: positions chunk·256 onwards
  *     h/<key hex>/<level hex2>/<index hex>  the hash of list positions [index·2^level, +2^level)
  */
+import { putU64be, readU64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import {
   consistencyRanges,
@@ -37,22 +38,17 @@ export const subtreeKey = (hex: string, s: Subtree) =>
 /** encodeChunk and decodeChunk: u64be indices, concatenated. */
 export function encodeChunk(indices: readonly number[]): Uint8Array {
   const b = new Uint8Array(8 * indices.length);
-  const v = new DataView(b.buffer);
-  indices.forEach((x, i) => {
-    v.setUint32(8 * i, Math.floor(x / 2 ** 32));
-    v.setUint32(8 * i + 4, x >>> 0);
-  });
+  indices.forEach((x, i) => putU64be(b, 8 * i, x));
   return b;
 }
 
 export function decodeChunk(b: Uint8Array): number[] {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out: number[] = [];
   for (let off = 0; off + 8 <= b.length; off += 8) {
-    const hi = v.getUint32(off);
-    // Indices are safe integers (< 2^53), as u64be wrote them; anything else is not ours.
-    if (hi >= 2 ** 21) throw new LogError('corrupt', 'map: a stored list index is too large');
-    out.push(hi * 2 ** 32 + v.getUint32(off + 4));
+    const index = readU64be(b, off);
+    // Indices are safe integers (< 2^53), as putU64be wrote them; anything else is not ours.
+    if (index === null) throw new LogError('corrupt', 'map: a stored list index is too large');
+    out.push(index);
   }
   return out;
 }

@@ -12,7 +12,7 @@
  * Bits are numbered from 0, most significant bit of byte 0 first. The 0x00/0x01 prefixes keep
  * leaves and nodes apart, and a node commits to its branching bit, so a root fixes the shape.
  */
-import { concat, equal, u64be } from '../bytes.ts';
+import { concat, equal, putU64be, u64be } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { LogError } from '../errors.ts';
 import { EMPTY_ROOT, type Hash, HASH_SIZE } from '../merkle/index.ts';
@@ -53,7 +53,7 @@ export function mapLeafHash(key: Hash, v: MapValue): Hash {
   if (key.length !== HASH_SIZE || v.listRoot.length !== HASH_SIZE)
     return sha256(concat(Uint8Array.of(0), key, u64be(v.size), v.listRoot));
   leafBuf.set(key, 1);
-  leafBuf.set(u64be(v.size), 1 + HASH_SIZE);
+  putU64be(leafBuf, 1 + HASH_SIZE, v.size);
   leafBuf.set(v.listRoot, 1 + HASH_SIZE + 8);
   return sha256(leafBuf);
 }
