@@ -5,7 +5,7 @@
 // answered POST add is a committed and published entry. Starts its own Ceph with
 // tools/ceph-rgw.sh unless TILELOG_TEST_S3_ENDPOINT is set.
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -90,16 +90,47 @@ function load(url: string, connections: number, tag: string): Promise<autocannon
   );
 }
 
-// run measures committed entries/s with k instances sharing one prefix.
+// cpuMs is the CPU time (user + system, all threads) a live process has used so far, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms on Linux).
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+// cephPids are the Ceph daemons on this machine (shared with anything else using them), whose
+// CPU is part of what a commit costs on one machine.
+function cephPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => /^(ceph-|radosgw)/.test(readText(`/proc/${d}/comm`)))
+    .map(Number);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+// run measures committed entries/s with k instances sharing one prefix, and prints the CPU each
+// serve process used during the load per committed entry (summed over all instances), by role.
 async function run(k: number): Promise<number> {
   const prefix = `bench-${k}-${process.pid}-${Date.now()}`;
-  const all = [];
+  const all: { proc: ChildProcess; url: string }[] = [];
   for (let i = 0; i < k; i++) all.push(await start(join(dir, `${prefix}-${i}`), prefix));
   while (!(await Promise.all(all.map((s) => role(s.url)))).includes('sequencer'))
     await new Promise((r) => setTimeout(r, 50));
+  const ceph = cephPids();
+  const cpu0 = all.map((s) => cpuMs(s.proc.pid!));
+  const ceph0 = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const results = await Promise.all(
     all.map((s, i) => load(s.url, Math.floor(CONNECTIONS / k), `${k}.${i}`)),
   );
+  const cpu = all.map((s, i) => cpuMs(s.proc.pid!) - cpu0[i]!);
+  const cephCpu = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0) - ceph0;
+  const roles = await Promise.all(all.map((s) => role(s.url)));
   await Promise.all(all.map((s) => stop(s.proc)));
   const ok = results.reduce((sum, r) => sum + r['2xx'], 0);
   const refused = results.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
@@ -107,6 +138,15 @@ async function run(k: number): Promise<number> {
   const p99 = Math.max(...results.map((r) => r.latency.p99));
   console.log(
     `  ${k} instance(s): ${ok} committed, ${refused} refused or failed, latency p50 ${p50} ms, p99 ${p99} ms`,
+  );
+  const perEntry = (ms: number): string => `${((ms / ok) * 1000).toFixed(0)} µs`;
+  const byRole = cpu.map(
+    (ms, i) =>
+      `${roles[i]} ${perEntry(ms)} (p50 ${results[i]!.latency.p50} ms, pid ${all[i]!.proc.pid})`,
+  );
+  const sum = cpu.reduce((a, b) => a + b, 0);
+  console.log(
+    `    CPU per committed entry: ${perEntry(sum)} summed (${byRole.join(', ')}); Ceph ${perEntry(cephCpu)}; load ${loadavg()[0]!.toFixed(1)}`,
   );
   return ok / DURATION;
 }
