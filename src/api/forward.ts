@@ -11,8 +11,9 @@ import { LogError } from '../errors.ts';
 import {
   decodeForwardRequest,
   encodeForwardAnswer,
-  type ForwardedEntry,
+  type ForwardAnswer,
   MAX_FORWARD,
+  PROOFS_HEADER,
   PUBLISHED_HEADER,
 } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
@@ -24,12 +25,12 @@ export interface ForwardTarget {
   /** sequencing is true while this instance holds the lease and its integrator runs. */
   readonly sequencing: boolean;
   /**
-   * sequenceForwarded resolves with each entry's place once all are durably committed, or
-   * rejects with a LogError ('unavailable' when this instance is not the sequencer).
+   * sequenceForwarded resolves with each entry's place once all are durably committed, and the
+   * newest durable publication to send with the answer; with proofs, each place carries its
+   * inclusion proof in that publication when it covers the whole batch (forward.ts). It rejects
+   * with a LogError ('unavailable' when this instance is not the sequencer).
    */
-  sequenceForwarded(entries: readonly Uint8Array[]): Promise<ForwardedEntry[]>;
-  /** published is the newest durable publication, sent with the answer (forward.ts). */
-  readonly published?: { readonly note: string };
+  sequenceForwarded(entries: readonly Uint8Array[], proofs: boolean): Promise<ForwardAnswer>;
 }
 
 // CBOR overhead per entry is at most 5 bytes of head, plus the array head.
@@ -65,10 +66,10 @@ export async function postForward(
     if (e.length === 0 || e.length > MAX_ENTRY_SIZE)
       throw new LogError('bad_request', 'forward: an entry is empty or too large');
   }
-  const placed = await target.sequenceForwarded(entries);
-  const published = target.published;
+  const proofs = c.req.header(PROOFS_HEADER) === '1';
+  const { placed, note } = await target.sequenceForwarded(entries, proofs);
   return c.body(new Uint8Array(encodeForwardAnswer(placed)), 200, {
     'Content-Type': 'application/cbor',
-    ...(published ? { [PUBLISHED_HEADER]: toBase64(utf8(published.note)) } : {}),
+    ...(note !== null ? { [PUBLISHED_HEADER]: toBase64(utf8(note)) } : {}),
   });
 }

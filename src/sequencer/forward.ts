@@ -14,11 +14,19 @@
  * A 200 answer may carry the sequencer's newest publication (a checkpoint note, base64) in the
  * header PUBLISHED_HEADER: a frontend that verifies it answers its submitters at once instead of
  * waiting to read the published checkpoint from the store (one read and a poll tick less).
+ *
+ * Proofs. A request with `PROOFS_HEADER: 1` asks for inclusion proofs: when the publication the
+ * answer carries covers every entry of the batch, each pair becomes [index, duplicate, proof],
+ * the proof being the concatenated hashes of the entry's inclusion proof (RFC 9162 2.1.3.1) in
+ * that checkpoint. The sequencer computes them from the tiles it just wrote, still in its cache;
+ * a frontend would read those tiles back from the bucket and hash them again, per publication.
+ * Answers to requests without the header keep the pairs (an older frontend's format).
  */
 import { Encoder } from 'cbor-x';
 
-import { decodeUtf8, equal, fromBase64 } from '../bytes.ts';
+import { concat, decodeUtf8, equal, fromBase64 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
+import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { Pending } from './sequence.ts';
 
 /** FORWARD_PATH is the internal endpoint, on the same listener as the public API. */
@@ -27,13 +35,27 @@ export const FORWARD_PATH = '/internal/forward';
 /** PUBLISHED_HEADER carries the sequencer's newest publication with a forward answer. */
 export const PUBLISHED_HEADER = 'Tilelog-Published';
 
+/** PROOFS_HEADER, set to 1 on a request, asks for inclusion proofs in the answer. */
+export const PROOFS_HEADER = 'Tilelog-Proofs';
+
 /** MAX_FORWARD is the most entries one forwarded batch may carry. */
 export const MAX_FORWARD = 4096;
+
+// The longest inclusion proof: one hash per level of a tree of up to 2^63 entries.
+const MAX_PROOF = 63;
 
 /** ForwardedEntry is where the sequencer put a forwarded entry. */
 export interface ForwardedEntry {
   readonly index: number;
   readonly duplicate: boolean;
+  /** hashes, when proofs were asked for, prove index in the checkpoint the answer carries. */
+  readonly hashes?: readonly Hash[];
+}
+
+/** ForwardAnswer is a batch's places and the publication the answer carried (null: none). */
+export interface ForwardAnswer {
+  readonly placed: ForwardedEntry[];
+  readonly note: string | null;
 }
 
 const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false });
@@ -71,9 +93,13 @@ export function decodeForwardRequest(b: Uint8Array): Uint8Array[] {
   });
 }
 
-/** encodeForwardAnswer encodes where each entry of a batch was put. */
+/** encodeForwardAnswer encodes where each entry of a batch was put, with its proof if it has one. */
 export function encodeForwardAnswer(placed: readonly ForwardedEntry[]): Uint8Array {
-  return cbor.encode(placed.map((p) => [p.index, p.duplicate]));
+  return cbor.encode(
+    placed.map((p) =>
+      p.hashes ? [p.index, p.duplicate, concat(...p.hashes)] : [p.index, p.duplicate],
+    ),
+  );
 }
 
 /** decodeForwardAnswer parses an answer for a batch of n entries, or throws 'unavailable'. */
@@ -88,11 +114,17 @@ export function decodeForwardAnswer(b: Uint8Array, n: number): ForwardedEntry[] 
   }
   if (!Array.isArray(v) || v.length !== n) throw bad();
   return v.map((p: unknown) => {
-    if (!Array.isArray(p) || p.length !== 2) throw bad();
-    const [index, duplicate] = p as unknown[];
+    if (!Array.isArray(p) || (p.length !== 2 && p.length !== 3)) throw bad();
+    const [index, duplicate, proof] = p as unknown[];
     if (!Number.isSafeInteger(index) || (index as number) < 0 || typeof duplicate !== 'boolean')
       throw bad();
-    return { index: index as number, duplicate };
+    if (p.length === 2) return { index: index as number, duplicate };
+    if (!(proof instanceof Uint8Array) || proof.length % HASH_SIZE !== 0) throw bad();
+    if (proof.length > MAX_PROOF * HASH_SIZE) throw bad();
+    const hashes: Hash[] = [];
+    for (let i = 0; i < proof.length; i += HASH_SIZE)
+      hashes.push(new Uint8Array(proof.subarray(i, i + HASH_SIZE)) as Hash); // cbor-x: a Buffer
+    return { index: index as number, duplicate, hashes };
   });
 }
 
@@ -112,8 +144,8 @@ export interface ForwarderOptions {
   /** retryMs is the pause between attempts (default 50). */
   readonly retryMs?: number;
   readonly events?: ForwarderEvents;
-  /** published sees the publication an answer carried (unverified: the caller checks it). */
-  readonly published?: (note: string) => void;
+  /** proofs asks the sequencer for each entry's inclusion proof (PROOFS_HEADER). */
+  readonly proofs?: boolean;
   /** fetch is injectable for fault tests; default the global fetch. */
   readonly fetch?: typeof fetch;
 }
@@ -159,11 +191,12 @@ export class Forwarder {
 
   /**
    * sequence forwards a batch and resolves with each entry's place once the sequencer has
-   * committed them all; it sends the batch again after any unknown outcome, to the holder of the
-   * lease at that moment, and rejects with 'unavailable' after deadlineMs (the entries may or may
-   * not be in the log then: a later submission of the same bytes finds them).
+   * committed them all, and the publication the answer carried (unverified: the caller checks
+   * it, and the proofs against it); it sends the batch again after any unknown outcome, to the
+   * holder of the lease at that moment, and rejects with 'unavailable' after deadlineMs (the
+   * entries may or may not be in the log then: a later submission of the same bytes finds them).
    */
-  async sequence(batch: readonly Pending[]): Promise<ForwardedEntry[]> {
+  async sequence(batch: readonly Pending[]): Promise<ForwardAnswer> {
     const body = encodeForwardRequest(batch.map((p) => p.entry));
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
@@ -187,11 +220,7 @@ export class Forwarder {
   }
 
   // attempt returns the answer, or why this attempt did not get one.
-  private async attempt(
-    url: string,
-    body: Uint8Array,
-    n: number,
-  ): Promise<ForwardedEntry[] | string> {
+  private async attempt(url: string, body: Uint8Array, n: number): Promise<ForwardAnswer | string> {
     const abort = new AbortController();
     // Give up on this holder when the request times out or the lease moves to another one.
     const timer = setTimeout(() => abort.abort(), this.opts.attemptMs);
@@ -205,6 +234,7 @@ export class Forwarder {
         headers: {
           'Content-Type': 'application/cbor',
           Authorization: `Bearer ${this.opts.secret}`,
+          ...(this.opts.proofs ? { [PROOFS_HEADER]: '1' } : {}),
         },
         signal: abort.signal,
       });
@@ -212,9 +242,7 @@ export class Forwarder {
       if (res.status === 200) {
         const placed = decodeForwardAnswer(answer, n);
         const note = fromBase64(res.headers.get(PUBLISHED_HEADER) ?? '');
-        const text = note && decodeUtf8(note);
-        if (text) this.opts.published?.(text);
-        return placed;
+        return { placed, note: (note && decodeUtf8(note)) || null };
       }
       if (res.status === 401 || res.status === 403)
         throw new LogError('fatal', `forward: ${url} refused the cluster secret (${res.status})`);

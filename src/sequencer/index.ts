@@ -1,11 +1,12 @@
 /** Turning submissions into a committed, signed tree, publishing it, and reading it back. */
 export type { ClusterOptions } from './cluster.ts';
-export type { ForwardedEntry, ForwarderEvents } from './forward.ts';
+export type { ForwardAnswer, ForwarderEvents } from './forward.ts';
 export {
   decodeForwardRequest,
   encodeForwardAnswer,
   FORWARD_PATH,
   MAX_FORWARD,
+  PROOFS_HEADER,
   PUBLISHED_HEADER,
 } from './forward.ts';
 export { fsck } from './fsck.ts';

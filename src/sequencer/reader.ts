@@ -16,6 +16,10 @@ import {
   type TileWrite,
 } from '../tiles/index.ts';
 
+// The most kept proofs (keepProof): a forward answer's proofs are asked for within moments, unless
+// their submitter went away first.
+const MAX_KEPT = 65_536;
+
 /** TileReader serves tiles, bundles and proofs from a store, for sizes up to size(). */
 export class TileReader {
   private readonly store: LogStore;
@@ -24,6 +28,9 @@ export class TileReader {
   // misses the cache on the same new partial tiles: a frontend (whose cache no commit primes)
   // made one S3 GET per tile per answer, which cost most of its CPU. One read serves them all.
   private readonly reading = new Map<string, Promise<Uint8Array | null>>();
+  // Inclusion proofs by "index/size" that a frontend's sequencer sent with a forward answer, each
+  // checked against that checkpoint; taken by the first proveInclusion that asks (the answer).
+  private readonly proofs = new Map<string, readonly Hash[]>();
 
   /** capacityBytes bounds the cache by size, not count: an entry bundle can be 256 times a tile. */
   constructor(store: LogStore, size: () => number, capacityBytes = DEFAULT_CACHE_BYTES) {
@@ -70,7 +77,23 @@ export class TileReader {
 
   /** proveInclusion returns the inclusion proof of index in the tree of size (≤ integrated). */
   proveInclusion(index: number, size: number): Promise<Hash[]> {
+    const key = `${index}/${size}`;
+    const kept = this.proofs.get(key);
+    if (kept) {
+      this.proofs.delete(key);
+      return Promise.resolve([...kept]);
+    }
     return proveInclusion(this.source.fetchHashes, index, size);
+  }
+
+  /**
+   * keepProof holds a verified inclusion proof of index in the tree of size for the next
+   * proveInclusion of the same pair (a forward answer's proof for the submitter's answer). A proof
+   * never changes, so one kept is never stale; the oldest are dropped past MAX_KEPT.
+   */
+  keepProof(index: number, size: number, hashes: readonly Hash[]): void {
+    this.proofs.set(`${index}/${size}`, hashes);
+    if (this.proofs.size > MAX_KEPT) this.proofs.delete(this.proofs.keys().next().value!);
   }
 
   /** treeHash returns the root of the tree of size (≤ integrated) computed from tiles. */

@@ -12,7 +12,7 @@ import { postForward, secretMatches } from '../../src/api/forward.ts';
 import { utf8 } from '../../src/bytes.ts';
 import { toHex } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
-import { leafHash } from '../../src/merkle/index.ts';
+import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';
 import {
   decodeForwardAnswer,
@@ -48,12 +48,16 @@ async function sequencer(): Promise<{
   });
   const target = {
     sequencing: true,
-    sequenceForwarded: (entries: readonly Uint8Array[]) =>
-      Promise.all(entries.map((e) => log.add(e))).then((rs) =>
-        rs.map((r) => ({ index: r.index, duplicate: r.duplicate })),
-      ),
-    get published() {
-      return log.state;
+    // As ClusterCore does: proofs in the newest publication, when it covers the whole batch.
+    sequenceForwarded: async (entries: readonly Uint8Array[], proofs: boolean) => {
+      const rs = await Promise.all(entries.map((e) => log.add(e)));
+      const { note, checkpoint } = log.state;
+      const placed = rs.map((r) => ({ index: r.index, duplicate: r.duplicate }));
+      if (!proofs) return { placed, note };
+      const hashes = await Promise.all(
+        placed.map((p) => log.reader.proveInclusion(p.index, checkpoint.size)),
+      );
+      return { placed: placed.map((p, i) => ({ ...p, hashes: hashes[i]! })), note };
     },
   };
   const app = new Hono();
@@ -111,6 +115,17 @@ describe('forward wire format', () => {
         },
       ),
     );
+    const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
+    const proved = fc.record({
+      index: fc.maxSafeNat(),
+      duplicate: fc.boolean(),
+      hashes: fc.array(hash, { maxLength: 63 }),
+    });
+    fc.assert(
+      fc.property(fc.array(proved, { minLength: 1, maxLength: 20 }), (ps) => {
+        expect(decodeForwardAnswer(encodeForwardAnswer(ps), ps.length)).toEqual(ps);
+      }),
+    );
   });
 
   it('rejects anything else with a typed error, never a crash', () => {
@@ -138,6 +153,14 @@ describe('forward wire format', () => {
       expect(() => decodeForwardRequest(Uint8Array.from(bad)), bad.join()).toThrow(LogError);
     const ans = encodeForwardAnswer([{ index: 1, duplicate: false }]);
     expect(() => decodeForwardAnswer(ans, 2)).toThrow(LogError);
+    // A proof that is not whole hashes, or longer than any tree allows.
+    for (const hashes of [
+      [new Uint8Array(31)],
+      Array.from({ length: 64 }, () => new Uint8Array(32)),
+    ])
+      expect(() =>
+        decodeForwardAnswer(encodeForwardAnswer([{ index: 1, duplicate: false, hashes }]), 1),
+      ).toThrow(LogError);
   });
 
   it('compares the secret as a bearer token', () => {
@@ -193,18 +216,38 @@ describe('POST /internal/forward', () => {
 
   it('hands over the publication that covers the batch with the answer', async () => {
     const s = await sequencer();
-    const notes: string[] = [];
     const f = new Forwarder({
       sequencerUrl: () => s.url,
       secret: SECRET,
       attemptMs: 2000,
       deadlineMs: 5000,
-      published: (note) => notes.push(note),
     });
-    const placed = await f.sequence(pending(['p', 'q', 'r'].map(utf8)));
-    expect(notes).toEqual([s.log.state.note]);
-    const size = Number(notes[0]!.split('\n')[1]);
+    const { placed, note } = await f.sequence(pending(['p', 'q', 'r'].map(utf8)));
+    expect(note).toEqual(s.log.state.note);
+    const size = Number(note!.split('\n')[1]);
     expect(Math.max(...placed.map((p) => p.index))).toBeLessThan(size);
+    expect(placed.every((p) => p.hashes === undefined)).toBe(true); // not asked for
+  });
+
+  it('carries inclusion proofs in that publication when asked for', async () => {
+    const s = await sequencer();
+    const f = new Forwarder({
+      sequencerUrl: () => s.url,
+      secret: SECRET,
+      attemptMs: 2000,
+      deadlineMs: 5000,
+      proofs: true,
+    });
+    await f.sequence(pending(['a', 'b', 'c', 'd', 'e'].map(utf8)));
+    const es = ['f', 'b', 'g'].map(utf8);
+    const { placed, note } = await f.sequence(pending(es));
+    const { size, root } = s.log.state.checkpoint;
+    expect(note).toBe(s.log.state.note);
+    expect(placed.map((p) => p.index)).toEqual([5, 1, 6]);
+    placed.forEach((p, i) => {
+      expect(p.hashes!.length).toBeGreaterThan(0);
+      checkInclusion(p.index, size, leafHash(es[i]!), p.hashes!, root);
+    });
   });
 
   it('sequences a forwarded batch, idempotently', async () => {
@@ -216,9 +259,9 @@ describe('POST /internal/forward', () => {
       deadlineMs: 5000,
     });
     const entries = ['a', 'b', 'c'].map(utf8);
-    const first = await f.sequence(pending(entries));
+    const first = (await f.sequence(pending(entries))).placed;
     expect(first).toEqual([0, 1, 2].map((index) => ({ index, duplicate: false })));
-    const again = await f.sequence(pending([utf8('c'), utf8('d'), utf8('a')]));
+    const again = (await f.sequence(pending([utf8('c'), utf8('d'), utf8('a')]))).placed;
     expect(again).toEqual([
       { index: 2, duplicate: true },
       { index: 3, duplicate: false },
@@ -244,7 +287,7 @@ describe('POST /internal/forward', () => {
     url = dead; // the lease moves to an instance that then hangs: abandoned after attemptMs
     await new Promise((r) => setTimeout(r, 700));
     url = s.url;
-    expect(await p).toEqual([{ index: 0, duplicate: false }]);
+    expect((await p).placed).toEqual([{ index: 0, duplicate: false }]);
     expect(retried.some((w) => w.includes('127.0.0.1:1'))).toBe(true);
     expect(retried.some((w) => w.includes(dead))).toBe(true);
   });

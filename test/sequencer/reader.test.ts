@@ -55,4 +55,22 @@ describe('TileReader', () => {
     for (const [key, count] of store.reads) expect([key, count]).toEqual([key, 1]);
     await log.close();
   }, 60_000);
+
+  it('answers a proof a forward answer carried without reading tiles, once', async () => {
+    const store = new CountingStore();
+    const log = await Log.open(store, { origin: ORIGIN, signer, maxAgeMs: 1 });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.add(e(i))));
+    const cp = parseCheckpoint(openNote(log.state.note, [verifier]).text);
+    const proof = await new TileReader(store, () => cp.size).proveInclusion(299, cp.size);
+    store.reads.clear();
+
+    const cold = new TileReader(store, () => cp.size);
+    cold.keepProof(299, cp.size, proof);
+    expect(await cold.proveInclusion(299, cp.size)).toEqual(proof);
+    expect(store.reads.size).toBe(0);
+    // Taken: the next ask for the same pair computes it from the tiles (the same proof).
+    expect(await cold.proveInclusion(299, cp.size)).toEqual(proof);
+    expect(store.reads.size).toBeGreaterThan(0);
+    await log.close();
+  });
 });
