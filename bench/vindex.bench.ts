@@ -27,6 +27,7 @@ import {
   EMPTY_STATE,
   Indexer,
   keyHash,
+  MAP_LEVELDB,
   mapEntry,
   MapStore,
   verifyLookup,
@@ -197,7 +198,7 @@ async function indexAndCheck(name: string, b: Built) {
   for await (const e of client.follow(EMPTY_EDGE, checkpoint)) n += e.entry.length > 0 ? 1 : 0;
   const followRate = rate(n, performance.now() - t0);
   const followCpu = cpuMs(cpu) / n;
-  const kv = await openLocalMap(join(tmp, `${name}-map`));
+  const kv = await openLocalMap(join(tmp, `${name}-map`), MAP_LEVELDB);
   const outSigner = parseSignerKey(
     generateSignerKey(`bench.example/${name.replace(/\W/g, '-')}/index`),
   );
@@ -295,7 +296,7 @@ async function lookupsVsTiles(b: Built, ix: Indexer, output: Log, keys: string[]
 
 // mapRss grows a map of synthetic keys (10 per entry) and reports RSS at 100k and at MAP_KEYS.
 async function mapRss() {
-  const kv = await openLocalMap(join(tmp, 'rss-map'));
+  const kv = await openLocalMap(join(tmp, 'rss-map'), MAP_LEVELDB);
   const map = new MapStore(kv, (e) => ({
     keys: Array.from({ length: 10 }, (_, j) => `bench:${toHex(e)}:${j}`),
     problems: [],

@@ -72,10 +72,13 @@ export function openStoreAt(
     : openStore({ data: where });
 }
 
-/** openStateMap opens a small local key-value map (the witness's state) in dir. */
-export async function openStateMap(dir: string): Promise<LocalMap> {
+/** openStateMap opens a local key-value map (the witness's state, an index's map) in dir. */
+export async function openStateMap(
+  dir: string,
+  opts?: Parameters<typeof openLocalMap>[1],
+): Promise<LocalMap> {
   await mkdir(dir, { recursive: true });
-  return openLocalMap(join(dir, 'state'));
+  return openLocalMap(join(dir, 'state'), opts);
 }
 
 /**

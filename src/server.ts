@@ -39,7 +39,7 @@ import { pushToMirrors } from './mirror/index.ts';
 import { parseVerifierKey, type Signer } from './note/index.ts';
 import { FORWARD_PATH, Log, type LogOptions } from './sequencer/index.ts';
 import { IndexedStore } from './storage/index.ts';
-import { Indexer } from './vindex/index.ts';
+import { Indexer, MAP_LEVELDB } from './vindex/index.ts';
 import {
   parsePolicy,
   parseWitnessConfig,
@@ -342,7 +342,7 @@ async function startIndex(
   const storage = cfg.storage && `${cfg.storage.replace(/\/+$/, '')}/index`;
   const store = await openStore({ ...cfg, data: dir, storage });
   const output = await Log.open(store, { origin: signer.name, signer });
-  const kv = await openStateMap(join(dir, 'map'));
+  const kv = await openStateMap(join(dir, 'map'), MAP_LEVELDB);
   const input = new TlogClient({
     url: `http://in-process${prefix}`,
     verifiers: [parseVerifierKey(logVkey)],

@@ -26,6 +26,7 @@ import {
   issuerKey,
   issuerSanKey,
   keyHash,
+  MAP_LEVELDB,
   mapEntry,
   type MapValue,
   sanKey,
@@ -151,7 +152,7 @@ async function openIndexData(v: {
     keepPartials: s3,
     witnessing,
   });
-  const kv = await openStateMap(mapDir);
+  const kv = await openStateMap(mapDir, MAP_LEVELDB);
   return {
     output,
     kv,
@@ -218,7 +219,7 @@ export const indexVerify = defineCommand({
   notes: ['exit 2: ALARM, a committed root differs (the first such revision is named)'],
   async run(v) {
     const dir = await mkdtemp(join(tmpdir(), 'tilelog-index-verify-'));
-    const scratch = await openLocalMap(join(dir, 'map'));
+    const scratch = await openLocalMap(join(dir, 'map'), MAP_LEVELDB);
     try {
       return await alarmed(async () => {
         const input = inputOf(v);

@@ -147,10 +147,12 @@ export interface OrderedLocalMap extends LocalMap {
 /**
  * openLocalMap opens (creating) a LocalMap at path. writeBufferSize is LevelDB's memtable size
  * (default 4 MiB): a map loaded in bulk wants a larger one (fewer level-0 files to compact).
+ * cacheSize (block cache, default 8 MiB) and maxOpenFiles (default 1,000; LevelDB maps each
+ * open table file into memory) bound what a large map holds in memory.
  */
 export async function openLocalMap(
   path: string,
-  opts: { writeBufferSize?: number } = {},
+  opts: { writeBufferSize?: number; cacheSize?: number; maxOpenFiles?: number } = {},
 ): Promise<OrderedLocalMap> {
   const db = new Level<string, Uint8Array>(path, {
     keyEncoding: 'utf8',

@@ -16,5 +16,5 @@ export {
   PROBLEMS,
   sanKey,
 } from './mapfn.ts';
-export { EMPTY_STATE, MapStore } from './store.ts';
+export { EMPTY_STATE, MAP_LEVELDB, MapStore } from './store.ts';
 export type { MapValue } from './trie.ts';

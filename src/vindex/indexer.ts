@@ -6,8 +6,9 @@
  * 1. Entries are read in chunks and each chunk is verified against the input checkpoint before
  *    the map changes (the last chunk: the entries hash to its root; earlier ones: a consistency
  *    proof from the chunk's tree to it). A bad entry or split view stops the indexer ('corrupt').
- * 2. Each chunk's map changes and the new position commit in one atomic batch (MapStore.apply);
- *    the last one also records the checkpoint as pending. A crash resumes at a chunk boundary.
+ * 2. Each chunk's map changes and the new position commit atomically (MapStore.apply: one batch,
+ *    or bounded ones under a redo journal); the last one also records the checkpoint as pending.
+ *    A crash resumes at a chunk boundary.
  * 3. The pending revision is appended to the output log, then recorded as covered. A crash
  *    between the two appends the same bytes again on restart, which the log deduplicates.
  *

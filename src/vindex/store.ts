@@ -1,20 +1,24 @@
 /**
  * The map as stored in a local key-value map (LevelDB under the data directory): the trie's
  * nodes, one record per key (its list's size and right edge), the lists (lists.ts: chunks of 256
- * indices and the hashes of full chunks and the subtrees above them), and the indexer's state. Every change of a chunk of input entries is one atomic,
- * fsynced batch that also moves the state, so a crash leaves the map exactly at a chunk boundary.
+ * indices and the hashes of full chunks and the subtrees above them), and the indexer's state.
+ * Every change of a chunk of input entries commits atomically with the state that it moves (one
+ * fsynced batch, or bounded batches under a redo journal: journal.ts), so a crash leaves the map
+ * exactly at a chunk boundary.
  *
  *     s                       the state (JSON)
  *     t/<split hex>/<prefix>  a trie node: left child ‖ right child (nodes.ts)
  *     k/<key hex>             u64be(list size) ‖ the list's edge hashes
  *     l/<key hex>/<chunk>     up to 256 u64be indices: list positions chunk·256 onwards
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
+ *     j, j/<n>                a commit's redo journal (journal.ts)
  */
 import { concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
+import { commitBounded, recover, type Write } from './journal.ts';
 import { appendInPlace, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
 import {
   CHUNK,
@@ -125,26 +129,56 @@ function decodeKeyRecord(b: Uint8Array): ListEdge {
   return { size, hashes };
 }
 
+/**
+ * MAP_LEVELDB is the LevelDB options of a map: LevelDB maps every open table file into memory,
+ * so RSS grows with the map unless the open files are bounded (50 tables of about 2 MiB; more
+ * are reopened as needed); the block cache and memtable are LevelDB's defaults, stated.
+ */
+export const MAP_LEVELDB = { maxOpenFiles: 50, cacheSize: 8 << 20, writeBufferSize: 4 << 20 };
+
+/** MAX_BATCH is the default bound of one LevelDB batch of a commit, in bytes (journal.ts). */
+export const MAX_BATCH = 4 << 20;
+
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
   private readonly kv: LocalMap;
   private readonly mapFn: (entry: Uint8Array) => Mapped;
+  private readonly maxBatch: number;
+  // Set while a commit is under way: one that failed may have been decided but not finished,
+  // so the map is unusable until state() recovers it (reopening the index).
+  private committing = false;
 
-  /** The map function is mapEntry unless another is given (tests, other kinds of log). */
-  constructor(kv: LocalMap, mapFn: (entry: Uint8Array) => Mapped = mapEntry) {
+  /**
+   * The map function is mapEntry unless another is given (tests, other kinds of log); maxBatch
+   * bounds each LevelDB batch of a commit (default MAX_BATCH).
+   */
+  constructor(
+    kv: LocalMap,
+    mapFn: (entry: Uint8Array) => Mapped = mapEntry,
+    opts: { maxBatch?: number } = {},
+  ) {
     this.kv = kv;
     this.mapFn = mapFn;
+    this.maxBatch = opts.maxBatch ?? MAX_BATCH;
   }
 
-  /** state reads the durable state (EMPTY_STATE for a new index). */
+  /** state finishes a commit a crash interrupted, then reads the durable state. */
   async state(): Promise<MapState> {
+    await recover(this.kv, this.maxBatch);
+    this.committing = false;
     const b = await this.kv.get(STATE_KEY);
     return b ? decodeState(b) : EMPTY_STATE;
   }
 
   /** saveState writes the state alone, durably. */
   async saveState(s: MapState): Promise<void> {
+    this.usable();
     await this.kv.put([{ key: STATE_KEY, value: encodeState(s) }], { sync: true });
+  }
+
+  private usable(): void {
+    if (this.committing)
+      throw new LogError('unavailable', 'map: a commit failed; reopen the index to recover it');
   }
 
   /**
@@ -156,6 +190,7 @@ export class MapStore {
     entries: readonly { index: number; entry: Uint8Array }[],
     next: Omit<MapState, 'root' | 'counts'>,
   ): Promise<MapState> {
+    this.usable();
     const counts = structuredClone(state.counts);
     // The indices each typed key gains, in input order; a key is hashed once per apply.
     const changes = new Map<string, number[]>();
@@ -170,7 +205,7 @@ export class MapStore {
         else changes.set(k, [index]);
       }
     }
-    const writes: { key: string; value: Uint8Array }[] = [];
+    const writes: Write[] = [];
     const put = (key: string, value: Uint8Array) => writes.push({ key, value });
     const keys = [...changes].map(([k, indices]) => {
       const key = keyHash(k);
@@ -190,7 +225,9 @@ export class MapStore {
     const root = foldTrie(trie, leaves, put);
     const s: MapState = { ...next, root, counts };
     put(STATE_KEY, encodeState(s));
-    await this.kv.put(writes, { sync: true });
+    this.committing = true;
+    await commitBounded(this.kv, writes, this.maxBatch);
+    this.committing = false;
     return s;
   }
 
@@ -237,6 +274,7 @@ export class MapStore {
 
   /** value reads a key's list size and root (size 0 when the key is absent). */
   async value(key: Hash): Promise<MapValue> {
+    this.usable();
     const r = await this.kv.get(`k/${toHex(key)}`);
     const e = r ? decodeKeyRecord(r) : EMPTY_LIST;
     return { size: e.size, listRoot: listRoot(e) };
@@ -246,18 +284,20 @@ export class MapStore {
    * listProof reads positions [start, end) of a key's list of size with their page proof, and
    * the consistency proof from since (lists.ts: O(log size) reads besides the page).
    */
-  listProof(
+  async listProof(
     key: Hash,
     size: number,
     start: number,
     end: number,
     since?: number,
   ): Promise<ListProof> {
+    this.usable();
     return readListProof(this.kv, toHex(key), size, start, end, since);
   }
 
   /** prove returns the trie proof for key under root, with the leaf's value. */
   async prove(root: Child | null, key: Hash): Promise<TrieProof> {
+    this.usable();
     const p = await proveKey((id) => this.kv.get(id), root, key);
     if (!p.leaf) return { steps: p.steps, leaf: null };
     return { steps: p.steps, leaf: { key: p.leaf.key, value: await this.value(p.leaf.key) } };

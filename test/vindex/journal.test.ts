@@ -1,0 +1,118 @@
+// Bounded commits (journal.ts): a commit split into small batches under a redo journal leaves
+// exactly the records of one atomic batch, and a crash at any of its writes recovers to the map
+// either before or after the commit, never between; a store whose commit failed refuses work.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { readU64be, toHex, u64be } from '../../src/bytes.ts';
+import { openLocalMap } from '../../src/storage/index.ts';
+import { keyHash } from '../../src/vindex/index.ts';
+import { EMPTY_STATE, type MapState, MapStore } from '../../src/vindex/store.ts';
+import { memoryKv } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tilelog-vindex-journal-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Entry i carries two keys of its own and one of eight shared ones (lists grow past a chunk).
+const mapFn = (e: Uint8Array) => {
+  const i = readU64be(e, 0)!;
+  return { keys: [`own:${i}:a`, `own:${i}:b`, `shared:${i % 8}`], problems: [] };
+};
+const batch = (from: number, n: number) =>
+  Array.from({ length: n }, (_, j) => ({ index: from + j, entry: u64be(from + j) }));
+const SIZES = [300, 1, 700, 250];
+const CRASH_SIZES = [300, 1, 20];
+
+async function applyAll(map: MapStore, sizes: readonly number[], state = EMPTY_STATE) {
+  let s: MapState = state;
+  for (const n of sizes) {
+    const size = s.edge.size + n;
+    s = await map.apply(s, batch(s.edge.size, n), { ...s, edge: { ...s.edge, size } });
+  }
+  return s;
+}
+
+// The map's records, the journal's left out (before a decision its records are garbage).
+const records = (data: Map<string, Uint8Array>) =>
+  [...data]
+    .filter(([k]) => k !== 'j' && !k.startsWith('j/'))
+    .map(([k, v]) => `${k}=${toHex(v)}`)
+    .sort();
+
+describe('bounded commits', () => {
+  it('write the same records in small batches as in one, on LevelDB, and survive reopening', async () => {
+    const one = await openLocalMap(join(dir, 'one'));
+    const small = await openLocalMap(join(dir, 'small'));
+    const a = await applyAll(new MapStore(one, mapFn), SIZES);
+    let puts = 0;
+    const put = small.put;
+    small.put = (w, o) => ((puts += 1), put(w, o));
+    const b = await applyAll(new MapStore(small, mapFn, { maxBatch: 8192 }), SIZES);
+    expect(puts).toBeGreaterThan(4 * SIZES.length);
+    expect(b).toEqual(a);
+    const all = async (m: typeof one) =>
+      new Map((await m.list('')).map(({ key, value }) => [key, value]));
+    expect(records(await all(small))).toEqual(records(await all(one)));
+    expect((await small.get('j'))!.length).toBe(0);
+    await small.close();
+    const reopened = await openLocalMap(join(dir, 'small'));
+    const map = new MapStore(reopened, mapFn, { maxBatch: 8192 });
+    expect(await map.state()).toEqual(a);
+    const total = SIZES.reduce((x, y) => x + y);
+    const shared3 = Array.from({ length: total }, (_, i) => i).filter((i) => i % 8 === 3).length;
+    expect((await map.value(keyHash('shared:3'))).size).toBe(shared3);
+    await reopened.close();
+    await one.close();
+  });
+
+  it('recovers from a crash at every write of a commit to the map before or after it', async () => {
+    const before = memoryKv();
+    const s0 = await applyAll(new MapStore(before, mapFn), CRASH_SIZES.slice(0, 2));
+    const after = memoryKv();
+    const s1 = await applyAll(new MapStore(after, mapFn), CRASH_SIZES);
+    let writes: number | undefined;
+    const outcomes = { before: 0, after: 0 };
+    for (let crash = 1; ; crash++) {
+      const kv = memoryKv();
+      for (const [k, v] of before.data) kv.data.set(k, v);
+      // The crash: the crash-th write of the commit and every later one never happen.
+      let n = 0;
+      const put = kv.put;
+      kv.put = (w, o) => (++n >= crash ? Promise.reject(new Error('crash')) : put(w, o));
+      const map = new MapStore(kv, mapFn, { maxBatch: 2048 });
+      const done = await applyAll(map, CRASH_SIZES.slice(2), s0).then(
+        () => true,
+        () => false,
+      );
+      if (done) {
+        writes = n;
+        break;
+      }
+      // The store whose commit failed refuses work until it is reopened.
+      await expect(map.value(keyHash('shared:1'))).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(applyAll(map, [1], s0)).rejects.toMatchObject({ code: 'unavailable' });
+      kv.put = put;
+      const reopened = new MapStore(kv, mapFn, { maxBatch: 2048 });
+      const s = await reopened.state();
+      if (s.edge.size === s0.edge.size) {
+        outcomes.before++;
+        expect(s).toEqual(s0);
+        expect(records(kv.data)).toEqual(records(before.data));
+        // Resumed from there, the commit lands as if nothing had happened.
+        expect(await applyAll(reopened, CRASH_SIZES.slice(2), s)).toEqual(s1);
+      } else {
+        outcomes.after++;
+        expect(s).toEqual(s1);
+      }
+      expect(records(kv.data)).toEqual(records(after.data));
+    }
+    expect(writes ?? 0).toBeGreaterThan(10);
+    // Crashes before the header is written leave the map as it was; from the header on, the
+    // commit is finished on reopening.
+    expect(outcomes.before).toBeGreaterThan(5);
+    expect(outcomes.after).toBeGreaterThan(5);
+  });
+});
