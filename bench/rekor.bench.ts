@@ -5,7 +5,7 @@
 // verify ECDSA over a precomputed digest.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -92,16 +92,15 @@ function serverCpuUs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
 }
 // Where the server's CPU went, in µs by thread id (the main thread, the admission workers, V8's
-// helpers for GC and compilation, libuv's pool where LevelDB writes and syncs).
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+// helpers for GC and compilation, libuv's pool where LevelDB writes and syncs): [user, system]
+// (system time includes the loopback TCP stack's delivery of every answer).
+function threadCpu(pid: number): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(
-      tid === String(pid) ? 'main' : tid,
-      ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS,
-    );
+    const us = (i: number) => (Number(f[i]) * 1e6) / CLOCK_TICKS;
+    out.set(tid === String(pid) ? 'main' : tid, [us(11), us(12)]);
   }
   return out;
 }
@@ -114,7 +113,15 @@ const proc = spawn(
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let out = '';
-proc.stdout!.on('data', (d) => (out += d));
+// BENCH_SERVER_LOG=FILE keeps the server's output (e.g. with BENCH_NODE_ARGS=--trace-deopt) in
+// FILE, with a line where the measured run starts and ends.
+const serverLog = process.env.BENCH_SERVER_LOG;
+const mark = (what: string) => serverLog && appendFileSync(serverLog, `#### bench: ${what}\n`);
+if (serverLog) writeFileSync(serverLog, '');
+proc.stdout!.on('data', (d: Buffer) => {
+  if (serverLog) appendFileSync(serverLog, d);
+  out += d;
+});
 proc.on('exit', (code) => {
   if (!/serving/.test(out)) throw new Error(`bench: the server exited (${code}) before serving`);
 });
@@ -171,16 +178,21 @@ await post(WARMUP);
 const size0 = await settledSize();
 const cpu0 = serverCpuUs(proc.pid!);
 const threads0 = threadCpu(proc.pid!);
+mark('measured run starts');
 const result = await post(DURATION);
 const entries = (await settledSize()) - size0;
+mark('measured run ends');
 const serverCpu = serverCpuUs(proc.pid!) - cpu0;
 const byThread = [...threadCpu(proc.pid!)]
-  .map(([tid, us]) => [tid, (us - (threads0.get(tid) ?? 0)) / Math.max(1, entries)] as const)
+  .map(([tid, [u, s]]) => {
+    const [u0, s0] = threads0.get(tid) ?? [0, 0];
+    const per = (x: number) => x / Math.max(1, entries);
+    return [tid, per(u - u0 + s - s0), per(s - s0)] as const;
+  })
   .filter(([, us]) => us >= 1)
   .sort((a, b) => b[1] - a[1]);
-console.log(
-  `server CPU per entry by thread (µs): ${byThread.map(([t, us]) => `${t} ${Math.round(us)}`).join(', ')}`,
-);
+const perThread = byThread.map(([t, us, sys]) => `${t} ${Math.round(us)} (sys ${Math.round(sys)})`);
+console.log(`server CPU per entry by thread (µs): ${perThread.join(', ')}`);
 proc.kill('SIGTERM');
 
 // The floor: the same requests to a trivial hono route that only reads the body and sends a real
