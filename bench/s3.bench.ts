@@ -114,6 +114,21 @@ function readText(path: string): string {
   }
 }
 
+// commits reads an instance's commits over its life (count and mean duration) and the batches it
+// forwarded, from /metrics.
+async function commits(url: string): Promise<string> {
+  const text = await (await fetch(`${new URL(url).origin}/metrics`)).text();
+  const v = (name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const n = v('tilelog_commit_seconds_count');
+  const mean = n > 0 ? ((v('tilelog_commit_seconds_sum') / n) * 1000).toFixed(0) : '-';
+  const fwd = v('tilelog_forwarded_batches_total{outcome="sequenced"}');
+  return n > 0 ? `${n} commits of mean ${mean} ms` : `${fwd} forwards`;
+}
+
 // run measures committed entries/s with k instances sharing one prefix, and prints the CPU each
 // serve process used during the load per committed entry (summed over all instances), by role.
 async function run(k: number): Promise<number> {
@@ -131,6 +146,7 @@ async function run(k: number): Promise<number> {
   const cpu = all.map((s, i) => cpuMs(s.proc.pid!) - cpu0[i]!);
   const cephCpu = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0) - ceph0;
   const roles = await Promise.all(all.map((s) => role(s.url)));
+  const counts = await Promise.all(all.map((s) => commits(s.url)));
   await Promise.all(all.map((s) => stop(s.proc)));
   const ok = results.reduce((sum, r) => sum + r['2xx'], 0);
   const refused = results.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
@@ -142,7 +158,7 @@ async function run(k: number): Promise<number> {
   const perEntry = (ms: number): string => `${((ms / ok) * 1000).toFixed(0)} µs`;
   const byRole = cpu.map(
     (ms, i) =>
-      `${roles[i]} ${perEntry(ms)} (p50 ${results[i]!.latency.p50} ms, pid ${all[i]!.proc.pid})`,
+      `${roles[i]} ${perEntry(ms)} (p50 ${results[i]!.latency.p50} ms, ${counts[i]}, pid ${all[i]!.proc.pid})`,
   );
   const sum = cpu.reduce((a, b) => a + b, 0);
   console.log(

@@ -377,6 +377,7 @@ export class ClusterCore implements LogCore {
       const o = this.opts;
       const integrator: Integrator = new Integrator(this.ctx, state, {
         maxBatch: o.maxBatch,
+        pipelinePartial: false, // an S3 commit costs its round trips whatever its size
         events: o.events,
         onCommitted: (s, writes, published) => {
           this.reader.prime(writes);

@@ -30,6 +30,13 @@ export interface IntegratorEvents {
 export interface IntegratorOptions {
   /** maxBatch is the most entries one commit sequences. */
   readonly maxBatch: number;
+  /**
+   * pipelinePartial (default true) lets a batch short of maxBatch be sequenced while a commit is
+   * in flight. False where a commit costs the same whatever its size (S3: a few round trips):
+   * such a batch would only wait for the one in flight, then take a round trip of its own, and
+   * every entry that arrives meanwhile would wait for a third commit. Full batches still overlap.
+   */
+  readonly pipelinePartial?: boolean;
   readonly events?: IntegratorEvents;
   /**
    * onCommitted sees every durable commit's state and tile writes (reader cache, publisher), and
@@ -177,6 +184,8 @@ export class Integrator implements Sequencer {
     if (!this.running || this.sequencing || this.inFlight >= PIPELINE) return;
     if (this.queue.length === 0 && !this.publication) return;
     if (this.stale && this.inFlight > 0) return; // reload only once the pipeline has drained
+    const partial = this.queue.length < this.opts.maxBatch;
+    if (partial && this.inFlight > 0 && this.opts.pipelinePartial === false) return;
     const batch = this.queue.splice(0, this.opts.maxBatch);
     const pub = this.publication;
     this.publication = undefined;

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { utf8 } from '../../src/bytes.ts';
+import { toHex } from '../../src/bytes.ts';
 import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
+import { EMPTY_ROOT } from '../../src/merkle/index.ts';
 import {
   generateSignerKey,
   type NoteSigner,
@@ -16,7 +18,9 @@ import {
   parseVerifierKey,
 } from '../../src/note/index.ts';
 import { Log } from '../../src/sequencer/index.ts';
+import { Integrator } from '../../src/sequencer/integrator.ts';
 import { TileReader } from '../../src/sequencer/reader.ts';
+import { initialCommit, type Pending } from '../../src/sequencer/sequence.ts';
 import type { Commit, LogStore } from '../../src/storage/index.ts';
 import { MemoryStore } from '../../src/storage/memory.ts';
 
@@ -90,5 +94,37 @@ describe('integrator', () => {
     expect(await fourth).toMatchObject({ index: 3, size: 4 });
     expect(log.integrated.checkpoint.size).toBe(4);
     await log.close();
+  });
+
+  it('holds a partial batch for the commit in flight without pipelinePartial (S3)', async () => {
+    const store = new GatedStore(new MemoryStore());
+    const ctx = { store, signer, origin: ORIGIN, keepPartials: false };
+    const state = await initialCommit(ctx, EMPTY_ROOT);
+    const sizes: number[] = [];
+    const integrator = new Integrator(ctx, state, {
+      maxBatch: 4,
+      pipelinePartial: false,
+      events: { committed: (c) => sizes.push(c.entries) },
+    });
+    integrator.start(true);
+    const pending = (i: number): Pending => {
+      const hash = leafHash(e(i));
+      return { entry: e(i), hash, hashHex: toHex(hash) };
+    };
+    store.close_();
+    const first = integrator.sequence([pending(0)]);
+    await until(() => store.held === 1);
+    // Partial batches wait for that commit (to go together in the next one).
+    const later = [integrator.sequence([pending(1)]), integrator.sequence([pending(2)])];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.held).toBe(1);
+    // Once the queue holds a full batch, that is sequenced while the commit is in flight.
+    const full = integrator.sequence([3, 4, 5, 6].map(pending));
+    await until(() => store.held === 2);
+    store.release();
+    await Promise.all([first, ...later, full]);
+    expect(sizes).toEqual([1, 4, 2]);
+    expect(integrator.state.checkpoint.size).toBe(7);
+    await integrator.stop();
   });
 });
