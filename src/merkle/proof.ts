@@ -5,7 +5,7 @@
 import { equal } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { foldRight, type Hash, HASH_SIZE, nodeHash } from './hash.ts';
-import { type Range, rangeSubtrees, type Subtree } from './subtree.ts';
+import { type Range, rangeSubtrees, type Subtree, subtreeCount } from './subtree.ts';
 
 /** ProofError reports a proof that does not verify; its message says which check failed. */
 function proofError(message: string): LogError {
@@ -143,8 +143,9 @@ export function buildProof(ranges: readonly Range[], hashes: readonly Hash[]): H
   const out: Hash[] = [];
   let i = 0;
   for (const r of ranges) {
-    const n = rangeSubtrees(r).length;
-    out.push(foldRight(hashes.slice(i, i + n)));
+    const n = subtreeCount(r);
+    // Most ranges are one subtree: its hash as it is, with no fold and no copy.
+    out.push(n === 1 ? hashes[i]! : foldRight(hashes.slice(i, i + n)));
     i += n;
   }
   assert(i === hashes.length, 'merkle: bad math in buildProof');

@@ -22,6 +22,18 @@ export interface Range {
 /** rangeSubtrees splits an aligned range into its perfect subtrees, left to right. */
 export function rangeSubtrees(r: Range): Subtree[] {
   const out: Subtree[] = [];
+  splitRange(r, (level, index) => out.push({ level, index }));
+  return out;
+}
+
+/** subtreeCount is rangeSubtrees(r).length, without making the list. */
+export function subtreeCount(r: Range): number {
+  let n = 0;
+  splitRange(r, () => n++);
+  return n;
+}
+
+function splitRange(r: Range, each: (level: number, index: number) => void): void {
   let begin = r.begin;
   while (begin < r.end) {
     let level = 0;
@@ -31,10 +43,9 @@ export function rangeSubtrees(r: Range): Subtree[] {
       width *= 2;
       level++;
     }
-    out.push({ level, index: begin / width });
+    each(level, begin / width);
     begin += width;
   }
-  return out;
 }
 
 /** differingBits returns the bit length of a XOR b, for safe non-negative integers. */

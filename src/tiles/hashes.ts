@@ -7,34 +7,53 @@ import { assert } from '../errors.ts';
 import { type Hash, HASH_SIZE, nodeHash, type Subtree } from '../merkle/index.ts';
 import { type Tile, TILE_WIDTH, tileWidth } from './tile.ts';
 
-/** TileHashes is a hash tile's contents, with the perfect subtrees inside it computed on demand. */
+/**
+ * TileHashes is a hash tile's contents, with the perfect subtrees inside it computed on demand,
+ * each once. A wider version of the same tile (the tile grown by a commit) can take over the
+ * subtrees already computed (widen), as a tile only grows at its end: the partial tiles a commit
+ * writes then cost the new hashes, not the whole tile again, for each commit's proofs.
+ */
 export class TileHashes {
   readonly width: number;
   readonly data: Uint8Array;
-  // levels[r][j] is the hash of the perfect subtree of 2^r tile hashes starting at j·2^r.
+  // levels[r][j] is the hash of the perfect subtree of 2^r tile hashes starting at j·2^r, once
+  // computed (levels[0] holds views of data).
   private readonly levels: Hash[][];
 
-  constructor(data: Uint8Array) {
+  constructor(data: Uint8Array, levels: Hash[][] = [[]]) {
     assert(data.length % HASH_SIZE === 0, 'tiles: tile data is not whole hashes');
     this.data = data;
     this.width = data.length / HASH_SIZE;
-    const bottom: Hash[] = [];
-    for (let i = 0; i < this.width; i++) {
-      bottom.push(data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    }
-    this.levels = [bottom];
+    this.levels = levels;
+  }
+
+  /**
+   * widen returns the TileHashes of wider, a later version of this tile (its first bytes are
+   * this tile's: the caller's promise). The two share the subtrees computed so far and those
+   * computed later: a subtree complete in both has the same hash in both.
+   */
+  widen(wider: Uint8Array): TileHashes {
+    assert(wider.length >= this.data.length, 'tiles: a tile narrower than before');
+    return new TileHashes(wider, this.levels);
   }
 
   /** subtree returns the hash of the 2^r tile hashes starting at position pos (pos aligned to 2^r). */
   subtree(r: number, pos: number): Hash {
-    while (this.levels.length <= r) {
-      const below = this.levels[this.levels.length - 1]!;
-      const next: Hash[] = [];
-      for (let j = 0; j + 1 < below.length; j += 2) next.push(nodeHash(below[j]!, below[j + 1]!));
-      this.levels.push(next);
+    const j = pos >> r;
+    assert(pos % (1 << r) === 0 && (j + 1) << r <= this.width, 'tiles: subtree outside its tile');
+    return this.node(r, j);
+  }
+
+  private node(r: number, j: number): Hash {
+    const level = (this.levels[r] ??= []);
+    let h = level[j];
+    if (h === undefined) {
+      h =
+        r === 0
+          ? this.data.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE)
+          : nodeHash(this.node(r - 1, 2 * j), this.node(r - 1, 2 * j + 1));
+      level[j] = h;
     }
-    const h = this.levels[r]![pos >> r];
-    assert(h !== undefined && pos % (1 << r) === 0, 'tiles: subtree outside its tile');
     return h;
   }
 }

@@ -33,17 +33,20 @@ export async function subtreeHashes(
   const locs = subtrees.map((s) => locateSubtree(s, size));
   const byKey = new Map<string, number>();
   const tiles: Tile[] = [];
-  for (const l of locs) {
+  // which[i] is the tile of locs[i], as an index into tiles.
+  const which = locs.map((l) => {
     const k = tileKey(l.tile);
-    if (!byKey.has(k)) byKey.set(k, tiles.push(l.tile) - 1);
-  }
+    let i = byKey.get(k);
+    if (i === undefined) byKey.set(k, (i = tiles.push(l.tile) - 1));
+    return i;
+  });
   const got = await fetch(tiles);
   assert(got.length === tiles.length, `tiles: fetched ${got.length} tiles, want ${tiles.length}`);
   tiles.forEach((t, i) => {
     if (got[i]!.width !== t.width)
       throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
   });
-  return locs.map((l) => got[byKey.get(tileKey(l.tile))!]!.subtree(l.r, l.pos));
+  return locs.map((l, i) => got[which[i]!]!.subtree(l.r, l.pos));
 }
 
 async function proofFromRanges(fetch: TileFetcher, ranges: Range[], size: number): Promise<Hash[]> {

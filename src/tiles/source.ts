@@ -54,6 +54,8 @@ export class TileSource {
   private used = 0;
   // The entry last inserted or moved: the end of the cache's LRU order.
   private newest: Cached | undefined;
+  // The newest partial hash tile primed at each level, by "level/n" (prime).
+  private readonly growing = new Map<string, Cached>();
 
   constructor(opts: TileSourceOptions) {
     this.fetchObjects = opts.fetch;
@@ -74,9 +76,28 @@ export class TileSource {
     return hit?.data;
   }
 
-  /** prime adds tiles that were just written (a commit) to the cache. */
+  /**
+   * prime adds tiles that were just written (a commit) to the cache. A hash tile that grew
+   * takes over the inner hashes proofs computed on its previous version (TileHashes.widen): each
+   * commit writes new partial tiles, and the answers to its entries need their inner hashes.
+   */
   prime(writes: readonly TileWrite[]): void {
-    for (const w of writes) this.remember(key(w.tile), { data: w.data });
+    for (const w of writes) {
+      const c: Cached = { data: w.data };
+      if (w.tile.level !== ENTRIES) {
+        const at = `${w.tile.level}/${w.tile.n}`;
+        const before = this.growing.get(at);
+        if (before?.hashes && before.data.length <= w.data.length)
+          c.hashes = before.hashes.widen(w.data);
+        // One growing tile per level: the newest one, until it is full.
+        if (!before)
+          for (const k of this.growing.keys())
+            if (k.startsWith(`${w.tile.level}/`)) this.growing.delete(k);
+        if (w.tile.width < TILE_WIDTH) this.growing.set(at, c);
+        else this.growing.delete(at);
+      }
+      this.remember(key(w.tile), c);
+    }
   }
 
   /**

@@ -258,6 +258,38 @@ describe('TileSource behaviour', () => {
   });
 });
 
+describe('TileSource primed commit by commit', () => {
+  it('proves every entry of each commit, and older ones at older sizes, as the reference', async () => {
+    // Each commit primes its partial tiles, which take over the inner hashes the proofs of the
+    // commit before computed (TileHashes.widen). No store: everything comes from what was primed
+    // (a proof at an older size cuts the narrower tile from the newest one).
+    let size = 0;
+    let edge: Edge = EMPTY_EDGE;
+    const source = new TileSource({
+      size: () => size,
+      fetch: async (paths) => paths.map(() => null),
+    });
+    const check = async (i: number, s: number) => {
+      const got = await proveInclusion(source.fetchHashes, i, s);
+      const want = path(i, ENTRY.slice(0, s));
+      expect(got.length === want.length && got.every((h, k) => equal(h, want[k]!))).toBe(true);
+    };
+    for (const count of [1, 2, 3, 5, 7, 11, 13, 30, 60, 100, 120, 130, 9, 70]) {
+      const batch = ENTRY.slice(size, size + count);
+      const r = appendToEdge(edge, batch, batch.map(leafHash));
+      edge = r.edge;
+      const before = size;
+      size = edge.size;
+      source.prime(r.writes);
+      // The commit's entries (a spread of them for the large ones), and one at the size before.
+      const step = Math.max(1, Math.floor(count / 8));
+      for (let i = before; i < size; i += step) await check(i, size);
+      await check(size - 1, size);
+      if (before > 0) await check(Math.floor(before / 2), before);
+    }
+  });
+});
+
 describe('loadEdge', () => {
   it('rejects an edge that does not hash to the root, and a tile not served', async () => {
     const store = new PrunedStore();
