@@ -2,7 +2,7 @@
  * The commit path: one batch of pending entries becomes one new signed checkpoint. It reads top
  * to bottom as the crash-safety argument; each step says what holds if the process dies there.
  */
-import { readU64be, u64be, utf8 } from '../bytes.ts';
+import { putU64be, readU64be, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { Hash } from '../merkle/index.ts';
 import {
@@ -90,11 +90,16 @@ export async function commitBatch(
 ): Promise<CommitResult> {
   // 1. Dedup against the persistent index, in one batched read. An entry already in the log
   //    keeps its index; nothing is written for it.
-  const known = await ctx.store.getMany(batch.map((p) => indexKey(p.hashHex)));
+  const keys = batch.map((p) => indexKey(p.hashHex));
+  const known = await ctx.store.getMany(keys);
   const fresh: Pending[] = [];
+  const freshKeys: string[] = [];
   const indexes = batch.map((p, i) => {
     const stored = known[i];
-    if (!stored) return state.edge.size + fresh.push(p) - 1;
+    if (!stored) {
+      freshKeys.push(keys[i]!);
+      return state.edge.size + fresh.push(p) - 1;
+    }
     const index = readU64be(stored);
     if (index === null || index >= state.edge.size) {
       throw new LogError('corrupt', `sequencer: dedup index for ${p.hashHex} points past the tree`);
@@ -150,9 +155,12 @@ export async function commitBatch(
   //    it durable.
   const objects: StoredObject[] = writes.map((w) => ({ key: w.path, value: w.data }));
   if (!ctx.keepPartials) for (const key of superseded) objects.push({ key, value: null });
-  fresh.forEach((p, i) =>
-    objects.push({ key: indexKey(p.hashHex), value: u64be(state.edge.size + i) }),
-  );
+  // One buffer holds every new index value (a small allocation per entry is GC work).
+  const values = new Uint8Array(fresh.length * 8);
+  freshKeys.forEach((key, i) => {
+    putU64be(values, i * 8, state.edge.size + i);
+    objects.push({ key, value: values.subarray(i * 8, i * 8 + 8) });
+  });
   objects.push(...publish);
   await ctx.store.commit({ expected: state.lock, next, objects });
 
