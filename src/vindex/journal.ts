@@ -13,8 +13,8 @@
  * 4. One synced batch empties the header and the records.
  *
  * A crash after step 2 is finished by recover(), which replays the journal: the writes are plain
- * puts of fixed values, so replaying them again and again is harmless. Within a commit every key
- * is written once, so the order of the batches does not matter.
+ * puts of fixed values, replayed in the order they were added (a key written twice ends with
+ * its last value), so replaying them again and again is harmless.
  */
 import { putU64be, readU64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
@@ -53,13 +53,15 @@ function inBatches(writes: readonly Write[], max: number): Write[][] {
   return out;
 }
 
+const asciiOut = new TextEncoder();
+
 function pack(writes: readonly Write[]): Uint8Array {
   const b = new Uint8Array(writes.reduce((n, w) => n + cost(w), 0));
   const v = new DataView(b.buffer);
   let off = 0;
   for (const { key, value } of writes) {
     v.setUint16(off, key.length);
-    for (let i = 0; i < key.length; i++) b[off + 2 + i] = key.charCodeAt(i);
+    asciiOut.encodeInto(key, b.subarray(off + 2, off + 2 + key.length));
     off += 2 + key.length;
     v.setUint32(off, value.length);
     b.set(value, off + 4);
@@ -67,6 +69,9 @@ function pack(writes: readonly Write[]): Uint8Array {
   }
   return b;
 }
+
+// Keys are ASCII (storage keys are hex and fixed prefixes), which UTF-8 decodes as itself.
+const ascii = new TextDecoder();
 
 function unpack(b: Uint8Array): Write[] {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -76,44 +81,87 @@ function unpack(b: Uint8Array): Write[] {
     if (off + 2 > b.length) throw bad();
     const klen = v.getUint16(off);
     if (off + 2 + klen + 4 > b.length) throw bad();
-    const key = String.fromCharCode(...b.subarray(off + 2, off + 2 + klen));
+    const key = ascii.decode(b.subarray(off + 2, off + 2 + klen));
     off += 2 + klen;
     const vlen = v.getUint32(off);
     if (off + 4 + vlen > b.length) throw bad();
-    // A copy: the record's buffer is dropped once its writes are replayed.
-    out.push({ key, value: b.slice(off + 4, off + 4 + vlen) });
+    // A view: the record is dropped once its writes are.
+    out.push({ key, value: b.subarray(off + 4, off + 4 + vlen) });
     off += 4 + vlen;
   }
   return out;
 }
 
 /**
- * commitBounded writes all writes (distinct keys) so that after a crash either none or, once
- * recover() ran, all of them are in kv; each batch it writes holds at most about max bytes.
+ * Commit collects the writes of one commit (added in parts, in order; a later write of a key
+ * replaces an earlier one) and writes them so that after a crash either none or, once recover()
+ * ran, all of them are in kv. A commit of at most max bytes is one batch; a larger one streams
+ * into journal records as writes are added, so it holds about max bytes of them at a time.
  */
-export async function commitBounded(
-  kv: LocalMap,
-  writes: readonly Write[],
-  max: number,
-): Promise<void> {
-  const total = writes.reduce((n, w) => n + cost(w), 0);
-  if (total <= max) return kv.put(writes, { sync: true });
-  // Records are packed as they are written: only one batch of them is in memory at a time.
-  const runs = inBatches(writes, Math.min(RECORD, max));
-  const perBatch = Math.max(1, Math.floor(max / RECORD));
-  for (let i = 0; i < runs.length; i += perBatch)
-    await kv.put(
-      runs.slice(i, i + perBatch).map((run, j) => ({ key: recordKey(i + j), value: pack(run) })),
-      { sync: true },
-    );
-  const header = new Uint8Array(8);
-  putU64be(header, 0, runs.length);
-  await kv.put([{ key: HEADER, value: header }], { sync: true });
-  await replay(kv, writes, runs.length, max);
+export class Commit {
+  private readonly kv: LocalMap;
+  private readonly max: number;
+  private pending: Write[] = [];
+  private size = 0;
+  private records = 0;
+
+  constructor(kv: LocalMap, max: number) {
+    this.kv = kv;
+    this.max = max;
+  }
+
+  /** add appends writes to the commit, writing full journal records out (step 1). */
+  async add(writes: readonly Write[]): Promise<void> {
+    for (const w of writes) {
+      this.pending.push(w);
+      this.size += cost(w);
+    }
+    if (this.size > this.max) await this.spill(false);
+  }
+
+  // spill writes the pending writes as journal records: all of them, or all but a last partial
+  // record (more writes may follow).
+  private async spill(all: boolean): Promise<void> {
+    const runs = inBatches(this.pending, Math.min(RECORD, this.max));
+    const keep = all ? [] : (runs.pop() ?? []);
+    const perBatch = Math.max(1, Math.floor(this.max / RECORD));
+    for (let i = 0; i < runs.length; i += perBatch) {
+      const batch = runs.slice(i, i + perBatch);
+      await this.kv.put(
+        batch.map((run, j) => ({ key: recordKey(this.records + j), value: pack(run) })),
+        { sync: true },
+      );
+      this.records += batch.length;
+    }
+    this.pending = keep;
+    this.size = keep.reduce((n, w) => n + cost(w), 0);
+  }
+
+  /** finish decides the commit and writes it to its keys (steps 2 to 4). */
+  async finish(): Promise<void> {
+    if (this.records === 0 && this.size <= this.max)
+      return this.kv.put(this.pending, { sync: true });
+    await this.spill(true);
+    this.pending = [];
+    const header = new Uint8Array(8);
+    putU64be(header, 0, this.records);
+    await this.kv.put([{ key: HEADER, value: header }], { sync: true });
+    await replay(this.kv, this.records, this.max);
+  }
 }
 
-async function replay(kv: LocalMap, writes: readonly Write[], records: number, max: number) {
-  for (const batch of inBatches(writes, max)) await kv.put(batch, { sync: true });
+// replay writes the journal's records to their keys in order, a few records at a time, then
+// empties the journal.
+async function replay(kv: LocalMap, records: number, max: number): Promise<void> {
+  const perBatch = Math.max(1, Math.floor(max / RECORD));
+  for (let n = 0; n < records; n += perBatch) {
+    const ids = Array.from({ length: Math.min(perBatch, records - n) }, (_, j) => recordKey(n + j));
+    const writes = (await kv.getMany(ids)).flatMap((r) => {
+      if (!r) throw new LogError('corrupt', 'map: a journal record is missing');
+      return unpack(r);
+    });
+    for (const batch of inBatches(writes, max)) await kv.put(batch, { sync: true });
+  }
   const cleared = [{ key: HEADER, value: EMPTY }];
   for (let n = 0; n < records; n++) cleared.push({ key: recordKey(n), value: EMPTY });
   await kv.put(cleared, { sync: true });
@@ -125,10 +173,5 @@ export async function recover(kv: LocalMap, max: number): Promise<void> {
   if (!h || h.length === 0) return;
   const count = h.length === 8 ? readU64be(h, 0) : null;
   if (count === null) throw new LogError('corrupt', 'map: the journal header is malformed');
-  const got = await kv.getMany(Array.from({ length: count }, (_, n) => recordKey(n)));
-  const writes = got.flatMap((r) => {
-    if (!r) throw new LogError('corrupt', 'map: a journal record is missing');
-    return unpack(r);
-  });
-  await replay(kv, writes, count, max);
+  await replay(kv, count, max);
 }

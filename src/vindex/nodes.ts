@@ -84,7 +84,8 @@ interface Fresh {
 
 const top32 = (k: Uint8Array) => ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0;
 
-function compareKeys(a: Uint8Array, b: Uint8Array): number {
+/** compareKeys orders keys (hashes) by their bytes. */
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < HASH_SIZE; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }

@@ -18,7 +18,7 @@ import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
-import { commitBounded, recover, type Write } from './journal.ts';
+import { Commit, recover, type Write } from './journal.ts';
 import { appendInPlace, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
 import {
   CHUNK,
@@ -31,8 +31,16 @@ import {
   subtreeKey,
 } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
-import { type Child, decodeChild, encodeChild, foldTrie, openTrie, proveKey } from './nodes.ts';
-import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
+import {
+  type Child,
+  compareKeys,
+  decodeChild,
+  encodeChild,
+  foldTrie,
+  openTrie,
+  proveKey,
+} from './nodes.ts';
+import { commonPrefix, mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
 export interface Counts {
@@ -136,6 +144,31 @@ function decodeKeyRecord(b: Uint8Array): ListEdge {
  */
 export const MAP_LEVELDB = { maxOpenFiles: 50, cacheSize: 8 << 20, writeBufferSize: 4 << 20 };
 
+// A commit's keys are applied PART at a time, in key order: a part's lists and the trie nodes
+// its keys fall into are read, changed and handed to the commit, so what one commit holds in
+// memory does not grow with the trie. Parts touch disjoint lists; in the trie, a later part
+// reads only nodes whose subtree holds keys after the earlier parts' last key, and those that
+// an earlier part rewrote are its ancestors (the spine: a few dozen nodes), kept from part to part.
+const PART = 8192;
+
+// nextSpine keeps the trie nodes written so far whose subtree reaches past last, the greatest
+// key applied: those a later part may open (its keys all come after last).
+function nextSpine(
+  spine: Map<string, Uint8Array>,
+  writes: readonly Write[],
+  last: Hash,
+): Map<string, Uint8Array> {
+  const next = new Map<string, Uint8Array>();
+  const keep = (id: string, node: Uint8Array) => {
+    // A node (t/<split hex>/…) holds the key of its left child at bytes 2 to 34.
+    const split = parseInt(id.slice(2, id.indexOf('/', 2)), 16);
+    if (commonPrefix(node.subarray(2, 2 + HASH_SIZE), last) >= split) next.set(id, node);
+  };
+  spine.forEach((node, id) => keep(id, node));
+  for (const w of writes) if (w.key.startsWith('t/')) keep(w.key, w.value);
+  return next;
+}
+
 /** MAX_BATCH is the default bound of one LevelDB batch of a commit, in bytes (journal.ts). */
 export const MAX_BATCH = 4 << 20;
 
@@ -144,22 +177,25 @@ export class MapStore {
   private readonly kv: LocalMap;
   private readonly mapFn: (entry: Uint8Array) => Mapped;
   private readonly maxBatch: number;
+  private readonly part: number;
   // Set while a commit is under way: one that failed may have been decided but not finished,
   // so the map is unusable until state() recovers it (reopening the index).
   private committing = false;
 
   /**
    * The map function is mapEntry unless another is given (tests, other kinds of log); maxBatch
-   * bounds each LevelDB batch of a commit (default MAX_BATCH).
+   * bounds each LevelDB batch of a commit (default MAX_BATCH), part the keys applied at a time
+   * (default PART).
    */
   constructor(
     kv: LocalMap,
     mapFn: (entry: Uint8Array) => Mapped = mapEntry,
-    opts: { maxBatch?: number } = {},
+    opts: { maxBatch?: number; part?: number } = {},
   ) {
     this.kv = kv;
     this.mapFn = mapFn;
     this.maxBatch = opts.maxBatch ?? MAX_BATCH;
+    this.part = opts.part ?? PART;
   }
 
   /** state finishes a commit a crash interrupted, then reads the durable state. */
@@ -205,28 +241,42 @@ export class MapStore {
         else changes.set(k, [index]);
       }
     }
-    const writes: Write[] = [];
-    const put = (key: string, value: Uint8Array) => writes.push({ key, value });
-    const keys = [...changes].map(([k, indices]) => {
-      const key = keyHash(k);
-      return { key, hex: toHex(key), indices };
-    });
-    // Which trie nodes the keys fall into depends on the keys alone: they are read while the
-    // lists are. Trie nodes are only ever written by foldTrie, so all are read from the store.
-    const [leaves, trie] = await Promise.all([
-      this.appendLists(keys, put, counts),
-      openTrie(
-        (ids) => this.kv.getMany(ids),
-        state.root,
-        keys.map((c) => c.key),
-      ),
-    ]);
-    // Every key written in one apply is written once (one list per key, each node once).
-    const root = foldTrie(trie, leaves, put);
-    const s: MapState = { ...next, root, counts };
-    put(STATE_KEY, encodeState(s));
+    // Keys in key order, applied PART at a time (see PART).
+    const keys = [...changes]
+      .map(([k, indices]) => {
+        const key = keyHash(k);
+        return { key, hex: toHex(key), indices };
+      })
+      .sort((a, b) => compareKeys(a.key, b.key));
     this.committing = true;
-    await commitBounded(this.kv, writes, this.maxBatch);
+    const commit = new Commit(this.kv, this.maxBatch);
+    let root = state.root;
+    let spine = new Map<string, Uint8Array>();
+    for (let lo = 0; lo < keys.length || lo === 0; lo += this.part) {
+      const part = keys.slice(lo, lo + this.part);
+      const writes: Write[] = [];
+      const put = (key: string, value: Uint8Array) => writes.push({ key, value });
+      // Which trie nodes the keys fall into depends on the keys alone: they are read while the
+      // lists are. A node an earlier part rewrote is read from the spine, the rest from the store.
+      const [leaves, trie] = await Promise.all([
+        this.appendLists(part, put, counts),
+        openTrie(
+          async (ids) => {
+            const got = await this.kv.getMany(ids.filter((id) => !spine.has(id)));
+            let i = 0;
+            return ids.map((id) => spine.get(id) ?? got[i++]!);
+          },
+          root,
+          part.map((c) => c.key),
+        ),
+      ]);
+      root = foldTrie(trie, leaves, put);
+      if (lo + this.part < keys.length) spine = nextSpine(spine, writes, part.at(-1)!.key);
+      await commit.add(writes);
+    }
+    const s: MapState = { ...next, root, counts };
+    await commit.add([{ key: STATE_KEY, value: encodeState(s) }]);
+    await commit.finish();
     this.committing = false;
     return s;
   }

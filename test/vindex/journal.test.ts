@@ -1,5 +1,5 @@
-// Bounded commits (journal.ts): a commit split into small batches under a redo journal leaves
-// exactly the records of one atomic batch, and a crash at any of its writes recovers to the map
+// Bounded commits (journal.ts): a commit applied in parts of a few keys and written in small
+// batches under a redo journal leaves exactly the records of one part in one atomic batch, and a crash at any of its writes recovers to the map
 // either before or after the commit, never between; a store whose commit failed refuses work.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,8 @@ describe('bounded commits', () => {
     let puts = 0;
     const put = small.put;
     small.put = (w, o) => ((puts += 1), put(w, o));
-    const b = await applyAll(new MapStore(small, mapFn, { maxBatch: 8192 }), SIZES);
+    // Parts of 50 keys: a commit's keys are applied in many parts, their trie paths crossing.
+    const b = await applyAll(new MapStore(small, mapFn, { maxBatch: 8192, part: 50 }), SIZES);
     expect(puts).toBeGreaterThan(4 * SIZES.length);
     expect(b).toEqual(a);
     const all = async (m: typeof one) =>
@@ -82,7 +83,7 @@ describe('bounded commits', () => {
       let n = 0;
       const put = kv.put;
       kv.put = (w, o) => (++n >= crash ? Promise.reject(new Error('crash')) : put(w, o));
-      const map = new MapStore(kv, mapFn, { maxBatch: 2048 });
+      const map = new MapStore(kv, mapFn, { maxBatch: 2048, part: 7 });
       const done = await applyAll(map, CRASH_SIZES.slice(2), s0).then(
         () => true,
         () => false,
