@@ -15,15 +15,21 @@
  * the role moves are refused with 'unavailable' by the stopped integrator and sent again to the
  * next holder; dedup (IndexedStore, complete after readLock) keeps them at one index.
  */
-import { decodeUtf8, equal, toHex, utf8 } from '../bytes.ts';
+import { decodeUtf8, equal, utf8 } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { checkInclusion, EMPTY_ROOT, leafHash } from '../merkle/index.ts';
+import { EMPTY_ROOT } from '../merkle/index.ts';
 import { type NoteVerifier, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { CHECKPOINT_KEY } from '../storage/index.ts';
-import { checkEntry } from '../tiles/index.ts';
 import type { CoreOptions } from './core.ts';
-import { type ForwardAnswer, Forwarder, type ForwarderEvents } from './forward.ts';
+import {
+  type ForwardAnswer,
+  Forwarder,
+  type ForwarderEvents,
+  keepProofs,
+  pendingOf,
+  withProofs,
+} from './forward.ts';
 import { Integrator } from './integrator.ts';
 import { type Lease, LeasedStore } from './lease.ts';
 import type { LogCore } from './log.ts';
@@ -215,51 +221,21 @@ export class ClusterCore implements LogCore {
     if (this.secret === '') throw new LogError('unavailable', NO_SECRET);
     const r = await this.forwarder.sequence(batch);
     if (r.note) this.adopt(r.note);
-    // The answer's publication usually covers the batch, and its proofs came along: else the
-    // published checkpoint is read at the next tick.
-    const covered = r.placed.every((p) => p.index < this.polled.checkpoint.size);
-    if (!this.keepProofs(batch, r) && !covered) this.lastPoll = -Infinity;
+    // Its proofs are kept for the answers; if none and uncovered, the next tick polls.
+    const { note, checkpoint: cp } = this.polled;
+    const kept = r.note === note && keepProofs(batch, r.placed, cp, this.reader, this.warn);
+    if (!kept && r.placed.some((p) => p.index >= cp.size)) this.lastPoll = -Infinity;
     return r.placed;
   }
 
-  // keepProofs hands the reader the proofs a forward answer carried, once each checks against
-  // the publication adopted from that answer (a frontend answers only with what it verified);
-  // it returns false when there were none for the whole batch.
-  private keepProofs(batch: readonly Pending[], r: ForwardAnswer): boolean {
-    if (r.note === null || r.placed.some((p) => !p.hashes)) return false;
-    if (this.polled.note !== r.note) return false; // not adopted: older than what we know
-    const { size, root } = this.polled.checkpoint;
-    try {
-      r.placed.forEach((p, i) => checkInclusion(p.index, size, batch[i]!.hash, p.hashes!, root));
-    } catch (err) {
-      this.warn?.('a forward answer carried a bad inclusion proof', err);
-      return false;
-    }
-    r.placed.forEach((p) => this.reader.keepProof(p.index, size, p.hashes!));
-    return true;
-  }
-
-  /**
-   * sequenceForwarded serves POST /internal/forward: only the sequencer takes batches. With
-   * proofs, each entry's inclusion proof in the publication returned, when that covers them all.
-   */
+  /** sequenceForwarded serves POST /internal/forward: only the sequencer takes batches. */
   async sequenceForwarded(entries: readonly Uint8Array[], proofs: boolean): Promise<ForwardAnswer> {
     const local = this.local;
     if (!local || !this.lease.isSequencer())
       throw new LogError('unavailable', 'sequencer: this instance is a frontend');
-    const batch = entries.map((entry) => {
-      checkEntry(entry);
-      const hash = leafHash(entry);
-      return { entry, hash, hashHex: toHex(hash) };
-    });
-    const placed = await local.integrator.sequence(batch);
-    const { note, checkpoint } = this.published;
-    if (!proofs || placed.some((p) => p.index >= checkpoint.size)) return { placed, note };
-    // From the tiles this instance just committed (primed in the reader's cache): no I/O.
-    const hashes = await Promise.all(
-      placed.map((p) => this.reader.proveInclusion(p.index, checkpoint.size)),
-    );
-    return { placed: placed.map((p, i) => ({ ...p, hashes: hashes[i]! })), note };
+    const placed = await local.integrator.sequence(pendingOf(entries));
+    const { note, checkpoint: cp } = this.published;
+    return { placed: proofs ? await withProofs(placed, cp.size, this.reader) : placed, note };
   }
 
   async refresh(): Promise<void> {

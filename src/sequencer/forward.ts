@@ -24,9 +24,10 @@
  */
 import { Encoder } from 'cbor-x';
 
-import { concat, decodeUtf8, equal, fromBase64 } from '../bytes.ts';
+import { concat, decodeUtf8, equal, fromBase64, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { type Hash, HASH_SIZE } from '../merkle/index.ts';
+import { checkInclusion, type Hash, HASH_SIZE, leafHash } from '../merkle/index.ts';
+import { checkEntry } from '../tiles/index.ts';
 import type { Pending } from './sequence.ts';
 
 /** FORWARD_PATH is the internal endpoint, on the same listener as the public API. */
@@ -126,6 +127,60 @@ export function decodeForwardAnswer(b: Uint8Array, n: number): ForwardedEntry[] 
       hashes.push(new Uint8Array(proof.subarray(i, i + HASH_SIZE)) as Hash); // cbor-x: a Buffer
     return { index: index as number, duplicate, hashes };
   });
+}
+
+/** pendingOf checks forwarded entries and hashes them for the integrator. */
+export function pendingOf(entries: readonly Uint8Array[]): Pending[] {
+  return entries.map((entry) => {
+    checkEntry(entry);
+    const hash = leafHash(entry);
+    return { entry, hash, hashHex: toHex(hash) };
+  });
+}
+
+/** ProofReader computes proofs (a sequencer's) and keeps checked ones (a frontend's): TileReader. */
+interface ProofReader {
+  proveInclusion(index: number, size: number): Promise<Hash[]>;
+  keepProof(index: number, size: number, hashes: readonly Hash[]): void;
+}
+
+/**
+ * withProofs adds each place's inclusion proof in the tree of size, when size covers them all
+ * (else returns them as they are). A sequencer proves from the tiles it just committed, which
+ * its reader still caches: no I/O.
+ */
+export async function withProofs(
+  placed: ForwardedEntry[],
+  size: number,
+  reader: ProofReader,
+): Promise<ForwardedEntry[]> {
+  if (placed.some((p) => p.index >= size)) return placed;
+  const hashes = await Promise.all(placed.map((p) => reader.proveInclusion(p.index, size)));
+  return placed.map((p, i) => ({ ...p, hashes: hashes[i]! }));
+}
+
+/**
+ * keepProofs checks the proofs of a forward answer against the checkpoint it carried (already
+ * verified and adopted) and hands them to reader for the submitters' answers. It returns false,
+ * keeping none, when an entry has no proof or one does not check (reported to warn): the frontend
+ * then proves from tiles, as without proofs.
+ */
+export function keepProofs(
+  batch: readonly Pending[],
+  placed: readonly ForwardedEntry[],
+  cp: { readonly size: number; readonly root: Hash },
+  reader: ProofReader,
+  warn?: (what: string, err: unknown) => void,
+): boolean {
+  if (placed.some((p) => !p.hashes)) return false;
+  try {
+    placed.forEach((p, i) => checkInclusion(p.index, cp.size, batch[i]!.hash, p.hashes!, cp.root));
+  } catch (err) {
+    warn?.('a forward answer carried a bad inclusion proof', err);
+    return false;
+  }
+  for (const p of placed) reader.keepProof(p.index, cp.size, p.hashes!);
+  return true;
 }
 
 /** ForwarderOptions configures a forwarder. */
