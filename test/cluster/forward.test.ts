@@ -9,8 +9,7 @@ import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { postForward, secretMatches } from '../../src/api/forward.ts';
-import { utf8 } from '../../src/bytes.ts';
-import { toHex } from '../../src/bytes.ts';
+import { toHex, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/note/index.ts';

@@ -5,10 +5,8 @@
 // again to a new sequencer right after a takeover, many of them already committed).
 import { describe, expect, it } from 'vitest';
 
-import { utf8 } from '../../src/bytes.ts';
-import { toHex } from '../../src/bytes.ts';
-import { checkInclusion, leafHash } from '../../src/merkle/index.ts';
-import { EMPTY_ROOT } from '../../src/merkle/index.ts';
+import { toHex, utf8 } from '../../src/bytes.ts';
+import { checkInclusion, EMPTY_ROOT, leafHash } from '../../src/merkle/index.ts';
 import {
   generateSignerKey,
   type NoteSigner,
