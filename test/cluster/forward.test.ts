@@ -95,6 +95,16 @@ const pending = (entries: Uint8Array[]) =>
     return { entry, hash, hashHex: toHex(hash) };
   });
 
+// forwarderTo forwards to url with the test's secret and generous bounds.
+const forwarderTo = (url: string, proofs = false) =>
+  new Forwarder({
+    sequencerUrl: () => url,
+    secret: SECRET,
+    attemptMs: 2000,
+    deadlineMs: 5000,
+    proofs,
+  });
+
 describe('forward wire format', () => {
   it('round-trips requests and answers', () => {
     fc.assert(
@@ -215,12 +225,7 @@ describe('POST /internal/forward', () => {
 
   it('hands over the publication that covers the batch with the answer', async () => {
     const s = await sequencer();
-    const f = new Forwarder({
-      sequencerUrl: () => s.url,
-      secret: SECRET,
-      attemptMs: 2000,
-      deadlineMs: 5000,
-    });
+    const f = forwarderTo(s.url);
     const { placed, note } = await f.sequence(pending(['p', 'q', 'r'].map(utf8)));
     expect(note).toEqual(s.log.state.note);
     const size = Number(note!.split('\n')[1]);
@@ -230,13 +235,7 @@ describe('POST /internal/forward', () => {
 
   it('carries inclusion proofs in that publication when asked for', async () => {
     const s = await sequencer();
-    const f = new Forwarder({
-      sequencerUrl: () => s.url,
-      secret: SECRET,
-      attemptMs: 2000,
-      deadlineMs: 5000,
-      proofs: true,
-    });
+    const f = forwarderTo(s.url, true);
     await f.sequence(pending(['a', 'b', 'c', 'd', 'e'].map(utf8)));
     const es = ['f', 'b', 'g'].map(utf8);
     const { placed, note } = await f.sequence(pending(es));
@@ -251,12 +250,7 @@ describe('POST /internal/forward', () => {
 
   it('sequences a forwarded batch, idempotently', async () => {
     const s = await sequencer();
-    const f = new Forwarder({
-      sequencerUrl: () => s.url,
-      secret: SECRET,
-      attemptMs: 2000,
-      deadlineMs: 5000,
-    });
+    const f = forwarderTo(s.url);
     const entries = ['a', 'b', 'c'].map(utf8);
     const first = (await f.sequence(pending(entries))).placed;
     expect(first).toEqual([0, 1, 2].map((index) => ({ index, duplicate: false })));
