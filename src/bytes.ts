@@ -41,6 +41,13 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+/** compare orders byte arrays lexicographically, a shorter prefix first (as Buffer.compare). */
+export function compare(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 // Node's Buffer formats hex natively, several times faster than a loop; browsers use the loop.

@@ -1,8 +1,9 @@
-// u64be, putU64be and readU64be against a BigInt reference (DataView's 64-bit accessors).
+// u64be, putU64be and readU64be against a BigInt reference (DataView's 64-bit accessors); compare
+// against Node's Buffer.compare.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { putU64be, readU64be, u64be } from '../src/bytes.ts';
+import { compare, putU64be, readU64be, u64be } from '../src/bytes.ts';
 
 const reference = (b: Uint8Array, off: number) =>
   new DataView(b.buffer, b.byteOffset + off, 8).getBigUint64(0);
@@ -41,5 +42,17 @@ describe('u64be', () => {
     );
     expect(readU64be(u64be(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
     expect(readU64be(Uint8Array.of(0, 0x20, 0, 0, 0, 0, 0, 0))).toBe(null); // 2^53
+  });
+});
+
+describe('compare', () => {
+  it('orders as Buffer.compare does', () => {
+    // Short arrays over a small alphabet, so that equal prefixes and equal arrays are common.
+    const bytes = fc.uint8Array({ maxLength: 6, max: 2 });
+    fc.assert(
+      fc.property(bytes, bytes, (a, b) => {
+        expect(Math.sign(compare(a, b))).toBe(Buffer.compare(a, b));
+      }),
+    );
   });
 });

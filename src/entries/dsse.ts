@@ -11,7 +11,7 @@ import { type KeyObject, verify as nodeVerify } from 'node:crypto';
 
 import { ed25519ph } from '@noble/curves/ed25519.js';
 
-import { equal, toBase64, utf8 } from '../bytes.ts';
+import { compare, equal, toBase64, utf8 } from '../bytes.ts';
 import { sha256 } from '../crypto.ts';
 import { badRequest } from '../errors.ts';
 import { pae } from '../verify/index.ts';
@@ -108,7 +108,7 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
     if (i < 0) throw badRequest('all signatures must have a key that verifies it');
     return { sig, verifier: verifiers[i]! };
   });
-  logged.sort((a, b) => compareBytes(a.sig, b.sig));
+  logged.sort((a, b) => compare(a.sig, b.sig));
   for (let i = 1; i < logged.length; i++) {
     if (equal(logged[i - 1]!.sig, logged[i]!.sig))
       throw badRequest('envelope has duplicate signatures');
@@ -127,9 +127,4 @@ export function admitDsse(req: unknown, opts: AdmitOptions): Admitted {
     },
   };
   return { body: utf8(canonicalize(entry)), kind: 'dsse', version: '0.0.2' };
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }

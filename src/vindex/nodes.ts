@@ -5,7 +5,7 @@
  * batched: one call folds any number of new or changed leaves into the trie, reading only the
  * nodes on their paths.
  */
-import { toHex } from '../bytes.ts';
+import { compare, toHex } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import { bitAt, commonPrefix, LEAF_SPLIT, mapNodeHash, type ProofStep } from './trie.ts';
@@ -84,13 +84,7 @@ interface Fresh {
 
 const top32 = (k: Uint8Array) => ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0;
 
-/** compareKeys orders keys (hashes) by their bytes. */
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < HASH_SIZE; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
-}
-
-const byKey = (a: Fresh, b: Fresh) => a.top - b.top || compareKeys(a.key, b.key);
+const byKey = (a: Fresh, b: Fresh) => a.top - b.top || compare(a.key, b.key);
 
 /** NodesSource reads many stored nodes at once, in order; null where there is none. */
 export type NodesSource = (ids: string[]) => Promise<(Uint8Array | null)[]>;
@@ -177,7 +171,7 @@ function lowerBound(fresh: readonly Fresh[], key: Uint8Array, bits: number): num
   let hi = fresh.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (compareKeys(fresh[mid]!.key, low) < 0) lo = mid + 1;
+    if (compare(fresh[mid]!.key, low) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -13,7 +13,7 @@
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
  *     j, j/<n>                a commit's redo journal (journal.ts)
  */
-import { concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
+import { compare, concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
@@ -31,15 +31,7 @@ import {
   subtreeKey,
 } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
-import {
-  type Child,
-  compareKeys,
-  decodeChild,
-  encodeChild,
-  foldTrie,
-  openTrie,
-  proveKey,
-} from './nodes.ts';
+import { type Child, decodeChild, encodeChild, foldTrie, openTrie, proveKey } from './nodes.ts';
 import { commonPrefix, mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
@@ -247,7 +239,7 @@ export class MapStore {
         const key = keyHash(k);
         return { key, hex: toHex(key), indices };
       })
-      .sort((a, b) => compareKeys(a.key, b.key));
+      .sort((a, b) => compare(a.key, b.key));
     this.committing = true;
     const commit = new Commit(this.kv, this.maxBatch);
     let root = state.root;
