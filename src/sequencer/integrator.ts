@@ -7,14 +7,21 @@
  * ordered with the tree and compare-and-swapped on the same lock; without witnesses and with no
  * checkpoint interval every commit publishes its own checkpoint (sequence.ts step 4).
  *
+ * The dedup read of each handed-over batch (sequence.ts step 1) starts as soon as it is handed
+ * over, so it runs while earlier batches are written. That is sound because an entry is in flight
+ * (and so in no other batch) from then until its commit resolves: any commit that holds it has
+ * resolved before its read starts. A reload (another writer's commits) makes every read started
+ * before it stale, and commitBatch then reads again.
+ *
  * Owned by Integrator: the integrated state (durable `current`, sequenced-but-not-durable `tip`),
- * the queue of entries to sequence with their in-flight dedup, the pipeline, conflict retry and
- * reload, and the publication waiting to be written. It runs between start() and stop(), so a
- * lease can make an instance the sequencer and take it away.
+ * the queue of entries to sequence with their in-flight dedup and early reads, the pipeline,
+ * conflict retry and reload (and its generation), and the publication waiting to be written. It
+ * runs between start() and stop(), so a lease can make an instance the sequencer and take it away.
  */
 import { equal } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { parseVerifierKey } from '../note/index.ts';
+import { indexKey } from '../storage/index.ts';
 import type { TileWrite } from '../tiles/index.ts';
 import type { Sequenced, Sequencer } from './pool.ts';
 import { commitBatch, type CommitContext, freezeCommit, type Pending } from './sequence.ts';
@@ -49,10 +56,34 @@ export interface IntegratorOptions {
   ) => void;
 }
 
+// Lookup is the early dedup read of the entries one sequence() call added (see above).
+interface Lookup {
+  /** gen is the reload generation it started in: a read from an older one is stale. */
+  readonly gen: number;
+  /** known is the read's answer, one per entry added; undefined until it lands, or if it failed. */
+  known?: readonly (Uint8Array | null)[];
+  done?: Promise<void>;
+}
+
+// Job is one sequence() call, answered once with every entry's place (or rejected once): one
+// promise per batch rather than one per entry, which was GC work at tens of thousands a second.
+interface Job {
+  readonly results: Sequenced[];
+  left: number;
+  settled: boolean;
+  resolve(r: Sequenced[]): void;
+  reject(e: unknown): void;
+}
+
 interface Item {
   readonly p: Pending;
-  resolve(s: Sequenced): void;
-  reject(e: unknown): void;
+  readonly lookup: Lookup;
+  /** at is the entry's place in lookup.known. */
+  readonly at: number;
+  /** job and slot are where its answer goes; more are the calls that sent the same bytes. */
+  readonly job: Job;
+  readonly slot: number;
+  more?: { job: Job; slot: number }[];
   /** conflicts counts the commits this entry was in that lost a race with another writer. */
   conflicts: number;
 }
@@ -77,7 +108,9 @@ export class Integrator implements Sequencer {
   private current: LogState;
   private tip: LogState;
   private queue: Item[] = [];
-  private readonly inflight = new Map<string, Promise<Sequenced>>();
+  private readonly inflight = new Map<string, Item>();
+  // gen counts reloads: a dedup read started before the last one is stale.
+  private gen = 0;
   private publication: Publication | undefined;
   private inFlight = 0;
   private sequencing = false;
@@ -129,17 +162,39 @@ export class Integrator implements Sequencer {
   sequence(batch: readonly Pending[]): Promise<Sequenced[]> {
     if (!this.running)
       return Promise.reject(new LogError('unavailable', 'sequencer: not sequencing'));
-    const all = batch.map((p) => {
-      const same = this.inflight.get(p.hashHex);
-      if (same) return same;
-      const s = new Promise<Sequenced>((resolve, reject) =>
-        this.queue.push({ p, resolve, reject, conflicts: 0 }),
-      );
-      this.inflight.set(p.hashHex, s);
-      return s;
+    let job!: Job;
+    const answered = new Promise<Sequenced[]>((resolve, reject) => {
+      const results = new Array<Sequenced>(batch.length);
+      job = { results, left: batch.length, settled: false, resolve, reject };
     });
+    if (batch.length === 0) job.resolve([]);
+    const lookup: Lookup = { gen: this.gen };
+    const keys: string[] = [];
+    batch.forEach((p, slot) => {
+      const same = this.inflight.get(p.hashHex);
+      if (same) {
+        (same.more ??= []).push({ job, slot });
+        return;
+      }
+      const it: Item = {
+        p,
+        lookup,
+        at: keys.push(indexKey(p.hashHex)) - 1,
+        job,
+        slot,
+        conflicts: 0,
+      };
+      this.queue.push(it);
+      this.inflight.set(p.hashHex, it);
+    });
+    // A failed read is not an error here: commitBatch reads again and fails the batch if it must.
+    if (keys.length > 0)
+      lookup.done = this.ctx.store.getMany(keys).then(
+        (k) => void (lookup.known = k),
+        () => {},
+      );
     this.kick();
-    return Promise.all(all);
+    return answered;
   }
 
   /**
@@ -206,7 +261,8 @@ export class Integrator implements Sequencer {
       if (this.stale) await this.reload();
       const started = Date.now();
       const entries = batch.map((it) => it.p);
-      const r = await commitBatch(this.ctx, this.tip, entries, signed, pub?.note);
+      const looked = await this.looked(batch);
+      const r = await commitBatch(this.ctx, this.tip, entries, signed, pub?.note, looked);
       // Only a commit makes its state durable. A batch of entries all in the log already commits
       // nothing, and the tip it was sequenced on may be a commit still being written: taken as
       // the integrated state, it sent readers to tiles not yet in storage (500 "missing").
@@ -219,7 +275,9 @@ export class Integrator implements Sequencer {
       });
       batch.forEach((it, i) => {
         this.inflight.delete(it.p.hashHex);
-        it.resolve({ index: r.indexes[i]!, duplicate: r.existing[i]! });
+        const s: Sequenced = { index: r.indexes[i]!, duplicate: r.existing[i]! };
+        answer(it.job, it.slot, s);
+        it.more?.forEach((m) => answer(m.job, m.slot, s));
       });
       pub?.resolve();
       if (r.writes.length > 0) this.opts.onCommitted?.(r.state, r.writes, r.published);
@@ -249,7 +307,17 @@ export class Integrator implements Sequencer {
 
   private fail(it: Item, err: unknown): void {
     this.inflight.delete(it.p.hashHex);
-    it.reject(err);
+    refuse(it.job, err);
+    it.more?.forEach((m) => refuse(m.job, err));
+  }
+
+  // looked waits for the early dedup reads of batch and returns their answers in batch order,
+  // or undefined if one failed or started before the last reload (commitBatch then reads).
+  private async looked(batch: readonly Item[]): Promise<(Uint8Array | null)[] | undefined> {
+    let last: Lookup | undefined;
+    for (const it of batch) if (it.lookup !== last) await (last = it.lookup).done;
+    if (batch.some((it) => it.lookup.gen !== this.gen || !it.lookup.known)) return undefined;
+    return batch.map((it) => it.lookup.known![it.at]!);
   }
 
   private settled(): void {
@@ -266,9 +334,29 @@ export class Integrator implements Sequencer {
     const state = await loadState(this.ctx.store, verifier, this.ctx.origin);
     if (!state) throw new LogError('corrupt', 'sequencer: the lock disappeared');
     const moved = !equal(state.lock, this.current.lock);
+    // Only now, with the lock read (and an IndexedStore's index completed to it), may a dedup
+    // read be trusted again: every read started before is stale.
+    this.gen++;
     this.current = state;
     this.tip = state;
     this.stale = false;
     if (moved) this.opts.onCommitted?.(state, [], false);
   }
+}
+
+// answer puts one entry's place in its call's answers, and answers the call once all are in.
+function answer(job: Job, slot: number, s: Sequenced): void {
+  if (job.settled) return;
+  job.results[slot] = s;
+  if (--job.left === 0) {
+    job.settled = true;
+    job.resolve(job.results);
+  }
+}
+
+// refuse rejects a call (once; a call is answered all or nothing, as Promise.all would).
+function refuse(job: Job, err: unknown): void {
+  if (job.settled) return;
+  job.settled = true;
+  job.reject(err);
 }

@@ -66,6 +66,7 @@ interface Waiter extends Pending {
   // awaiting: sequenced, and waiting for a publication that covers it (counted in awaiting).
   awaiting?: boolean;
   settled: boolean;
+  readonly answered: Promise<AddResult>;
   resolve(r: AddResult): void;
   reject(e: unknown): void;
 }
@@ -75,8 +76,9 @@ export class Pool {
   private readonly sequencer: Sequencer;
   private readonly opts: PoolOptions;
   private queue: Waiter[] = [];
-  private readonly waiting = new Set<Waiter>();
-  private readonly inflight = new Map<string, Promise<AddResult>>();
+  // waiting: every admitted entry not yet answered, by its leaf hash in hex (identical bytes in
+  // flight share one waiter).
+  private readonly waiting = new Map<string, Waiter>();
   private awaitingCount = 0;
   private published: Published;
   private lastProgress: number;
@@ -116,7 +118,7 @@ export class Pool {
    */
   get stuckForMs(): number {
     let oldest = this.expiredSince ?? Infinity;
-    for (const w of this.waiting) oldest = Math.min(oldest, w.admitted);
+    for (const w of this.waiting.values()) oldest = Math.min(oldest, w.admitted);
     if (oldest === Infinity) return 0;
     return Math.max(0, this.opts.clock.now() - Math.max(oldest, this.lastProgress));
   }
@@ -131,31 +133,27 @@ export class Pool {
     checkEntry(entry);
     const hash = leafHash(entry);
     const hashHex = toHex(hash);
-    const same = this.inflight.get(hashHex);
-    if (same) return same;
+    const same = this.waiting.get(hashHex);
+    if (same) return same.answered;
     if (this.waiting.size >= this.opts.maxPending) {
       this.opts.onPushback?.();
       return Promise.reject(
         new LogError('pushback', 'sequencer: too many pending entries, retry later'),
       );
     }
-    const p = new Promise<AddResult>((resolve, reject) => {
-      const w: Waiter = {
-        entry,
-        hash,
-        hashHex,
-        admitted: this.opts.clock.now(),
-        settled: false,
-        resolve,
-        reject,
-      };
-      this.waiting.add(w);
-      this.queue.push(w);
+    let resolve!: (r: AddResult) => void;
+    let reject!: (e: unknown) => void;
+    const answered = new Promise<AddResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    this.inflight.set(hashHex, p);
+    const admitted = this.opts.clock.now();
+    const w: Waiter = { entry, hash, hashHex, admitted, settled: false, answered, resolve, reject };
+    this.waiting.set(hashHex, w);
+    this.queue.push(w);
     this.schedule();
     this.sweepLater();
-    return p;
+    return answered;
   }
 
   /** publish tells the pool about a newly published checkpoint: it answers what that covers. */
@@ -164,7 +162,7 @@ export class Pool {
     this.published = p;
     this.lastProgress = this.opts.clock.now();
     this.expiredSince = undefined;
-    for (const w of this.waiting)
+    for (const w of this.waiting.values())
       if (w.index !== undefined && w.index < p.checkpoint.size) this.answer(w);
   }
 
@@ -228,8 +226,7 @@ export class Pool {
     if (w.settled) return;
     w.settled = true;
     if (w.awaiting) this.awaitingCount--;
-    this.waiting.delete(w);
-    this.inflight.delete(w.hashHex);
+    this.waiting.delete(w.hashHex);
     f();
     if (this.waiting.size === 0) this.drained?.();
   }
@@ -246,7 +243,7 @@ export class Pool {
         'unavailable',
         'sequencer: no checkpoint covering the entry was published in time, retry later',
       );
-      for (const w of this.waiting) {
+      for (const w of this.waiting.values()) {
         if (now - w.admitted < this.opts.deadlineMs) continue;
         this.expiredSince = Math.min(this.expiredSince ?? Infinity, w.admitted);
         this.settle(w, () => w.reject(e));

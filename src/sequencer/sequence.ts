@@ -87,11 +87,15 @@ export async function commitBatch(
   batch: readonly Pending[],
   onSigned: (next: LogState) => void = () => {},
   published?: string,
+  looked?: readonly (Uint8Array | null)[],
 ): Promise<CommitResult> {
   // 1. Dedup against the persistent index, in one batched read. An entry already in the log
-  //    keeps its index; nothing is written for it.
+  //    keeps its index; nothing is written for it. `looked` is that read done ahead by the
+  //    caller (integrator.ts, while the previous batch is written): valid only if it started
+  //    after every commit that put one of these entries in `state`'s tree had resolved (read
+  //    after write), which the caller guarantees; otherwise an entry could be logged twice.
   const keys = batch.map((p) => indexKey(p.hashHex));
-  const known = await ctx.store.getMany(keys);
+  const known = looked ?? (await ctx.store.getMany(keys));
   const fresh: Pending[] = [];
   const freshKeys: string[] = [];
   const indexes = batch.map((p, i) => {

@@ -18,7 +18,18 @@ const LOCK_KEY = '!lock';
 export interface LevelStoreOptions {
   /** sync makes every commit wait for fsync (default true; false is for benchmarks only). */
   readonly sync?: boolean;
+  /** writeBufferSize is LevelDB's memtable size in bytes (default LOG_WRITE_BUFFER). */
+  readonly writeBufferSize?: number;
 }
+
+/**
+ * LOG_WRITE_BUFFER is a log store's memtable size (LevelDB's default is 4 MiB). A commit of
+ * 4,096 1 KiB entries is about 4 MiB, so at the default every commit filled the memtable: a
+ * flush to a new level-0 table per commit, a compaction every few, and every dedup lookup of an
+ * absent key probing several tables. LevelDB holds at most two memtables (one being flushed), and
+ * its log replays at most this much on open.
+ */
+export const LOG_WRITE_BUFFER = 32 * 2 ** 20;
 
 function unavailable(what: string, cause: unknown): LogError {
   return new LogError('unavailable', `storage: leveldb ${what} failed`, { cause });
@@ -45,7 +56,11 @@ export class LevelStore implements LogStore {
 
   /** open opens (creating if needed) the LevelDB directory at path. */
   static async open(path: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
-    const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const db = new Level<string, Uint8Array>(path, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+      writeBufferSize: opts.writeBufferSize ?? LOG_WRITE_BUFFER,
+    });
     try {
       await db.open();
     } catch (cause) {

@@ -125,4 +125,34 @@ describe('integrator', () => {
     expect(integrator.state.checkpoint.size).toBe(7);
     await integrator.stop();
   });
+
+  it('reads the dedup index again when an early read predates a reload', async () => {
+    // Each handed-over batch's dedup read starts at once. Here it misses e(1), which another
+    // writer commits before this one's pipelined commits fail and reload: the batch must be
+    // checked again on the new state, or e(1) would be logged twice.
+    const memory = new MemoryStore();
+    const store = new GatedStore(memory);
+    const ctx = { store, signer, origin: ORIGIN, keepPartials: false };
+    const state = await initialCommit(ctx, EMPTY_ROOT);
+    const pending = (i: number): Pending => {
+      const hash = leafHash(e(i));
+      return { entry: e(i), hash, hashHex: toHex(hash) };
+    };
+    const a = new Integrator(ctx, state, { maxBatch: 4 });
+    a.start(true);
+    store.close_();
+    const first = a.sequence([pending(0)]);
+    await until(() => store.held === 1);
+    const second = a.sequence([pending(1)]); // read now: e(1) is not in the log
+    await until(() => store.held === 2);
+    const other = new Integrator({ ...ctx, store: memory }, state, { maxBatch: 4 });
+    other.start(true);
+    expect(await other.sequence([pending(1)])).toEqual([{ index: 0, duplicate: false }]);
+    await other.stop();
+    store.release(); // both commits of `a` conflict, reload and go again
+    expect(await second).toEqual([{ index: 0, duplicate: true }]);
+    expect(await first).toEqual([{ index: 1, duplicate: false }]);
+    expect(a.state.checkpoint.size).toBe(2);
+    await a.stop();
+  });
 });
