@@ -144,6 +144,22 @@ function failed(c: Context, err: unknown): Response {
   return errorResponse(c, err);
 }
 
+// Tile paths parsed, by path: a hot tile is asked for over and over, and parsing its path (a
+// regex and the round trip through tilePath) cost as much as the rest of a cached answer. Only
+// valid paths are kept, and at most MAX_PARSED of them: paths come from clients.
+const parsed = new Map<string, Tile>();
+const MAX_PARSED = 4096;
+
+function parseCached(path: string): Tile {
+  let t = parsed.get(path);
+  if (t === undefined) {
+    t = parseTilePath(path);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(path, t);
+  }
+  return t;
+}
+
 /**
  * getTile serves tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>]; one beyond the integrated
  * tree is a 404. A tile the reader's cache holds is answered at once, with no I/O.
@@ -151,7 +167,7 @@ function failed(c: Context, err: unknown): Response {
 export function getTile(c: Context, log: Log, path: string): Response | Promise<Response> {
   let t: Tile;
   try {
-    t = parseTilePath(path);
+    t = parseCached(path);
   } catch (err) {
     return failed(c, err);
   }

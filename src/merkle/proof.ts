@@ -132,7 +132,11 @@ export function checkConsistency(
 
 /** proofSubtrees lists, in order, the perfect subtrees whose hashes a set of ranges needs. */
 export function proofSubtrees(ranges: readonly Range[]): Subtree[] {
-  return ranges.flatMap(rangeSubtrees);
+  // One list appended to, not flatMap's list per range: this runs for every proof a write
+  // answers, and flatMap cost more than the rest of the plan (~12 µs of a POST add's proof).
+  const out: Subtree[] = [];
+  for (const r of ranges) rangeSubtrees(r, out);
+  return out;
 }
 
 /**

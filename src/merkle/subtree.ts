@@ -19,9 +19,11 @@ export interface Range {
   readonly end: number;
 }
 
-/** rangeSubtrees splits an aligned range into its perfect subtrees, left to right. */
-export function rangeSubtrees(r: Range): Subtree[] {
-  const out: Subtree[] = [];
+/**
+ * rangeSubtrees splits an aligned range into its perfect subtrees, left to right, appended to out
+ * (a new list by default).
+ */
+export function rangeSubtrees(r: Range, out: Subtree[] = []): Subtree[] {
   splitRange(r, (level, index) => out.push({ level, index }));
   return out;
 }

@@ -21,9 +21,6 @@ import { type Tile, tilePath } from './tile.ts';
  */
 export type TileFetcher = (tiles: readonly Tile[]) => Promise<TileHashes[]>;
 
-// A cheap identity for a tile within one plan (tilePath formats the index, which costs more).
-const tileKey = (t: Tile) => `${t.level}/${t.n}/${t.width}`;
-
 /** subtreeHashes reads the hashes of subtrees in a tree of size with a single fetch. */
 export async function subtreeHashes(
   fetch: TileFetcher,
@@ -31,14 +28,15 @@ export async function subtreeHashes(
   size: number,
 ): Promise<Hash[]> {
   const locs = subtrees.map((s) => locateSubtree(s, size));
-  const byKey = new Map<string, number>();
   const tiles: Tile[] = [];
-  // which[i] is the tile of locs[i], as an index into tiles.
-  const which = locs.map((l) => {
-    const k = tileKey(l.tile);
-    let i = byKey.get(k);
-    if (i === undefined) byKey.set(k, (i = tiles.push(l.tile) - 1));
-    return i;
+  // which[i] is the tile of locs[i], as an index into tiles. A plan's subtrees lie in a few tiles
+  // (a proof's in about two per tile level), so a scan costs less than a string key for each.
+  const which = locs.map(({ tile: t }) => {
+    for (let i = 0; i < tiles.length; i++) {
+      const u = tiles[i]!;
+      if (u.n === t.n && u.level === t.level && u.width === t.width) return i;
+    }
+    return tiles.push(t) - 1;
   });
   const got = await fetch(tiles);
   assert(got.length === tiles.length, `tiles: fetched ${got.length} tiles, want ${tiles.length}`);

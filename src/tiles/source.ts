@@ -1,8 +1,8 @@
 /**
  * TileSource: the one cached read side of a tiled tree, used by the sequencer's reader, the HTTP
  * client, migrate and rebuild. I/O is injected as one batch fetch by path (a store's getMany, or
- * parallel HTTP GETs); the cache is an LRU bounded in bytes, coherent because a tlog-tiles path's
- * bytes never change. A tile of an older tree size is a prefix of the current one, so it is cut
+ * parallel HTTP GETs); the cache is bounded in bytes, evicts about the least recently used (the
+ * clock algorithm) and is coherent because a tlog-tiles path's bytes never change. A tile of an older tree size is a prefix of the current one, so it is cut
  * from whichever version is stored (tlog-tiles, "Partial Tiles": logs may delete a partial tile
  * once the full tile exists, and clients fall back to the full one).
  */
@@ -37,6 +37,8 @@ export interface TileSourceOptions {
 
 interface Cached {
   readonly data: Uint8Array;
+  // Read since it was inserted or last given a second chance (the eviction order, see remember).
+  hit?: boolean;
   // The inner subtree hashes of a hash tile, computed when a proof first needs them.
   hashes?: TileHashes;
 }
@@ -44,16 +46,15 @@ interface Cached {
 /** DEFAULT_CACHE_BYTES is the default bound of a TileSource's cache. */
 export const DEFAULT_CACHE_BYTES = 64 << 20;
 
-/** TileSource reads tiles and entry bundles through a byte-bounded LRU cache; see above. */
+/** TileSource reads tiles and entry bundles through a byte-bounded cache; see above. */
 export class TileSource {
   private readonly fetchObjects: FetchObjects;
   private readonly capacity: number;
   private readonly size: (() => number) | undefined;
-  // Insertion order is recency order: a hit is moved to the end, eviction takes the front.
+  // Insertion order is the eviction order, LRU as the clock algorithm approximates it: a hit only
+  // marks the entry, and eviction moves a marked entry to the end instead of dropping it.
   private readonly cache = new Map<string, Cached>();
   private used = 0;
-  // The entry last inserted or moved: the end of the cache's LRU order.
-  private newest: Cached | undefined;
   // The newest partial hash tile primed at each level, by "level/n" (prime).
   private readonly growing = new Map<string, Cached>();
 
@@ -70,9 +71,8 @@ export class TileSource {
 
   /** peek returns a tile's bytes if the cache holds them, without any I/O. */
   peek(t: Tile): Uint8Array | undefined {
-    const k = key(t);
-    const hit = this.cache.get(k);
-    if (hit) this.touch(k, hit);
+    const hit = this.cache.get(key(t));
+    if (hit) hit.hit = true;
     return hit?.data;
   }
 
@@ -122,15 +122,15 @@ export class TileSource {
 
   private async readCached(tiles: readonly Tile[]): Promise<(Cached | null)[]> {
     const out: (Cached | null | undefined)[] = tiles.map((t) => {
-      const k = key(t);
-      const hit = this.cache.get(k);
-      if (hit) this.touch(k, hit);
+      const hit = this.cache.get(key(t));
+      if (hit) hit.hit = true;
       return hit;
     });
     // With size, a prune racing the read removes the version we chose: look again at the newer
     // tree (its newest tiles always exist). Without size there is nothing newer to look at.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const missing = out.flatMap((c, i) => (c === undefined ? [i] : []));
+      const missing: number[] = [];
+      for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
       if (missing.length === 0) return out as (Cached | null)[];
       const at = this.size?.();
       await this.fetchRound(tiles, missing, at, out);
@@ -195,15 +195,6 @@ export class TileSource {
     }
   }
 
-  private touch(k: string, c: Cached): void {
-    // The most recently used key needs no move: a tile read over and over (the newest ones, under
-    // load) then costs one lookup, not a delete and an insert.
-    if (this.newest === c) return;
-    this.cache.delete(k);
-    this.cache.set(k, c);
-    this.newest = c;
-  }
-
   private remember(k: string, c: Cached): void {
     const old = this.cache.get(k);
     if (old) {
@@ -212,12 +203,17 @@ export class TileSource {
     }
     if (cost(k, c) > this.capacity) return;
     this.cache.set(k, c);
-    this.newest = c;
     this.used += cost(k, c);
+    // The clock algorithm: an entry read since its last pass goes to the end with its mark
+    // cleared (a second chance), the first unmarked one is dropped. A hit costs a flag, not the
+    // delete and insert that moving it would (a proof reads about three tiles, a hit each).
     while (this.used > this.capacity) {
       const [oldest, v] = this.cache.entries().next().value!;
       this.cache.delete(oldest);
-      this.used -= cost(oldest, v);
+      if (v.hit) {
+        v.hit = false;
+        this.cache.set(oldest, v);
+      } else this.used -= cost(oldest, v);
     }
   }
 }

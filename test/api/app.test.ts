@@ -45,6 +45,7 @@ describe('HTTP API', () => {
     const answers = await Promise.all(entries.map((en) => add(en)));
     for (const [i, res] of answers.entries()) {
       expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json');
       const body = (await res.json()) as { index: string; checkpoint: string; hashes: string[] };
       expect(body.index).toMatch(/^(0|[1-9][0-9]*)$/);
       const c = cpOf(body.checkpoint);

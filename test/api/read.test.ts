@@ -96,6 +96,25 @@ describe('GET tile over HTTP', () => {
     expect((await get('tile/0/002.p/189')).headers.get('access-control-allow-origin')).toBe('*');
     expect((await get('tile/0/0002')).status).toBe(400);
   });
+
+  it('keeps answering every path right while more paths are asked than it keeps parsed', async () => {
+    // read.ts keeps 4,096 parsed paths and starts over when full: ask more distinct ones, valid
+    // and beyond the tree, malformed and non-canonical, and the known tiles between them.
+    const app = createApp(log);
+    const status = async (p: string) => (await app.request(`/api/v2/${p}`)).status;
+    const full = await bytes(await get('tile/0/000'));
+    for (let n = 0; n < 5000; n++) {
+      // Tiles 3 and on are beyond the tree of SIZE entries.
+      expect(await status(tilePath({ level: 0, n: n + 3, width: 1 + (n % 256) }))).toBe(404);
+      if (n % 1000 === 0) {
+        expect(await status(`tile/0/x000/00${n % 10}`)).toBe(400);
+        expect(await status('tile/0/0000')).toBe(400);
+        const res = await app.request('/api/v2/tile/0/000');
+        expect(res.status).toBe(200);
+        expect(equal(new Uint8Array(await res.arrayBuffer()), full)).toBe(true);
+      }
+    }
+  });
 });
 
 describe('GET checkpoint over HTTP', () => {
