@@ -14,7 +14,7 @@ import {
 } from '../entries/index.ts';
 import type { Log } from '../sequencer/index.ts';
 import { readBody } from './body.ts';
-import { checkWritable, entryJson, logAdmitted } from './create.ts';
+import { checkWritable, entryBytes, logAdmitted } from './create.ts';
 
 // The header c.json sets: the answer is the same, only written out without JSON.stringify.
 const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
@@ -41,6 +41,5 @@ export async function postEntry(
     c.header('x-log-index', String(r.duplicate));
     return c.json({ code: 6, message: r.message, details: [] }, 409);
   }
-  // As bytes: the answer is then encoded once, not measured and then encoded.
-  return c.body(Buffer.from(entryJson(r.entry)), 201, JSON_TYPE);
+  return c.body(entryBytes(r.entry), 201, JSON_TYPE);
 }

@@ -1,9 +1,10 @@
-// entryJson writes the Rekor write's answer without JSON.stringify: it must be the same text for
-// every entry the write path can make (base64, decimals and enum names, any checkpoint note).
+// entryBytes writes the Rekor write's answer without JSON.stringify, keeping the last note's JSON:
+// it must be the UTF-8 of the same text for every entry the write path can make (base64, decimals
+// and enum names, any checkpoint note), answer after answer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { entryJson, type TransparencyLogEntry } from '../../src/api/create.ts';
+import { entryBytes, hashesBase64, type TransparencyLogEntry } from '../../src/api/create.ts';
 
 const base64 = fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString('base64'));
 const decimal = fc.nat().map(String);
@@ -37,9 +38,15 @@ const entry: fc.Arbitrary<TransparencyLogEntry> = fc
     canonicalizedBody: r.body,
   }));
 
-describe('entryJson', () => {
-  it('is JSON.stringify of the entry', () => {
-    fc.assert(fc.property(entry, (e) => entryJson(e) === JSON.stringify(e)));
+const same = (e: TransparencyLogEntry) => entryBytes(e).equals(Buffer.from(JSON.stringify(e)));
+
+describe('entryBytes', () => {
+  it('is the UTF-8 of JSON.stringify of the entry, for any sequence of entries', () => {
+    // Sequences, so that the kept envelope is reused for the same note and replaced for another.
+    fc.assert(fc.property(fc.array(entry, { minLength: 1, maxLength: 6 }), (es) => es.every(same)));
+    fc.assert(
+      fc.property(entry, fc.nat(5), (e, n) => Array.from({ length: n + 1 }, () => e).every(same)),
+    );
   });
 
   it('writes a real checkpoint note and an empty proof as JSON.stringify does', () => {
@@ -58,7 +65,19 @@ describe('entryJson', () => {
       },
       canonicalizedBody: 'e30=',
     };
-    expect(entryJson(e)).toBe(JSON.stringify(e));
-    expect(JSON.parse(entryJson(e))).toEqual(e);
+    expect(same(e)).toBe(true);
+    expect(JSON.parse(entryBytes(e).toString())).toEqual(e);
+  });
+});
+
+describe('hashesBase64', () => {
+  it('is the standard base64 of each hash, for any proof', () => {
+    const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
+    fc.assert(
+      fc.property(fc.array(hash, { maxLength: 100 }), (hs) => {
+        const want = hs.map((h) => Buffer.from(h).toString('base64'));
+        return JSON.stringify(hashesBase64(hs)) === JSON.stringify(want);
+      }),
+    );
   });
 });
