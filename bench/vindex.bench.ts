@@ -50,6 +50,21 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 
 const mib = (n: number) => n / 2 ** 20;
 
+// tablePages is what LevelDB table files (.ldb) have mapped into the process (Linux): how many
+// and their resident KiB. MAP_LEVELDB bounds them (64 tables of 1 MiB, or 4 MiB at level 0).
+function tablePages(): { tables: number; kib: number } {
+  let kib = 0;
+  let tables = 0;
+  let table = false;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      table = /\.ldb( \(deleted\))?$/.test(line);
+      if (table) tables++;
+    } else if (table && line.startsWith('Rss:')) kib += Number(/\d+/.exec(line)![0]);
+  }
+  return { tables, kib };
+}
+
 // memory collects garbage (twice: freed buffers' memory goes back on the second) and returns
 // RSS in MiB with what makes it up: the JS heap, buffers, and (Linux) anonymous and file pages.
 function memory(): { rss: number; parts: string } {
@@ -62,6 +77,8 @@ function memory(): { rss: number; parts: string } {
     const kib = (k: string) =>
       Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split(`${k}:`)[1] ?? '')?.[0]);
     proc = `, anonymous ${(kib('RssAnon') / 1024).toFixed(0)}, file ${(kib('RssFile') / 1024).toFixed(0)}`;
+    const t = tablePages();
+    proc += ` (of it LevelDB tables ${(t.kib / 1024).toFixed(0)}: ${t.tables} mapped, at most 64)`;
   } catch {
     // not Linux
   }

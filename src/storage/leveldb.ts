@@ -162,12 +162,18 @@ export interface OrderedLocalMap extends LocalMap {
 /**
  * openLocalMap opens (creating) a LocalMap at path. writeBufferSize is LevelDB's memtable size
  * (default 4 MiB): a map loaded in bulk wants a larger one (fewer level-0 files to compact).
- * cacheSize (block cache, default 8 MiB) and maxOpenFiles (default 1,000; LevelDB maps each
- * open table file into memory) bound what a large map holds in memory.
+ * cacheSize (block cache, default 8 MiB), maxOpenFiles (default 1,000; LevelDB maps each open
+ * table file into memory, and keeps at least 64 open) and maxFileSize (a table's size, default
+ * 2 MiB) bound what a large map holds in memory.
  */
 export async function openLocalMap(
   path: string,
-  opts: { writeBufferSize?: number; cacheSize?: number; maxOpenFiles?: number } = {},
+  opts: {
+    writeBufferSize?: number;
+    cacheSize?: number;
+    maxOpenFiles?: number;
+    maxFileSize?: number;
+  } = {},
 ): Promise<OrderedLocalMap> {
   const db = new Level<string, Uint8Array>(path, {
     keyEncoding: 'utf8',
