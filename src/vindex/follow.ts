@@ -35,18 +35,20 @@ export async function checkPrefix(input: TlogClient, edge: Edge, cp: Checkpoint)
 
 /**
  * readChunk reads the entries after edge up to at most `chunk` entries (ending on a bundle
- * boundary or at cp.size) and verifies them against cp before returning them.
+ * boundary or at cp.size), or up to exactly `until` when given (at most cp.size), and verifies them
+ * against cp before returning them.
  */
 export async function readChunk(
   input: TlogClient,
   edge: Edge,
   cp: Checkpoint,
   chunk: number,
+  until?: number,
 ): Promise<Chunk> {
   if (cp.size < edge.size)
     throw new LogError('corrupt', `index: the input log shrank below ${edge.size}`);
   const first = Math.floor(edge.size / TILE_WIDTH);
-  const end = Math.min(cp.size, first * TILE_WIDTH + Math.max(chunk, TILE_WIDTH));
+  const end = Math.min(cp.size, until ?? first * TILE_WIDTH + Math.max(chunk, TILE_WIDTH));
   const tiles: Tile[] = [];
   for (let n = first; n * TILE_WIDTH < end; n++) tiles.push(tileAt(ENTRIES, n, cp.size)!);
   const bundles = await Promise.all(tiles.map((t) => input.tile(t)));

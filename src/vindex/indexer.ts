@@ -6,9 +6,10 @@
  * 1. Entries are read in chunks and each chunk is verified against the input checkpoint before
  *    the map changes (the last chunk: the entries hash to its root; earlier ones: a consistency
  *    proof from the chunk's tree to it). A bad entry or split view stops the indexer ('corrupt').
- * 2. Each chunk's map changes and the new position commit atomically (MapStore.apply: one batch,
- *    or bounded ones under a redo journal); the last one also records the checkpoint as pending.
- *    A crash resumes at a chunk boundary.
+ * 2. Each chunk's map changes commit with the new position (MapStore.apply); the last chunk also
+ *    records the checkpoint as pending. A crash resumes at a chunk boundary, or, in the middle of
+ *    a chunk's parts, by reading that same chunk again (verified again, and it must end at the
+ *    recorded edge) and applying it from where the parts stopped.
  * 3. The pending revision is appended to the output log, then recorded as covered. A crash
  *    between the two appends the same bytes again on restart, which the log deduplicates.
  *
@@ -49,6 +50,8 @@ export interface IndexerOptions {
   readonly events?: IndexerEvents;
   /** mapFn replaces the map function (default mapEntry, the README's). */
   readonly mapFn?: (entry: Uint8Array) => Mapped;
+  /** part is how many keys one batch of a chunk's commit applies (store.ts; tests). */
+  readonly part?: number;
 }
 
 /** LookupOptions pages a long list and asks for its consistency with a size seen before. */
@@ -80,7 +83,7 @@ export class Indexer {
   private constructor(opts: IndexerOptions) {
     this.input = opts.input;
     this.output = opts.output;
-    this.map = new MapStore(opts.kv, opts.mapFn);
+    this.map = new MapStore(opts.kv, opts.mapFn, { part: opts.part });
     this.chunk = Math.max(TILE_WIDTH, opts.chunk ?? 16_384);
     this.events = opts.events ?? {};
   }
@@ -122,10 +125,15 @@ export class Indexer {
       let s = this.s;
       if (s.edge.size < cp.size) await checkPrefix(this.input, s.edge, cp);
       let ahead: Promise<Chunk> | null = null;
+      // A chunk a crash interrupted is read again to exactly its end (store.ts, apply).
+      let until = this.map.unfinished() ?? undefined;
+      if (until !== undefined && until > cp.size)
+        throw new LogError('unavailable', `index: the input is behind the map's ${until} entries`);
       while (s.edge.size < cp.size || (!s.pending && coveredSize < cp.size)) {
         // A chunk is verified against cp before the map changes (follow.ts).
         const { entries, edge }: Chunk = await (ahead ??
-          readChunk(this.input, s.edge, cp, this.chunk));
+          readChunk(this.input, s.edge, cp, this.chunk, until));
+        until = undefined;
         // The next chunk is read and verified while this one is applied: reading needs only the
         // edge. Its failure surfaces when it is awaited, after this chunk's commit.
         ahead = edge.size < cp.size ? readChunk(this.input, edge, cp, this.chunk) : null;

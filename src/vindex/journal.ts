@@ -1,27 +1,24 @@
 /**
- * Bounded commits. One apply of the map can change hundreds of thousands of records (a chunk of
- * new keys rewrites their lists and every trie node above them); LevelDB holds a batch whole in
- * native memory and puts it whole into one memtable, so one batch of that size costs its size
- * several times over in the process's memory, and glibc keeps most of it (fragmentation). So a
- * commit larger than maxBatch bytes is written as bounded batches, made atomic by a redo journal:
+ * The redo journal an older version wrote for commits larger than a batch (it now applies a
+ * chunk in parts that are each one batch: store.ts, apply). A map such a version left with a
+ * decided journal is finished here. Its steps were:
  *
- * 1. The writes are packed into journal records `j/<n>` of about 1 MiB, each batch synced. Until
- *    step 2 they are garbage: a crash here leaves the map as it was (a later commit rewrites them).
- * 2. One synced batch writes the journal's header `j` (u64be(record count)): the commit is decided.
- * 3. The writes go to their keys in batches of at most maxBatch bytes, each synced (an unsynced
- *    batch is not durable when LevelDB switches log files, even under a later synced one).
- * 4. One synced batch empties the header and the records.
+ * 1. The writes were packed into journal records `j/<n>`, each batch synced; until step 2 they
+ *    are garbage (a crash here left the map as it was).
+ * 2. One synced batch wrote the journal's header `j` (u64be(record count)): the commit is decided.
+ * 3. The writes went to their keys in bounded batches, each synced.
+ * 4. One synced batch emptied the header and the records.
  *
- * A crash after step 2 is finished by recover(), which replays the journal: the writes are plain
- * puts of fixed values, replayed in the order they were added (a key written twice ends with
- * its last value), so replaying them again and again is harmless.
+ * recover() replays a decided journal: the writes are plain puts of fixed values, replayed in
+ * the order they were added (a key written twice ends with its last value), so replaying them
+ * again and again is harmless.
  */
-import { putU64be, readU64be } from '../bytes.ts';
+import { readU64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { LocalMap } from '../storage/index.ts';
 
 /** Write is one record of a commit. */
-export interface Write {
+interface Write {
   readonly key: string;
   readonly value: Uint8Array;
 }
@@ -53,23 +50,6 @@ function inBatches(writes: readonly Write[], max: number): Write[][] {
   return out;
 }
 
-const asciiOut = new TextEncoder();
-
-function pack(writes: readonly Write[]): Uint8Array {
-  const b = new Uint8Array(writes.reduce((n, w) => n + cost(w), 0));
-  const v = new DataView(b.buffer);
-  let off = 0;
-  for (const { key, value } of writes) {
-    v.setUint16(off, key.length);
-    asciiOut.encodeInto(key, b.subarray(off + 2, off + 2 + key.length));
-    off += 2 + key.length;
-    v.setUint32(off, value.length);
-    b.set(value, off + 4);
-    off += 4 + value.length;
-  }
-  return b;
-}
-
 // Keys are ASCII (storage keys are hex and fixed prefixes), which UTF-8 decodes as itself.
 const ascii = new TextDecoder();
 
@@ -90,64 +70,6 @@ function unpack(b: Uint8Array): Write[] {
     off += 4 + vlen;
   }
   return out;
-}
-
-/**
- * Commit collects the writes of one commit (added in parts, in order; a later write of a key
- * replaces an earlier one) and writes them so that after a crash either none or, once recover()
- * ran, all of them are in kv. A commit of at most max bytes is one batch; a larger one streams
- * into journal records as writes are added, so it holds about max bytes of them at a time.
- */
-export class Commit {
-  private readonly kv: LocalMap;
-  private readonly max: number;
-  private pending: Write[] = [];
-  private size = 0;
-  private records = 0;
-
-  constructor(kv: LocalMap, max: number) {
-    this.kv = kv;
-    this.max = max;
-  }
-
-  /** add appends writes to the commit, writing full journal records out (step 1). */
-  async add(writes: readonly Write[]): Promise<void> {
-    for (const w of writes) {
-      this.pending.push(w);
-      this.size += cost(w);
-    }
-    if (this.size > this.max) await this.spill(false);
-  }
-
-  // spill writes the pending writes as journal records: all of them, or all but a last partial
-  // record (more writes may follow).
-  private async spill(all: boolean): Promise<void> {
-    const runs = inBatches(this.pending, Math.min(RECORD, this.max));
-    const keep = all ? [] : (runs.pop() ?? []);
-    const perBatch = Math.max(1, Math.floor(this.max / RECORD));
-    for (let i = 0; i < runs.length; i += perBatch) {
-      const batch = runs.slice(i, i + perBatch);
-      await this.kv.put(
-        batch.map((run, j) => ({ key: recordKey(this.records + j), value: pack(run) })),
-        { sync: true },
-      );
-      this.records += batch.length;
-    }
-    this.pending = keep;
-    this.size = keep.reduce((n, w) => n + cost(w), 0);
-  }
-
-  /** finish decides the commit and writes it to its keys (steps 2 to 4). */
-  async finish(): Promise<void> {
-    if (this.records === 0 && this.size <= this.max)
-      return this.kv.put(this.pending, { sync: true });
-    await this.spill(true);
-    this.pending = [];
-    const header = new Uint8Array(8);
-    putU64be(header, 0, this.records);
-    await this.kv.put([{ key: HEADER, value: header }], { sync: true });
-    await replay(this.kv, this.records, this.max);
-  }
 }
 
 // replay writes the journal's records to their keys in order, a few records at a time, then

@@ -2,23 +2,25 @@
  * The map as stored in a local key-value map (LevelDB under the data directory): the trie's
  * nodes, one record per key (its list's size and right edge), the lists (lists.ts: chunks of 256
  * indices and the hashes of full chunks and the subtrees above them), and the indexer's state.
- * Every change of a chunk of input entries commits atomically with the state that it moves (one
- * fsynced batch, or bounded batches under a redo journal: journal.ts), so a crash leaves the map
- * exactly at a chunk boundary.
+ * A chunk of input entries is applied in parts of keys (PART), each part one fsynced batch; the
+ * last one also writes the state it moves to. A crash between parts leaves a progress record
+ * (`p`), and the map is finished by applying the same chunk again (see apply): a crash leaves
+ * the map at a chunk boundary, or part-way through a chunk that it can only go on with.
  *
  *     s                       the state (JSON)
+ *     p                       a chunk's commit under way (JSON; empty: none)
  *     t/<split hex>/<prefix>  a trie node: left child ‖ right child (nodes.ts)
  *     k/<key hex>             u64be(list size) ‖ the list's edge hashes
  *     l/<key hex>/<chunk>     up to 256 u64be indices: list positions chunk·256 onwards
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
- *     j, j/<n>                a commit's redo journal (journal.ts)
+ *     j, j/<n>                a redo journal an older version left (journal.ts)
  */
 import { compare, concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
-import { Commit, recover, type Write } from './journal.ts';
+import { recover } from './journal.ts';
 import { appendInPlace, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
 import {
   CHUNK,
@@ -32,7 +34,8 @@ import {
 } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
 import { type Child, decodeChild, encodeChild, foldTrie, openTrie, proveKey } from './nodes.ts';
-import { commonPrefix, mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
+import { decodeProgress, encodeProgress, type Progress, sameEdge } from './progress.ts';
+import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
 export interface Counts {
@@ -144,75 +147,67 @@ export const MAP_LEVELDB = {
   writeBufferSize: 4 << 20,
 };
 
-// A commit's keys are applied PART at a time, in key order: a part's lists and the trie nodes
-// its keys fall into are read, changed and handed to the commit, so what one commit holds in
-// memory does not grow with the trie. Parts touch disjoint lists; in the trie, a later part
-// reads only nodes whose subtree holds keys after the earlier parts' last key, and those that
-// an earlier part rewrote are its ancestors (the spine: a few dozen nodes), kept from part to part.
-const PART = 8192;
+// A chunk's keys are applied PART at a time, in key order: a part's lists and the trie nodes its
+// keys fall into are read, changed and written in one fsynced batch, so what one commit holds in
+// memory does not grow with the trie, and no batch grows with the chunk. Parts touch disjoint
+// lists; in the trie, a later part reads only nodes whose subtree holds keys after the earlier
+// parts' last key, and those an earlier part rewrote (its ancestors) it reads as written.
+// 2,048 new keys make a batch of under 1 MiB; glibc keeps much of what larger batches free (the
+// RSS bench at 1M keys: 284 MiB with 2,048, 348 with 8,192, which fsyncs a quarter as often).
+const PART = 2048;
 
-// nextSpine keeps the trie nodes written so far whose subtree reaches past last, the greatest
-// key applied: those a later part may open (its keys all come after last).
-function nextSpine(
-  spine: Map<string, Uint8Array>,
-  writes: readonly Write[],
-  last: Hash,
-): Map<string, Uint8Array> {
-  const next = new Map<string, Uint8Array>();
-  const keep = (id: string, node: Uint8Array) => {
-    // A node (t/<split hex>/…) holds the key of its left child at bytes 2 to 34.
-    const split = parseInt(id.slice(2, id.indexOf('/', 2)), 16);
-    if (commonPrefix(node.subarray(2, 2 + HASH_SIZE), last) >= split) next.set(id, node);
-  };
-  spine.forEach((node, id) => keep(id, node));
-  for (const w of writes) if (w.key.startsWith('t/')) keep(w.key, w.value);
-  return next;
-}
+// The journal's batch bound, for finishing a journal an older version left (journal.ts).
+const JOURNAL_BATCH = 4 << 20;
 
-/**
- * MAX_BATCH is the default bound of one LevelDB batch of a commit, in bytes (journal.ts). The
- * batch is built on the main thread and copied into the memtable, and glibc keeps most of what
- * it frees: 4 MiB batches left RSS about 50 MiB higher than 1 MiB ones at 1M keys.
- */
-export const MAX_BATCH = 1 << 20;
+const PROGRESS_KEY = 'p';
+const EMPTY = new Uint8Array(0);
 
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
   private readonly kv: LocalMap;
   private readonly mapFn: (entry: Uint8Array) => Mapped;
-  private readonly maxBatch: number;
   private readonly part: number;
-  // Set while a commit is under way: one that failed may have been decided but not finished,
-  // so the map is unusable until state() recovers it (reopening the index).
+  // Set while a commit is under way: one that failed may have applied some parts, so the map is
+  // unusable until state() reads where it stopped (reopening the index).
   private committing = false;
+  // A chunk's commit a crash interrupted (state() reads it): until apply finishes it, the map
+  // holds parts of it and answers nothing.
+  private progress: Progress | null = null;
 
   /**
-   * The map function is mapEntry unless another is given (tests, other kinds of log); maxBatch
-   * bounds each LevelDB batch of a commit (default MAX_BATCH), part the keys applied at a time
-   * (default PART).
+   * The map function is mapEntry unless another is given (tests, other kinds of log); part is
+   * the keys applied at a time (default PART), each part one batch.
    */
   constructor(
     kv: LocalMap,
     mapFn: (entry: Uint8Array) => Mapped = mapEntry,
-    opts: { maxBatch?: number; part?: number } = {},
+    opts: { part?: number } = {},
   ) {
     this.kv = kv;
     this.mapFn = mapFn;
-    this.maxBatch = opts.maxBatch ?? MAX_BATCH;
     this.part = opts.part ?? PART;
   }
 
-  /** state finishes a commit a crash interrupted, then reads the durable state. */
+  /**
+   * state reads the durable state. When a crash interrupted a chunk's commit, it is the state
+   * before that chunk, and unfinished() names the end of the chunk that apply must be given next.
+   */
   async state(): Promise<MapState> {
-    await recover(this.kv, this.maxBatch);
+    await recover(this.kv, JOURNAL_BATCH);
+    const [b, p] = await this.kv.getMany([STATE_KEY, PROGRESS_KEY]);
+    this.progress = p && p.length > 0 ? decodeProgress(p) : null;
     this.committing = false;
-    const b = await this.kv.get(STATE_KEY);
     return b ? decodeState(b) : EMPTY_STATE;
+  }
+
+  /** unfinished is the input size the interrupted chunk ends at, or null when there is none. */
+  unfinished(): number | null {
+    return this.progress?.edge.size ?? null;
   }
 
   /** saveState writes the state alone, durably. */
   async saveState(s: MapState): Promise<void> {
-    this.usable();
+    this.readable();
     await this.kv.put([{ key: STATE_KEY, value: encodeState(s) }], { sync: true });
   }
 
@@ -221,9 +216,29 @@ export class MapStore {
       throw new LogError('unavailable', 'map: a commit failed; reopen the index to recover it');
   }
 
+  private readable(): void {
+    this.usable();
+    if (this.progress)
+      throw new LogError('unavailable', 'map: an interrupted commit is not finished yet');
+  }
+
   /**
    * apply maps entries (consecutive, verified input entries from state.edge.size on), updates
-   * lists and trie, and commits them with the next state in one atomic batch.
+   * lists and trie, and commits them with the next state, a part of the keys at a time.
+   *
+   * The crash argument. The keys of a chunk, sorted, are cut into parts; each part's writes go
+   * in one fsynced batch with a progress record (the chunk's start and end, the last key applied,
+   * the trie's root and the key count after it), the last part's with the next state instead.
+   * A batch is atomic and batches land in order, so after a crash the map holds the state
+   * before the chunk plus the parts up to the progress record. Those parts changed only the
+   * lists of their own keys and the trie nodes above them; what a later part reads (the lists of
+   * later keys, the trie nodes above later keys) is then exactly what it would have read had
+   * the commit not stopped. So applying the same chunk again (the same entries give the same
+   * keys) from the key after the last applied, from the recorded root and count, writes exactly
+   * what the uninterrupted commit would have. The indexer reads that chunk again from the input,
+   * verified as any chunk, and its edge must be the recorded one (the same tree, so the same
+   * entries); until then the map answers nothing (readable()), since its lists are ahead of its
+   * root.
    */
   async apply(
     state: MapState,
@@ -231,6 +246,9 @@ export class MapStore {
     next: Omit<MapState, 'root' | 'counts'>,
   ): Promise<MapState> {
     this.usable();
+    const resume = this.progress;
+    if (resume && (resume.from !== state.edge.size || !sameEdge(resume.edge, next.edge)))
+      throw new LogError('corrupt', 'map: the entries differ from those of the unfinished commit');
     const counts = structuredClone(state.counts);
     // The indices each typed key gains, in input order; a key is hashed once per apply.
     const changes = new Map<string, number[]>();
@@ -245,44 +263,53 @@ export class MapStore {
         else changes.set(k, [index]);
       }
     }
-    // Keys in key order, applied PART at a time (see PART).
-    const keys = [...changes]
+    // Keys in key order (lowercase hex sorts as the bytes do), applied PART at a time.
+    let keys = [...changes]
       .map(([k, indices]) => {
         const key = keyHash(k);
         return { key, hex: toHex(key), indices };
       })
       .sort((a, b) => compare(a.key, b.key));
-    this.committing = true;
-    const commit = new Commit(this.kv, this.maxBatch);
     let root = state.root;
-    let spine = new Map<string, Uint8Array>();
+    if (resume) {
+      keys = keys.filter((k) => k.hex > resume.after);
+      root = resume.root;
+      counts.keys = resume.keys;
+    }
+    this.committing = true;
+    let s: MapState | null = null;
     for (let lo = 0; lo < keys.length || lo === 0; lo += this.part) {
       const part = keys.slice(lo, lo + this.part);
-      const writes: Write[] = [];
+      const writes: { key: string; value: Uint8Array }[] = [];
       const put = (key: string, value: Uint8Array) => writes.push({ key, value });
       // Which trie nodes the keys fall into depends on the keys alone: they are read while the
-      // lists are. A node an earlier part rewrote is read from the spine, the rest from the store.
+      // lists are.
       const [leaves, trie] = await Promise.all([
         this.appendLists(part, put, counts),
         openTrie(
-          async (ids) => {
-            const got = await this.kv.getMany(ids.filter((id) => !spine.has(id)));
-            let i = 0;
-            return ids.map((id) => spine.get(id) ?? got[i++]!);
-          },
+          (ids) => this.kv.getMany(ids),
           root,
           part.map((c) => c.key),
         ),
       ]);
       root = foldTrie(trie, leaves, put);
-      if (lo + this.part < keys.length) spine = nextSpine(spine, writes, part.at(-1)!.key);
-      await commit.add(writes);
+      if (lo + this.part < keys.length) {
+        const after = part.at(-1)!.hex;
+        const edge = next.edge;
+        put(
+          PROGRESS_KEY,
+          encodeProgress({ from: state.edge.size, edge, after, root, keys: counts.keys }),
+        );
+      } else {
+        s = { ...next, root, counts };
+        put(STATE_KEY, encodeState(s));
+        if (lo > 0 || resume) put(PROGRESS_KEY, EMPTY);
+      }
+      await this.kv.put(writes, { sync: true });
     }
-    const s: MapState = { ...next, root, counts };
-    await commit.add([{ key: STATE_KEY, value: encodeState(s) }]);
-    await commit.finish();
+    this.progress = null;
     this.committing = false;
-    return s;
+    return s!;
   }
 
   // appendLists appends each key's new indices to its list and returns its new leaf hash.
@@ -328,7 +355,7 @@ export class MapStore {
 
   /** value reads a key's list size and root (size 0 when the key is absent). */
   async value(key: Hash): Promise<MapValue> {
-    this.usable();
+    this.readable();
     const r = await this.kv.get(`k/${toHex(key)}`);
     const e = r ? decodeKeyRecord(r) : EMPTY_LIST;
     return { size: e.size, listRoot: listRoot(e) };
@@ -345,13 +372,13 @@ export class MapStore {
     end: number,
     since?: number,
   ): Promise<ListProof> {
-    this.usable();
+    this.readable();
     return readListProof(this.kv, toHex(key), size, start, end, since);
   }
 
   /** prove returns the trie proof for key under root, with the leaf's value. */
   async prove(root: Child | null, key: Hash): Promise<TrieProof> {
-    this.usable();
+    this.readable();
     const p = await proveKey((id) => this.kv.get(id), root, key);
     if (!p.leaf) return { steps: p.steps, leaf: null };
     return { steps: p.steps, leaf: { key: p.leaf.key, value: await this.value(p.leaf.key) } };

@@ -24,6 +24,33 @@ const verify = (a: LookupAnswer, key: string, since?: MapValue) =>
   });
 
 describe('indexer', () => {
+  it('finishes a chunk a crash cut between its parts by reading it again, as the input grew', async () => {
+    const input = await inputLog();
+    await populate(input.app, input.log, 0, 600);
+    const output = await outputLog();
+    const kv = memoryKv();
+    const put = kv.put;
+    let puts = 0;
+    // The crash: the map's 10th batch and every later one fail. In chunks of 512 entries and
+    // parts of 40 keys, the first chunk takes 8 batches and the second ([512, 600)) three.
+    kv.put = (w, o) => (++puts >= 10 ? Promise.reject(new Error('crash')) : put(w, o));
+    const opts = { input: input.client(), output, kv, chunk: 512, part: 40 };
+    const first = await Indexer.open(opts);
+    await expect(first.step()).rejects.toThrow('crash');
+    kv.put = put;
+    await populate(input.app, input.log, 600, 300);
+    const ix = await Indexer.open(opts);
+    expect(ix.state.edge.size).toBe(512);
+    expect(kv.data.get('p')?.length).toBeGreaterThan(0);
+    await expect(ix.lookup(keyHash('san:nobody@example.com'))).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    expect(await ix.step()).toBe(true);
+    expect(ix.state.edge.size).toBe(900);
+    for (const [k, indices] of await scan(input.client()))
+      expect(verify(await ix.lookup(keyHash(k)), k).indices, k).toEqual(indices);
+  });
+
   it('indexes a Rekor log in chunks and answers every key exactly as a plain scan', async () => {
     const input = await inputLog();
     await populate(input.app, input.log, 0, 700);
