@@ -137,20 +137,6 @@ async function start(
   };
 }
 
-/** untilSignal resolves after the first SIGTERM or SIGINT has closed r (onSignal runs first). */
-export function untilSignal(r: Running, onSignal: () => void = () => undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      onSignal();
-      r.close().then(resolve, reject);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
 /** startServer opens the store, recovers the log (or opens the mirror) and starts listening. */
 export async function startServer(cfg: ServeConfig): Promise<RunningLog> {
   const say = cfg.say ?? ((l: string) => console.log(l));

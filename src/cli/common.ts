@@ -1,5 +1,5 @@
 /** Flags that several commands share, and small helpers for the commands' output. */
-import { parseListen } from '../server.ts';
+import { parseListen, type Running } from '../server.ts';
 import { type Flag, usageError } from './flags.ts';
 
 /** checkAddress refuses a HOST:PORT flag value that cannot be listened on: a usage mistake. */
@@ -85,4 +85,36 @@ export function progressBar(label: string): (done: number, total: number) => voi
 /** fail stops a command with a one-line message and exit code 1 (a usage mistake is UsageError). */
 export function fail(msg: string): never {
   throw new Error(msg);
+}
+
+/**
+ * untilSignal starts a server with start() and resolves once the first SIGTERM or SIGINT has
+ * closed it (onSignal runs first). The handlers are installed before start() runs: a signal
+ * that came after the server announced itself but before they were would take the default
+ * action and kill the process without closing it (and a signal during start-up closes the
+ * server as soon as it is up).
+ */
+export async function untilSignal(
+  start: () => Promise<Running>,
+  onSignal: () => void = () => undefined,
+): Promise<void> {
+  let signalled!: () => void;
+  const signal = new Promise<void>((resolve) => (signalled = resolve));
+  const stop = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    signalled();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let r: Running;
+  try {
+    r = await start();
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  await signal;
+  onSignal();
+  await r.close();
 }

@@ -24,9 +24,9 @@ import {
   DEFAULT_REPUBLISH_MS,
   Log,
 } from '../sequencer/index.ts';
-import { startServer, untilSignal } from '../server.ts';
+import { startServer } from '../server.ts';
 import { DEFAULT_WITNESS_TIMEOUT_MS } from '../witness/index.ts';
-import { checkAddress, DATA, S3, STORAGE } from './common.ts';
+import { checkAddress, DATA, S3, STORAGE, untilSignal } from './common.ts';
 import { defineCommand, type Flag, usageError } from './flags.ts';
 import { tokenKeygen } from './pkcs11.ts';
 import { signingKeygen } from './sign.ts';
@@ -321,11 +321,14 @@ export const serve = defineCommand({
   async run({ config: _config, ...values }) {
     checkAddress('listen', values.listen);
     checkAddress('grpc-listen', values.grpcListen);
-    const running = await startServer({
-      ...values,
-      allowedKeyDetails: values.allowedKeyDetails as KeyDetails[] | undefined,
-    });
-    await untilSignal(running, () => console.log('shutting down: draining pending entries'));
+    await untilSignal(
+      () =>
+        startServer({
+          ...values,
+          allowedKeyDetails: values.allowedKeyDetails as KeyDetails[] | undefined,
+        }),
+      () => console.log('shutting down: draining pending entries'),
+    );
     return 0;
   },
 });

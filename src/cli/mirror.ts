@@ -12,10 +12,10 @@ import { openStoreAt, parseStorageUrl, readCosignerKeys, type StoreConfig } from
 import { Mirror, MirrorCopy, parseMirrorConfig } from '../mirror/index.ts';
 import { parseVerifierKey } from '../note/index.ts';
 import { Log, migrate as copyStore } from '../sequencer/index.ts';
-import { parseListen, type Running, untilSignal } from '../server.ts';
+import { parseListen, type Running } from '../server.ts';
 import { HttpStore, LevelStore, type LogStore, openS3Store } from '../storage/index.ts';
 import { originHash } from '../witness/index.ts';
-import { checkAddress, progressBar, S3, VKEY } from './common.ts';
+import { checkAddress, progressBar, S3, untilSignal, VKEY } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
 /** MirrorConfig is everything the mirror server needs; the names are its flags'. */
@@ -167,8 +167,7 @@ export const mirror = defineCommand({
     if (config === undefined) usageError('missing --config');
     if (key === undefined) usageError('missing --key');
     if (data === undefined) usageError('missing --data');
-    const running = await startMirrorServer({ listen: where, config, key, data, prefix, ...s3 });
-    await untilSignal(running);
+    await untilSignal(() => startMirrorServer({ listen: where, config, key, data, prefix, ...s3 }));
     return 0;
   },
 });

@@ -13,7 +13,8 @@ import {
   generateCosignerSecret,
   parseCosignerSecret,
 } from '../note/index.ts';
-import { parseListen, type Running, startWitness, untilSignal } from '../server.ts';
+import { parseListen, type Running, startWitness } from '../server.ts';
+import { untilSignal } from './common.ts';
 import { defineCommand, usageError } from './flags.ts';
 
 /** witnessKeygen writes a witness key file: two secret keys, Ed25519 (cosignature/v1) and ML-DSA-44. */
@@ -118,8 +119,7 @@ export const witness = defineCommand({
   ],
   async run(values) {
     if (!values.config && !values.logList) usageError('missing --config FILE (or --log-list)');
-    const running = await startWitness(values);
-    await untilSignal(running);
+    await untilSignal(() => startWitness(values));
     return 0;
   },
 });
@@ -164,8 +164,7 @@ export const bastion = defineCommand({
     },
   ],
   async run(values) {
-    const running = await startBastionServer(values);
-    await untilSignal(running);
+    await untilSignal(() => startBastionServer(values));
     return 0;
   },
 });
