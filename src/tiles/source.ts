@@ -2,9 +2,10 @@
  * TileSource: the one cached read side of a tiled tree, used by the sequencer's reader, the HTTP
  * client, migrate and rebuild. I/O is injected as one batch fetch by path (a store's getMany, or
  * parallel HTTP GETs); the cache is bounded in bytes, evicts about the least recently used (the
- * clock algorithm) and is coherent because a tlog-tiles path's bytes never change. A tile of an older tree size is a prefix of the current one, so it is cut
- * from whichever version is stored (tlog-tiles, "Partial Tiles": logs may delete a partial tile
- * once the full tile exists, and clients fall back to the full one).
+ * clock algorithm) and is coherent because a tlog-tiles path's bytes never change. A tile of an
+ * older tree size is a prefix of the current one, so it is cut from whichever version is stored
+ * (tlog-tiles, "Partial Tiles": logs may delete a partial tile once the full tile exists, and
+ * clients fall back to the full one).
  */
 import { LogError } from '../errors.ts';
 import { narrowTile } from './bundle.ts';
