@@ -12,10 +12,11 @@ import {
   KEY_DETAILS,
   type KeyDetails,
 } from '../entries/index.ts';
-import { assert, LogError } from '../errors.ts';
+import { LogError } from '../errors.ts';
 import { peekCheckpoint } from '../note/index.ts';
 import { FROZEN_MESSAGE, type Log } from '../sequencer/index.ts';
 import { MAX_ENTRY_SIZE } from '../tiles/index.ts';
+import { hashesBase64, noteJson } from './answer.ts';
 
 /**
  * TransparencyLogEntry is dev.sigstore.rekor.v1.TransparencyLogEntry in protojson as rekor-tiles'
@@ -119,11 +120,6 @@ export async function logAdmitted(log: Log, admitted: Admitted): Promise<Created
   return { entry };
 }
 
-// The last envelope (checkpoint note) answered and its JSON text in UTF-8: the entries of a
-// commit share one, which JSON.stringify escaped and Buffer.from encoded again for each.
-let lastEnvelope = '';
-let lastEnvelopeJson = Buffer.from('""');
-
 /**
  * entryBytes is the UTF-8 of JSON.stringify(entry), written out directly: every value but the
  * checkpoint's envelope is base64, a decimal or an enum name, which JSON writes as it is, and the
@@ -133,10 +129,7 @@ let lastEnvelopeJson = Buffer.from('""');
  */
 export function entryBytes(e: TransparencyLogEntry): Buffer<ArrayBuffer> {
   const p = e.inclusionProof;
-  if (p.checkpoint.envelope !== lastEnvelope) {
-    lastEnvelopeJson = Buffer.from(JSON.stringify(p.checkpoint.envelope));
-    lastEnvelope = p.checkpoint.envelope;
-  }
+  const envelope = noteJson(p.checkpoint.envelope);
   const hashes = p.hashes.length === 0 ? '' : `"${p.hashes.join('","')}"`;
   const head =
     `{"logIndex":"${e.logIndex}","logId":{"keyId":"${e.logId.keyId}"},"kindVersion":` +
@@ -148,34 +141,11 @@ export function entryBytes(e: TransparencyLogEntry): Buffer<ArrayBuffer> {
   // byteLength, not length: the other values are ASCII as the write path makes them, but a
   // wrong length here would be a malformed answer rather than an exception.
   const headSize = Buffer.byteLength(head);
-  const size = headSize + lastEnvelopeJson.length + Buffer.byteLength(tail);
+  const size = headSize + envelope.length + Buffer.byteLength(tail);
   const out = Buffer.allocUnsafe(size);
   out.write(head, 0);
-  lastEnvelopeJson.copy(out, headSize);
-  out.write(tail, headSize + lastEnvelopeJson.length);
-  return out;
-}
-
-// Room for the hashes of a proof, each followed by a zero byte (hashesBase64).
-let scratch = Buffer.alloc(33 * 64);
-
-/**
- * hashesBase64 returns the standard base64 of each 32-byte hash with one call into Node for all
- * of them, not one each (~0.5 µs a call, a proof has 10 to 20 hashes): a hash and a zero byte
- * are 33 bytes, eleven whole groups, so in the base64 of their run each hash is 44 characters,
- * its own base64 but for an 'A' where the '=' goes (the zero byte's six bits).
- */
-export function hashesBase64(hashes: readonly Uint8Array[]): string[] {
-  if (scratch.length < 33 * hashes.length) scratch = Buffer.alloc(33 * hashes.length);
-  for (let i = 0; i < hashes.length; i++) {
-    const h = hashes[i]!;
-    assert(h.length === 32, 'api: a proof hash is not 32 bytes');
-    scratch.set(h, 33 * i);
-    scratch[33 * i + 32] = 0;
-  }
-  const all = scratch.toString('base64', 0, 33 * hashes.length);
-  const out: string[] = new Array(hashes.length);
-  for (let i = 0; i < hashes.length; i++) out[i] = all.slice(44 * i, 44 * i + 43) + '=';
+  envelope.copy(out, headSize);
+  out.write(tail, headSize + envelope.length);
   return out;
 }
 

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { entryBytes, hashesBase64, type TransparencyLogEntry } from '../../src/api/create.ts';
+import { hashesBase64 } from '../../src/api/answer.ts';
+import { entryBytes, type TransparencyLogEntry } from '../../src/api/create.ts';
 
 const base64 = fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString('base64'));
 const decimal = fc.nat().map(String);
