@@ -18,14 +18,35 @@ export interface Progress {
   readonly keys: number;
 }
 
+/** EdgeJson is an edge as the map's records hold it: its size and hashes in base64. */
+export interface EdgeJson {
+  size: number;
+  levels: string[][];
+}
+
+/** edgeToJson and edgeFromJson convert an edge's size and hashes for the state and progress. */
+export const edgeToJson = (e: Progress['edge']): EdgeJson => ({
+  size: e.size,
+  levels: e.levels.map((l) => l.map(toBase64)),
+});
+export const edgeFromJson = (j: EdgeJson): Progress['edge'] => ({
+  size: j.size,
+  levels: j.levels.map((l) => l.map((h) => fromBase64(h)!)),
+});
+
+/** rootToJson and rootFromJson convert a trie root (null: the empty trie) likewise. */
+export const rootToJson = (r: Child | null): string | null => r && toBase64(encodeChild(r));
+export const rootFromJson = (j: string | null): Child | null =>
+  j === null ? null : decodeChild(fromBase64(j)!);
+
 /** encodeProgress is the progress record's bytes (JSON). */
 export function encodeProgress(p: Progress): Uint8Array {
   return new TextEncoder().encode(
     JSON.stringify({
       from: p.from,
-      edge: { size: p.edge.size, levels: p.edge.levels.map((l) => l.map(toBase64)) },
+      edge: edgeToJson(p.edge),
       after: p.after,
-      root: p.root && toBase64(encodeChild(p.root)),
+      root: rootToJson(p.root),
       keys: p.keys,
     }),
   );
@@ -35,16 +56,16 @@ export function encodeProgress(p: Progress): Uint8Array {
 export function decodeProgress(b: Uint8Array): Progress {
   const j = JSON.parse(new TextDecoder().decode(b)) as {
     from: number;
-    edge: { size: number; levels: string[][] };
+    edge: EdgeJson;
     after: string;
     root: string | null;
     keys: number;
   };
   return {
     from: j.from,
-    edge: { size: j.edge.size, levels: j.edge.levels.map((l) => l.map((h) => fromBase64(h)!)) },
+    edge: edgeFromJson(j.edge),
     after: j.after,
-    root: j.root === null ? null : decodeChild(fromBase64(j.root)!),
+    root: rootFromJson(j.root),
     keys: j.keys,
   };
 }

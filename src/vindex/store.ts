@@ -15,7 +15,7 @@
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
  *     j, j/<n>                a redo journal an older version left (journal.ts)
  */
-import { compare, concat, fromBase64, readU64be, toBase64, toHex, u64be } from '../bytes.ts';
+import { compare, concat, readU64be, toHex, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
@@ -33,8 +33,18 @@ import {
   subtreeKey,
 } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
-import { type Child, decodeChild, encodeChild, foldTrie, openTrie, proveKey } from './nodes.ts';
-import { decodeProgress, encodeProgress, type Progress, sameEdge } from './progress.ts';
+import { type Child, foldTrie, openTrie, proveKey } from './nodes.ts';
+import {
+  decodeProgress,
+  edgeFromJson,
+  type EdgeJson,
+  edgeToJson,
+  encodeProgress,
+  type Progress,
+  rootFromJson,
+  rootToJson,
+  sameEdge,
+} from './progress.ts';
 import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
@@ -85,8 +95,8 @@ function encodeState(s: MapState): Uint8Array {
   return new TextEncoder().encode(
     JSON.stringify({
       v: 1,
-      edge: { size: s.edge.size, levels: s.edge.levels.map((l) => l.map(toBase64)) },
-      root: s.root && toBase64(encodeChild(s.root)),
+      edge: edgeToJson(s.edge),
+      root: rootToJson(s.root),
       pending: s.pending,
       covered: s.covered,
       revisions: s.revisions,
@@ -97,17 +107,16 @@ function encodeState(s: MapState): Uint8Array {
 
 function decodeState(b: Uint8Array): MapState {
   const j = JSON.parse(new TextDecoder().decode(b)) as {
-    edge: { size: number; levels: string[][] };
+    edge: EdgeJson;
     root: string | null;
     pending: string | null;
     covered: string | null;
     revisions: number;
     counts: Counts;
   };
-  const levels = j.edge.levels.map((l) => l.map((h) => fromBase64(h)!));
   return {
-    edge: { size: j.edge.size, levels, bundle: [] },
-    root: j.root === null ? null : decodeChild(fromBase64(j.root)!),
+    edge: { ...edgeFromJson(j.edge), bundle: [] },
+    root: rootFromJson(j.root),
     pending: j.pending,
     covered: j.covered,
     revisions: j.revisions,
