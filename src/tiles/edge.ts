@@ -7,12 +7,12 @@
 import { equal } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import {
-  balancedRoot,
   balancedRootInto,
   foldRight,
   type Hash,
   HASH_SIZE,
   leafHashInPlace,
+  nodeHash,
 } from '../merkle/index.ts';
 import { checkEntry, decodeBundle, putEntry } from './bundle.ts';
 import { ENTRIES, type Tile, TILE_WIDTH, tilePath, tileWidth } from './tile.ts';
@@ -50,17 +50,37 @@ export function edgeTiles(size: number): Tile[] {
 /** edgeRoot returns the root hash of the tree the edge ends. */
 export function edgeRoot(edge: Edge): Hash {
   const subtrees: Hash[] = [];
-  for (let level = edge.levels.length - 1; level >= 0; level--) {
-    const hashes = edge.levels[level]!;
-    let pos = 0;
-    for (let width = 128; width >= 1; width /= 2) {
-      if (hashes.length & width) {
-        subtrees.push(balancedRoot(hashes.slice(pos, pos + width)));
-        pos += width;
-      }
-    }
-  }
+  for (let level = edge.levels.length - 1; level >= 0; level--)
+    subtrees.push(...peaksOf(edge.levels[level]!));
   return foldRight(subtrees);
+}
+
+// PEAKS holds, for a level's partial tile (an edge's hash array, never modified), the roots of the
+// perfect subtrees its hashes make up, largest first (the binary decomposition of its width).
+// A commit's appendToEdge extends the previous edge's peaks with its new hashes (finish), so its
+// edgeRoot hashes about one node per new hash instead of the whole partial tile again (a
+// 100-entry commit at 30k entries: edgeRoot 158-457 -> 20-63 µs, appendToEdge ~+40 µs, load 8).
+const PEAKS = new WeakMap<readonly Hash[], readonly Hash[]>();
+
+function peaksOf(hashes: readonly Hash[]): readonly Hash[] {
+  let p = PEAKS.get(hashes);
+  if (p === undefined) {
+    p = extendPeaks([], hashes, 0);
+    PEAKS.set(hashes, p);
+  }
+  return p;
+}
+
+// extendPeaks returns the peaks of hashes given those (old) of its first `from` hashes: appending
+// hash i merges it with as many peaks as i has trailing one bits, as a binary counter carries.
+function extendPeaks(old: readonly Hash[], hashes: readonly Hash[], from: number): Hash[] {
+  const stack = old.slice();
+  for (let i = from; i < hashes.length; i++) {
+    let h = hashes[i]!;
+    for (let c = i; c & 1; c >>= 1) h = nodeHash(stack.pop()!, h);
+    stack.push(h);
+  }
+  return stack;
 }
 
 /** Level is the partial tile of one level being filled: its hashes back to back, as stored. */
@@ -120,13 +140,20 @@ class Appender {
     for (let L = 0; L < height; L++) {
       const lv = this.open[L];
       if (!lv) {
-        levels.push((this.edge.levels[L] ?? []).slice());
+        const same = this.edge.levels[L] ?? [];
+        levels.push(same.slice());
+        const p = PEAKS.get(same);
+        if (p) PEAKS.set(levels[L]!, p);
         continue;
       }
       const hashes = lv.kept.slice();
       for (let i = hashes.length; i < lv.count; i++)
         hashes.push(lv.data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
       levels.push(hashes);
+      // Peaks are extended only where the old ones are known (an edge whose root was asked for):
+      // appending pays nothing for callers that never ask.
+      const p = PEAKS.get(lv.kept);
+      if (p) PEAKS.set(hashes, extendPeaks(p, hashes, lv.kept.length));
       if (lv.count === 0) continue;
       const n = Math.floor(size / TILE_WIDTH ** (L + 1));
       this.put({ level: L, n, width: lv.count }, lv.data.subarray(0, lv.count * HASH_SIZE));

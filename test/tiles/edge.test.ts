@@ -103,6 +103,9 @@ describe('appendToEdge in random batches, up to 66,000 entries', () => {
             for (const p of c.superseded) objects.delete(p);
             [given, computed] = [g.edge, c.edge];
             expect(edgeRoot(c.edge)).toEqual(refRoot(c.edge.size));
+            // The given chain's roots are asked for now and then: its edges extend remembered
+            // peaks after an asked one and compute them afresh after one that was not.
+            if (b % 3 === 0) expect(edgeRoot(g.edge)).toEqual(refRoot(g.edge.size));
           }
           const s = computed.size;
           const want = new Set<string>();
@@ -117,6 +120,23 @@ describe('appendToEdge in random batches, up to 66,000 entries', () => {
       ),
       { numRuns: 3 },
     );
+  });
+
+  it('gives each of two different appends to one edge its own root (a commit that failed)', () => {
+    let edge: Edge = EMPTY_EDGE;
+    for (const b of [3, 100, 61, 200, 1]) {
+      const base = appendToEdge(edge, ENTRY.slice(edge.size, edge.size + b)).edge;
+      expect(edgeRoot(base)).toEqual(refRoot(base.size));
+      // Other entries than the reference's first, then the reference's own: a retried commit.
+      const other = ENTRY.slice(N - 50, N - 50 + b);
+      const failed = appendToEdge(base, other).edge;
+      // Fresh level arrays carry no remembered peaks: their root is computed from the hashes.
+      const afresh = { ...failed, levels: failed.levels.map((l) => l.slice()) };
+      expect(edgeRoot(failed)).toEqual(edgeRoot(afresh));
+      expect(edgeRoot(failed)).not.toEqual(refRoot(failed.size));
+      edge = appendToEdge(base, ENTRY.slice(base.size, base.size + b)).edge;
+      expect(edgeRoot(edge)).toEqual(refRoot(edge.size));
+    }
   });
 
   it('keeps the hashes right for an edge kept without its bundle, as the index keeps it', () => {
