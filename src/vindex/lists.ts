@@ -10,18 +10,27 @@
  *     l/<key hex>/<chunk hex8>              up to 256 u64be indices: positions chunk·256 onwards
  *     h/<key hex>/<level hex2>/<index hex>  the hash of list positions [index·2^level, +2^level)
  */
-import { putU64be, readU64be } from '../bytes.ts';
+import { concat, putU64be, readU64be, u64be } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import {
   consistencyRanges,
   foldRight,
   type Hash,
+  HASH_SIZE,
   type Range,
   rangeSubtrees,
   type Subtree,
 } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
-import { pageProofRanges, rangeHash } from './list.ts';
+import {
+  appendInPlace,
+  EMPTY_LIST,
+  type ListEdge,
+  listRoot,
+  pageProofRanges,
+  rangeHash,
+} from './list.ts';
+import { mapLeafHash } from './trie.ts';
 
 /** CHUNK is how many indices one stored chunk holds: 2^CHUNK_LEVEL. */
 export const CHUNK = 256;
@@ -123,4 +132,78 @@ export async function readListProof(
     pageProof: plans.slice(0, pageRanges.length).map(fold),
     consistency: plans.slice(pageRanges.length).map(fold),
   };
+}
+
+/** encodeKeyRecord is a key's record (k/<key hex>): u64be(list size) ‖ the list's edge hashes. */
+export function encodeKeyRecord(e: ListEdge): Uint8Array {
+  return concat(u64be(e.size), ...e.hashes);
+}
+
+/** decodeKeyRecord reads encodeKeyRecord's bytes, or throws 'corrupt'. */
+export function decodeKeyRecord(b: Uint8Array): ListEdge {
+  const size = readU64be(b, 0);
+  if (size === null || (b.length - 8) % HASH_SIZE !== 0)
+    throw new LogError('corrupt', 'map: a stored key record is malformed');
+  const hashes: Hash[] = [];
+  for (let off = 8; off < b.length; off += HASH_SIZE) hashes.push(b.slice(off, off + HASH_SIZE));
+  return { size, hashes };
+}
+
+/** ListKey is a key whose list gains indices (ascending, after those it holds). */
+export interface ListKey {
+  readonly key: Hash;
+  readonly hex: string;
+  readonly indices: readonly number[];
+}
+
+/**
+ * appendLists appends each key's new indices to its stored list, passing every record it
+ * changes to put, and returns each key's new map leaf hash and how many keys are new. Only the
+ * keys the map holds (present[i], from the trie) have a list to read.
+ */
+export async function appendLists(
+  read: (ids: string[]) => Promise<(Uint8Array | null)[]>,
+  keys: readonly ListKey[],
+  present: Uint8Array,
+  put: (key: string, value: Uint8Array) => void,
+): Promise<{ leaves: Hash[]; added: number }> {
+  const held: number[] = [];
+  for (let i = 0; i < keys.length; i++) if (present[i]) held.push(i);
+  const recs = await read(held.map((i) => `k/${keys[i]!.hex}`));
+  const edges: ListEdge[] = keys.map(() => EMPTY_LIST);
+  held.forEach((i, j) => {
+    // The trie holds a leaf for every key with a list, and only for those.
+    if (!recs[j]) throw new LogError('corrupt', `map: key ${keys[i]!.hex} has a leaf, no list`);
+    edges[i] = decodeKeyRecord(recs[j]!);
+  });
+  // Only a list whose last chunk is partial has a tail to read (a new key has none).
+  const partial = held.filter((i) => edges[i]!.size % CHUNK !== 0);
+  const got = await read(
+    partial.map((i) => chunkKey(keys[i]!.hex, Math.floor(edges[i]!.size / CHUNK))),
+  );
+  const tails = new Map(partial.map((i, j) => [i, got[j]]));
+  const leaves = keys.map(({ key, hex, indices }, i) => {
+    const e = edges[i]!;
+    const hashes = e.hashes.slice();
+    let size = e.size;
+    let c = Math.floor(size / CHUNK);
+    let chunk = size % CHUNK === 0 ? [] : decodeChunk(tails.get(i)!);
+    // A full chunk and each perfect subtree above it are stored as the append completes them.
+    const done = (level: number, hash: Hash) => {
+      if (level >= CHUNK_LEVEL) put(subtreeKey(hex, { level, index: size / 2 ** level - 1 }), hash);
+    };
+    for (const index of indices) {
+      appendInPlace(hashes, size++, index, done);
+      chunk.push(index);
+      if (chunk.length === CHUNK) {
+        put(chunkKey(hex, c++), encodeChunk(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) put(chunkKey(hex, c), encodeChunk(chunk));
+    const edge = { size, hashes };
+    put(`k/${hex}`, encodeKeyRecord(edge));
+    return mapLeafHash(key, { size, listRoot: listRoot(edge) });
+  });
+  return { leaves, added: keys.length - held.length };
 }

@@ -5,7 +5,7 @@
  * batched: one call folds any number of new or changed leaves into the trie, reading only the
  * nodes on their paths.
  */
-import { compare, toHex } from '../bytes.ts';
+import { compare } from '../bytes.ts';
 import { assert, LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE } from '../merkle/index.ts';
 import { bitAt, commonPrefix, LEAF_SPLIT, mapNodeHash, type ProofStep } from './trie.ts';
@@ -54,7 +54,10 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** nodeId is the storage key of the node branching at bit split above key. */
 export function nodeId(split: number, key: Hash): string {
   const whole = split >> 3;
-  let id = `t/${HEX[split] ?? split.toString(16)}/${toHex(key.subarray(0, whole))}`;
+  // A prefix is a few bytes (a trie of n keys branches within about log2(n) bits): a loop over
+  // a table costs less than a Buffer and its hex formatting, once for every node read or written.
+  let id = `t/${HEX[split] ?? split.toString(16)}/`;
+  for (let i = 0; i < whole; i++) id += HEX[key[i]!];
   // The last byte of a prefix that ends inside it keeps only the prefix's bits.
   if (split & 7) id += HEX[key[whole]! & (0xff << (8 - (split & 7)))];
   return id;
@@ -116,16 +119,22 @@ export async function updateTrie(
 
 type Opened = Map<string, readonly [Child, Child]>;
 
-/** OpenTrie is a trie with the stored nodes that new keys fall into read (openTrie). */
+/**
+ * OpenTrie is a trie with the stored nodes that new keys fall into read (openTrie), and which of
+ * the keys it holds already (present[i] for openTrie's keys[i]).
+ */
 export interface OpenTrie {
   readonly root: Child | null;
   readonly fresh: readonly Fresh[];
   readonly nodes: Opened;
+  readonly present: Uint8Array;
 }
 
 /**
  * openTrie reads the stored nodes of the trie under root that the new keys (distinct) fall
  * into, one batch per level: which nodes these are depends on the keys alone, not their leaves.
+ * A key the trie holds falls into every node above its leaf, so its leaf is among the children
+ * read: that is how present is known without reading anything else.
  */
 export async function openTrie(
   srcMany: NodesSource,
@@ -137,7 +146,8 @@ export async function openTrie(
   fresh.sort(byKey);
   for (let i = 1; i < fresh.length; i++)
     assert(byKey(fresh[i - 1]!, fresh[i]!) !== 0, 'vindex: a key changed twice in one batch');
-  return { root, fresh, nodes: await readOpened(srcMany, root, fresh) };
+  const present = new Uint8Array(keys.length);
+  return { root, fresh, nodes: await readOpened(srcMany, root, fresh, present), present };
 }
 
 /**
@@ -184,18 +194,24 @@ function opens(c: Child, fresh: readonly Fresh[]): boolean {
   return i < fresh.length && commonPrefix(fresh[i]!.key, c.key) >= c.split;
 }
 
-// readOpened reads, level by level, every stored node that a new key falls inside.
+// readOpened reads, level by level, every stored node that a new key falls inside, and marks in
+// present the keys whose leaf it meets.
 async function readOpened(
   srcMany: NodesSource,
   root: Child | null,
   fresh: readonly Fresh[],
+  present: Uint8Array,
 ): Promise<Opened> {
   const nodes: Opened = new Map();
   let frontier = root ? [root] : [];
   while (frontier.length > 0) {
-    const ids = frontier
-      .filter((c) => c.split < LEAF_SPLIT && opens(c, fresh))
-      .map((c) => nodeId(c.split, c.key));
+    const ids: string[] = [];
+    for (const c of frontier) {
+      if (c.split === LEAF_SPLIT) {
+        const i = lowerBound(fresh, c.key, LEAF_SPLIT);
+        if (i < fresh.length && compare(fresh[i]!.key, c.key) === 0) present[fresh[i]!.at] = 1;
+      } else if (opens(c, fresh)) ids.push(nodeId(c.split, c.key));
+    }
     const got = ids.length > 0 ? await srcMany(ids) : [];
     frontier = [];
     ids.forEach((id, i) => {

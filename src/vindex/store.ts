@@ -15,25 +15,16 @@
  *     h/<key hex>/<level>/<n> the hash of a full chunk or of a perfect subtree of them
  *     j, j/<n>                a redo journal an older version left (journal.ts)
  */
-import { compare, concat, readU64be, toHex, u64be } from '../bytes.ts';
+import { compare, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { type Hash, HASH_SIZE } from '../merkle/index.ts';
+import type { Hash } from '../merkle/index.ts';
 import type { LocalMap } from '../storage/index.ts';
 import type { Edge } from '../tiles/index.ts';
 import { recover } from './journal.ts';
-import { appendInPlace, EMPTY_LIST, type ListEdge, listRoot } from './list.ts';
-import {
-  CHUNK,
-  CHUNK_LEVEL,
-  chunkKey,
-  decodeChunk,
-  encodeChunk,
-  type ListProof,
-  readListProof,
-  subtreeKey,
-} from './lists.ts';
+import { EMPTY_LIST, listRoot } from './list.ts';
+import { appendLists, decodeKeyRecord, type ListProof, readListProof } from './lists.ts';
 import { keyHash, mapEntry, type Mapped, type Problem, PROBLEMS } from './mapfn.ts';
-import { type Child, foldTrie, openTrie, proveKey } from './nodes.ts';
+import { type Child, foldTrie, type NodesSource, openTrie, proveKey } from './nodes.ts';
 import {
   decodeProgress,
   edgeFromJson,
@@ -45,7 +36,7 @@ import {
   rootToJson,
   sameEdge,
 } from './progress.ts';
-import { mapLeafHash, type MapValue, type TrieProof } from './trie.ts';
+import type { MapValue, TrieProof } from './trie.ts';
 
 /** Counts are what the map function made of the entries so far (for /metrics). */
 export interface Counts {
@@ -128,19 +119,6 @@ function decodeState(b: Uint8Array): MapState {
   };
 }
 
-function encodeKeyRecord(e: ListEdge): Uint8Array {
-  return concat(u64be(e.size), ...e.hashes);
-}
-
-function decodeKeyRecord(b: Uint8Array): ListEdge {
-  const size = readU64be(b, 0);
-  if (size === null || (b.length - 8) % HASH_SIZE !== 0)
-    throw new LogError('corrupt', 'map: a stored key record is malformed');
-  const hashes: Hash[] = [];
-  for (let off = 8; off < b.length; off += HASH_SIZE) hashes.push(b.slice(off, off + HASH_SIZE));
-  return { size, hashes };
-}
-
 /**
  * MAP_LEVELDB is the LevelDB options of a map. LevelDB (1.20) maps every table file it holds
  * open into memory, and holds at least 64 open (it raises a smaller maxOpenFiles to 74, ten of
@@ -170,6 +148,17 @@ const JOURNAL_BATCH = 4 << 20;
 
 const PROGRESS_KEY = 'p';
 const EMPTY = new Uint8Array(0);
+
+// readThrough reads from the store, except what the part being written writes (nodes).
+function readThrough(kv: LocalMap, nodes: ReadonlyMap<string, Uint8Array>): NodesSource {
+  return async (ids) => {
+    const miss = nodes.size === 0 ? ids : ids.filter((id) => !nodes.has(id));
+    const got = await kv.getMany(miss);
+    if (miss === ids) return got;
+    let j = 0;
+    return ids.map((id) => nodes.get(id) ?? got[j++]!);
+  };
+}
 
 /** MapStore reads and updates the map in a LocalMap. */
 export class MapStore {
@@ -287,21 +276,31 @@ export class MapStore {
     }
     this.committing = true;
     let s: MapState | null = null;
+    // A part is read and computed while the part before it is written (fsynced): what that part
+    // writes and a later part reads, the trie nodes above both (lists are disjoint), it reads
+    // from that part's writes (last); all else the store holds as it will be after the write.
+    // The batches are the same as written one after the other, and still land one at a time.
+    let writing: Promise<void> = Promise.resolve();
+    let last = new Map<string, Uint8Array>();
     for (let lo = 0; lo < keys.length || lo === 0; lo += this.part) {
       const part = keys.slice(lo, lo + this.part);
       const writes: { key: string; value: Uint8Array }[] = [];
       const put = (key: string, value: Uint8Array) => writes.push({ key, value });
-      // Which trie nodes the keys fall into depends on the keys alone: they are read while the
-      // lists are.
-      const [leaves, trie] = await Promise.all([
-        this.appendLists(part, put, counts),
-        openTrie(
-          (ids) => this.kv.getMany(ids),
-          root,
-          part.map((c) => c.key),
-        ),
-      ]);
-      root = foldTrie(trie, leaves, put);
+      const read = readThrough(this.kv, last);
+      // The trie nodes the keys fall into are read first: they tell which keys the map holds
+      // already, and only those have a list to read (most keys of a chunk are new ones).
+      const trie = await openTrie(
+        read,
+        root,
+        part.map((c) => c.key),
+      );
+      const lists = await appendLists(read, part, trie.present, put);
+      counts.keys += lists.added;
+      const nodes = new Map<string, Uint8Array>();
+      root = foldTrie(trie, lists.leaves, (id, node) => {
+        nodes.set(id, node);
+        put(id, node);
+      });
       if (lo + this.part < keys.length) {
         const after = part.at(-1)!.hex;
         const edge = next.edge;
@@ -314,52 +313,16 @@ export class MapStore {
         put(STATE_KEY, encodeState(s));
         if (lo > 0 || resume) put(PROGRESS_KEY, EMPTY);
       }
-      await this.kv.put(writes, { sync: true });
+      // A failed write fails the commit here, before any later part is written.
+      await writing;
+      writing = this.kv.put(writes, { sync: true });
+      writing.catch(() => undefined);
+      last = nodes;
     }
+    await writing;
     this.progress = null;
     this.committing = false;
     return s!;
-  }
-
-  // appendLists appends each key's new indices to its list and returns its new leaf hash.
-  private async appendLists(
-    keys: readonly { key: Hash; hex: string; indices: number[] }[],
-    put: (key: string, value: Uint8Array) => void,
-    counts: Counts,
-  ): Promise<Hash[]> {
-    const recs = await this.kv.getMany(keys.map((c) => `k/${c.hex}`));
-    const edges = recs.map((r) => (r ? decodeKeyRecord(r) : EMPTY_LIST));
-    // Only a list whose last chunk is partial has a tail to read (a new key has none).
-    const partial = keys.flatMap((_, i) => (edges[i]!.size % CHUNK === 0 ? [] : [i]));
-    const got = await this.kv.getMany(
-      partial.map((i) => chunkKey(keys[i]!.hex, Math.floor(edges[i]!.size / CHUNK))),
-    );
-    const tails = new Map(partial.map((i, j) => [i, got[j]]));
-    return keys.map(({ key, hex, indices }, i) => {
-      const e = edges[i]!;
-      if (e.size === 0) counts.keys++;
-      const hashes = e.hashes.slice();
-      let size = e.size;
-      let c = Math.floor(size / CHUNK);
-      let chunk = size % CHUNK === 0 ? [] : decodeChunk(tails.get(i)!);
-      // A full chunk and each perfect subtree above it are stored as the append completes them.
-      const done = (level: number, hash: Hash) => {
-        if (level >= CHUNK_LEVEL)
-          put(subtreeKey(hex, { level, index: size / 2 ** level - 1 }), hash);
-      };
-      for (const index of indices) {
-        appendInPlace(hashes, size++, index, done);
-        chunk.push(index);
-        if (chunk.length === CHUNK) {
-          put(chunkKey(hex, c++), encodeChunk(chunk));
-          chunk = [];
-        }
-      }
-      if (chunk.length > 0) put(chunkKey(hex, c), encodeChunk(chunk));
-      const edge = { size, hashes };
-      put(`k/${hex}`, encodeKeyRecord(edge));
-      return mapLeafHash(key, { size, listRoot: listRoot(edge) });
-    });
   }
 
   /** value reads a key's list size and root (size 0 when the key is absent). */
