@@ -12,6 +12,8 @@ import {
   decodeForwardRequest,
   encodeForwardAnswer,
   type ForwardAnswer,
+  type ForwardAsk,
+  FRONTEND_HEADER,
   MAX_FORWARD,
   PROOFS_HEADER,
   PUBLISHED_HEADER,
@@ -26,11 +28,11 @@ export interface ForwardTarget {
   readonly sequencing: boolean;
   /**
    * sequenceForwarded resolves with each entry's place once all are durably committed, and the
-   * newest durable publication to send with the answer; with proofs, each place carries its
+   * newest durable publication to send with the answer; with ask.proofs, each place carries its
    * inclusion proof in that publication when it covers the whole batch (forward.ts). It rejects
    * with a LogError ('unavailable' when this instance is not the sequencer).
    */
-  sequenceForwarded(entries: readonly Uint8Array[], proofs: boolean): Promise<ForwardAnswer>;
+  sequenceForwarded(entries: readonly Uint8Array[], ask: ForwardAsk): Promise<ForwardAnswer>;
 }
 
 // CBOR overhead per entry is at most 5 bytes of head, plus the array head.
@@ -66,8 +68,11 @@ export async function postForward(
     if (e.length === 0 || e.length > MAX_ENTRY_SIZE)
       throw new LogError('bad_request', 'forward: an entry is empty or too large');
   }
-  const proofs = c.req.header(PROOFS_HEADER) === '1';
-  const { placed, note } = await target.sequenceForwarded(entries, proofs);
+  const ask = {
+    proofs: c.req.header(PROOFS_HEADER) === '1',
+    from: c.req.header(FRONTEND_HEADER)?.slice(0, 64),
+  };
+  const { placed, note } = await target.sequenceForwarded(entries, ask);
   return c.body(new Uint8Array(encodeForwardAnswer(placed)), 200, {
     'Content-Type': 'application/cbor',
     ...(note !== null ? { [PUBLISHED_HEADER]: toBase64(utf8(note)) } : {}),

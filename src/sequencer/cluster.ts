@@ -21,20 +21,20 @@ import { EMPTY_ROOT } from '../merkle/index.ts';
 import { type NoteVerifier, parseVerifierKey } from '../note/index.ts';
 import type { LogStore } from '../storage/index.ts';
 import { CHECKPOINT_KEY } from '../storage/index.ts';
-import type { CoreOptions } from './core.ts';
+import { type CoreOptions, integrateAndPublish } from './core.ts';
 import {
+  Feeders,
   type ForwardAnswer,
+  type ForwardAsk,
   Forwarder,
   type ForwarderEvents,
   keepProofs,
   pendingOf,
   withProofs,
 } from './forward.ts';
-import { Integrator } from './integrator.ts';
 import { type Lease, LeasedStore } from './lease.ts';
 import type { LogCore } from './log.ts';
 import { type AddResult, Pool, type Sequenced } from './pool.ts';
-import { Publisher } from './publisher.ts';
 import { TileReader } from './reader.ts';
 import { type CommitContext, initialCommit, type Pending } from './sequence.ts';
 import {
@@ -80,7 +80,7 @@ export class ClusterCore implements LogCore {
   private readonly secret: string;
   // The log key, parsed once: every forward answer's publication is verified with it.
   private readonly verifier: NoteVerifier;
-  private local: { integrator: Integrator; publisher: Publisher } | null = null;
+  private local: ReturnType<typeof integrateAndPublish> | null = null;
   private state: LogState;
   private polled: Published;
   private polledAt: number;
@@ -88,10 +88,13 @@ export class ClusterCore implements LogCore {
   private switchingTo: boolean | null = null;
   private polling = false;
   private lastPoll = -Infinity;
+  private forwardNoteAt = -Infinity;
   private loading = false;
   private lastLoad = -Infinity;
   private readonly pollMs: number;
   private probing = false;
+  // A partial batch waits for frontends' forwards, cut FORWARD_AGE_MS after their last answers.
+  private readonly feeders = new Feeders(2 * FORWARD_AGE_MS);
   private timer: ReturnType<typeof setInterval>;
 
   private constructor(
@@ -122,6 +125,7 @@ export class ClusterCore implements LogCore {
       deadlineMs: opts.deadlineMs,
       events: cluster.forwarderEvents,
       proofs: true,
+      id: crypto.randomUUID(),
     });
     this.pool = new Pool(this, published, {
       maxBatch: opts.maxBatch,
@@ -220,7 +224,10 @@ export class ClusterCore implements LogCore {
     }
     if (this.secret === '') throw new LogError('unavailable', NO_SECRET);
     const r = await this.forwarder.sequence(batch);
-    if (r.note) this.adopt(r.note);
+    if (r.note) {
+      this.forwardNoteAt = this.opts.clock.now();
+      this.adopt(r.note);
+    }
     // Its proofs are kept for the answers; if none and uncovered, the next tick polls.
     const { note, checkpoint: cp } = this.polled;
     const kept = r.note === note && keepProofs(batch, r.placed, cp, this.reader, this.warn);
@@ -229,13 +236,14 @@ export class ClusterCore implements LogCore {
   }
 
   /** sequenceForwarded serves POST /internal/forward: only the sequencer takes batches. */
-  async sequenceForwarded(entries: readonly Uint8Array[], proofs: boolean): Promise<ForwardAnswer> {
+  async sequenceForwarded(entries: readonly Uint8Array[], ask: ForwardAsk): Promise<ForwardAnswer> {
     const local = this.local;
     if (!local || !this.lease.isSequencer())
       throw new LogError('unavailable', 'sequencer: this instance is a frontend');
+    if (ask.from !== undefined) this.feeders.fed(ask.from);
     const placed = await local.integrator.sequence(pendingOf(entries));
     const { note, checkpoint: cp } = this.published;
-    return { placed: proofs ? await withProofs(placed, cp.size, this.reader) : placed, note };
+    return { placed: ask.proofs ? await withProofs(placed, cp.size, this.reader) : placed, note };
   }
 
   async refresh(): Promise<void> {
@@ -272,9 +280,11 @@ export class ClusterCore implements LogCore {
     }
     if (this.local) return;
     const now = this.opts.clock.now();
-    // Forward answers usually carry the covering publication; poll often only while it did not.
+    // Forward answers usually carry the covering publication; poll often only while it did not,
+    // and not at all while they keep bringing the newest one (forwardNoteAt).
     const every = this.pool.awaiting > 0 ? this.pollMs : 1000;
-    if (!this.polling && now - this.lastPoll >= every) {
+    const told = this.pool.awaiting === 0 && now - this.forwardNoteAt < 1000;
+    if (!this.polling && !told && now - this.lastPoll >= every) {
       this.lastPoll = now;
       this.polling = true;
       void this.pollPublished()
@@ -350,32 +360,22 @@ export class ClusterCore implements LogCore {
       const { state, published } = current
         ? { state: known, published: seen }
         : await loadBoth(this.store, this.verifier, this.ctx.origin);
-      const o = this.opts;
-      const integrator: Integrator = new Integrator(this.ctx, state, {
-        maxBatch: o.maxBatch,
-        pipelinePartial: false, // an S3 commit costs its round trips whatever its size
-        events: o.events,
-        onCommitted: (s, writes, published) => {
-          this.reader.prime(writes);
-          this.state = s;
-          if (published) publisher.committed({ note: s.note, checkpoint: s.checkpoint });
-          else publisher.kick();
+      const { integrator, publisher } = integrateAndPublish(
+        this.ctx,
+        state,
+        published,
+        this.reader,
+        this.opts,
+        {
+          pipelinePartial: false, // an S3 commit costs its round trips whatever its size
+          gatherMs: (since) => this.feeders.gatherMs(since),
+          onCommitted: (s) => (this.state = s),
+          onPublished: (p) => {
+            this.polled = p;
+            this.pool.publish(p);
+          },
         },
-      });
-      const publisher: Publisher = new Publisher(this.ctx, integrator, published, {
-        intervalMs: o.checkpointIntervalMs,
-        republishMs: o.republishIntervalMs,
-        retryMs: o.retryMs,
-        witnessing: o.witnessing,
-        failOpen: o.failOpen,
-        prove: (a, b) => this.reader.proveConsistency(a, b),
-        clock: o.clock,
-        events: o.events,
-        onPublished: (p) => {
-          this.polled = p;
-          this.pool.publish(p);
-        },
-      });
+      );
       integrator.start(true); // the state was read through readLock() just above
       publisher.start();
       this.local = { integrator, publisher };

@@ -6,9 +6,8 @@
  * order of shutdown.
  */
 import type { Hash } from '../merkle/index.ts';
-import type { TileWrite } from '../tiles/index.ts';
 import type { Clock } from './clock.ts';
-import { Integrator, type IntegratorEvents } from './integrator.ts';
+import { Integrator, type IntegratorEvents, type IntegratorOptions } from './integrator.ts';
 import { type AddResult, Pool } from './pool.ts';
 import { type CheckpointWitnessing, Publisher, type PublisherEvents } from './publisher.ts';
 import type { TileReader } from './reader.ts';
@@ -43,16 +42,11 @@ export class SequencerCore {
     reader: TileReader,
     opts: CoreOptions,
   ) {
-    const onCommitted = (s: LogState, writes: readonly TileWrite[], published: boolean) => {
-      reader.prime(writes);
-      if (published) this.publisher.committed({ note: s.note, checkpoint: s.checkpoint });
-      else this.publisher.kick();
-    };
-    this.integrator = new Integrator(ctx, state, {
-      maxBatch: opts.maxBatch,
-      events: opts.events,
-      onCommitted,
+    const stages = integrateAndPublish(ctx, state, published, reader, opts, {
+      onPublished: (p) => this.pool.publish(p),
     });
+    this.integrator = stages.integrator;
+    this.publisher = stages.publisher;
     this.pool = new Pool(this.integrator, published, {
       maxBatch: opts.maxBatch,
       maxAgeMs: opts.maxAgeMs,
@@ -60,18 +54,6 @@ export class SequencerCore {
       deadlineMs: opts.deadlineMs,
       clock: opts.clock,
       onPushback: opts.events.pushback,
-    });
-    const prove = (a: number, b: number): Promise<Hash[]> => reader.proveConsistency(a, b);
-    this.publisher = new Publisher(ctx, this.integrator, published, {
-      intervalMs: opts.checkpointIntervalMs,
-      republishMs: opts.republishIntervalMs,
-      retryMs: opts.retryMs,
-      witnessing: opts.witnessing,
-      failOpen: opts.failOpen,
-      prove,
-      clock: opts.clock,
-      events: opts.events,
-      onPublished: (p) => this.pool.publish(p),
     });
   }
 
@@ -101,4 +83,50 @@ export class SequencerCore {
     await this.publisher.stop();
     await this.integrator.stop();
   }
+}
+
+/** StageOptions are what a caller adds to the integrator and publisher integrateAndPublish makes. */
+export interface StageOptions extends Pick<IntegratorOptions, 'pipelinePartial' | 'gatherMs'> {
+  /** onCommitted sees each durable commit's state, after the reader has its tiles. */
+  readonly onCommitted?: (state: LogState) => void;
+  readonly onPublished: (p: Published) => void;
+}
+
+/**
+ * integrateAndPublish makes an integrator on state and a publisher from published, wired: each
+ * commit primes reader with its tiles and wakes the publisher. Neither is started.
+ */
+export function integrateAndPublish(
+  ctx: CommitContext,
+  state: LogState,
+  published: Published,
+  reader: TileReader,
+  opts: CoreOptions,
+  stage: StageOptions,
+): { integrator: Integrator; publisher: Publisher } {
+  const integrator: Integrator = new Integrator(ctx, state, {
+    maxBatch: opts.maxBatch,
+    pipelinePartial: stage.pipelinePartial,
+    gatherMs: stage.gatherMs,
+    events: opts.events,
+    onCommitted: (s, writes, published) => {
+      reader.prime(writes);
+      stage.onCommitted?.(s);
+      if (published) publisher.committed({ note: s.note, checkpoint: s.checkpoint });
+      else publisher.kick();
+    },
+  });
+  const prove = (a: number, b: number): Promise<Hash[]> => reader.proveConsistency(a, b);
+  const publisher: Publisher = new Publisher(ctx, integrator, published, {
+    intervalMs: opts.checkpointIntervalMs,
+    republishMs: opts.republishIntervalMs,
+    retryMs: opts.retryMs,
+    witnessing: opts.witnessing,
+    failOpen: opts.failOpen,
+    prove,
+    clock: opts.clock,
+    events: opts.events,
+    onPublished: stage.onPublished,
+  });
+  return { integrator, publisher };
 }

@@ -26,8 +26,9 @@ import { Encoder } from 'cbor-x';
 
 import { concat, decodeUtf8, equal, fromBase64, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
-import { checkInclusion, type Hash, HASH_SIZE, leafHash } from '../merkle/index.ts';
+import { type Hash, HASH_SIZE, leafHash } from '../merkle/index.ts';
 import { checkEntry } from '../tiles/index.ts';
+import { InclusionChecker } from './inclusion.ts';
 import type { Pending } from './sequence.ts';
 
 /** FORWARD_PATH is the internal endpoint, on the same listener as the public API. */
@@ -38,6 +39,13 @@ export const PUBLISHED_HEADER = 'Tilelog-Published';
 
 /** PROOFS_HEADER, set to 1 on a request, asks for inclusion proofs in the answer. */
 export const PROOFS_HEADER = 'Tilelog-Proofs';
+
+/**
+ * FRONTEND_HEADER names the forwarding instance (an opaque id, random per process): the
+ * sequencer waits for the batches of the frontends that feed it before it commits
+ * (IntegratorOptions.gatherMs). Only a hint for batching; nothing depends on it for safety.
+ */
+export const FRONTEND_HEADER = 'Tilelog-Frontend';
 
 /** MAX_FORWARD is the most entries one forwarded batch may carry. */
 export const MAX_FORWARD = 4096;
@@ -51,6 +59,14 @@ export interface ForwardedEntry {
   readonly duplicate: boolean;
   /** hashes, when proofs were asked for, prove index in the checkpoint the answer carries. */
   readonly hashes?: readonly Hash[];
+}
+
+/** ForwardAsk is what a forward request asks for besides sequencing, and who sends it. */
+export interface ForwardAsk {
+  /** proofs: PROOFS_HEADER was 1. */
+  readonly proofs: boolean;
+  /** from is the FRONTEND_HEADER, a batching hint only (Feeders). */
+  readonly from?: string;
 }
 
 /** ForwardAnswer is a batch's places and the publication the answer carried (null: none). */
@@ -173,14 +189,47 @@ export function keepProofs(
   warn?: (what: string, err: unknown) => void,
 ): boolean {
   if (placed.some((p) => !p.hashes)) return false;
-  try {
-    placed.forEach((p, i) => checkInclusion(p.index, cp.size, batch[i]!.hash, p.hashes!, cp.root));
-  } catch (err) {
-    warn?.('a forward answer carried a bad inclusion proof', err);
+  const checker = new InclusionChecker(cp.size, cp.root);
+  const bad = placed.findIndex((p, i) => !checker.check(p.index, batch[i]!.hash, p.hashes!));
+  if (bad >= 0) {
+    const p = placed[bad]!;
+    warn?.('a forward answer carried a bad inclusion proof', `index ${p.index}, size ${cp.size}`);
     return false;
   }
   for (const p of placed) reader.keepProof(p.index, cp.size, p.hashes!);
   return true;
+}
+
+// How long a frontend that stopped forwarding still counts as feeding the sequencer.
+const FEEDER_MS = 1000;
+
+/**
+ * Feeders are the frontends that forward to this sequencer, by the FRONTEND_HEADER they send, and
+ * when each last did: a partial batch waits (IntegratorOptions.gatherMs) while one that fed it in
+ * the last second has not forwarded since the previous batch started.
+ */
+export class Feeders {
+  private readonly waitMs: number;
+  private readonly last = new Map<string, number>();
+
+  constructor(waitMs: number) {
+    this.waitMs = waitMs;
+  }
+
+  /** fed records a forward from id, forgetting the frontends that stopped (a bounded map). */
+  fed(id: string): void {
+    const now = Date.now();
+    this.last.set(id, now);
+    if (this.last.size > 64)
+      for (const [k, at] of this.last) if (now - at >= FEEDER_MS) this.last.delete(k);
+  }
+
+  /** gatherMs is waitMs while a recent feeder has not forwarded since since, else 0. */
+  gatherMs(since: number): number {
+    const now = Date.now();
+    for (const at of this.last.values()) if (at < since && now - at < FEEDER_MS) return this.waitMs;
+    return 0;
+  }
 }
 
 /** ForwarderOptions configures a forwarder. */
@@ -201,6 +250,8 @@ export interface ForwarderOptions {
   readonly events?: ForwarderEvents;
   /** proofs asks the sequencer for each entry's inclusion proof (PROOFS_HEADER). */
   readonly proofs?: boolean;
+  /** id, when given, is sent as FRONTEND_HEADER. */
+  readonly id?: string;
   /** fetch is injectable for fault tests; default the global fetch. */
   readonly fetch?: typeof fetch;
 }
@@ -290,6 +341,7 @@ export class Forwarder {
           'Content-Type': 'application/cbor',
           Authorization: `Bearer ${this.opts.secret}`,
           ...(this.opts.proofs ? { [PROOFS_HEADER]: '1' } : {}),
+          ...(this.opts.id !== undefined ? { [FRONTEND_HEADER]: this.opts.id } : {}),
         },
         signal: abort.signal,
       });

@@ -1,10 +1,11 @@
 /** Turning submissions into a committed, signed tree, publishing it, and reading it back. */
 export type { ClusterOptions } from './cluster.ts';
-export type { ForwardAnswer, ForwarderEvents } from './forward.ts';
+export type { ForwardAnswer, ForwardAsk, ForwarderEvents } from './forward.ts';
 export {
   decodeForwardRequest,
   encodeForwardAnswer,
   FORWARD_PATH,
+  FRONTEND_HEADER,
   MAX_FORWARD,
   PROOFS_HEADER,
   PUBLISHED_HEADER,

@@ -18,6 +18,7 @@ import {
   encodeForwardRequest,
   Forwarder,
 } from '../../src/sequencer/forward.ts';
+import { InclusionChecker } from '../../src/sequencer/inclusion.ts';
 import {
   decodeForwardRequest,
   encodeForwardAnswer,
@@ -25,6 +26,7 @@ import {
   Log,
 } from '../../src/sequencer/index.ts';
 import { MemoryStore } from '../../src/storage/memory.ts';
+import { mth, path } from '../reference/rfc6962.ts';
 
 const SECRET = 'correct horse battery staple';
 const ORIGIN = 'forward.test/log';
@@ -48,7 +50,7 @@ async function sequencer(): Promise<{
   const target = {
     sequencing: true,
     // As ClusterCore does: proofs in the newest publication, when it covers the whole batch.
-    sequenceForwarded: async (entries: readonly Uint8Array[], proofs: boolean) => {
+    sequenceForwarded: async (entries: readonly Uint8Array[], { proofs }: { proofs: boolean }) => {
       const rs = await Promise.all(entries.map((e) => log.add(e)));
       const { note, checkpoint } = log.state;
       const placed = rs.map((r) => ({ index: r.index, duplicate: r.duplicate }));
@@ -178,6 +180,73 @@ describe('forward wire format', () => {
     expect(secretMatches(SECRET, SECRET)).toBe(false);
     expect(secretMatches(undefined, SECRET)).toBe(false);
     expect(secretMatches('Bearer ', '')).toBe(false); // no secret configured: nobody gets in
+  });
+});
+
+describe('InclusionChecker', () => {
+  const leaves = (n: number) => Array.from({ length: n }, (_, i) => utf8(`leaf ${i}`));
+  // verdict is checkInclusion's: the oracle the memoizing checker must agree with.
+  const verdict = (i: number, n: number, leaf: Uint8Array, p: Uint8Array[], root: Uint8Array) => {
+    try {
+      checkInclusion(i, n, leaf as never, p as never, root as never);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('accepts every leaf of every tree up to 40, in order and in reverse, in one checker', () => {
+    for (let n = 1; n <= 40; n++) {
+      const d = leaves(n);
+      const root = mth(d) as never;
+      for (const order of [d.map((_, i) => i), d.map((_, i) => n - 1 - i)]) {
+        const c = new InclusionChecker(n, root);
+        for (const i of order)
+          expect(c.check(i, leafHash(d[i]!), path(i, d) as never), `${i}/${n}`).toBe(true);
+      }
+    }
+  });
+
+  it('agrees with checkInclusion on mangled proofs mixed with good ones', () => {
+    const op = fc.record({
+      index: fc.nat(),
+      how: fc.constantFrom('good', 'flip', 'drop', 'extra', 'index', 'leaf', 'swap'),
+      at: fc.nat(),
+      bit: fc.nat(255),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 150 }), fc.array(op, { maxLength: 40 }), (n, ops) => {
+        const d = leaves(n);
+        const root = mth(d);
+        const c = new InclusionChecker(n, root as never);
+        for (const o of ops) {
+          let i = o.index % n;
+          let leaf = leafHash(d[i]!) as Uint8Array;
+          const p = path(i, d).map((h) => h.slice());
+          const j = p.length > 0 ? o.at % p.length : 0;
+          if (o.how === 'flip' && p.length > 0) p[j]![o.bit % 32]! ^= 1 << (o.bit % 8);
+          if (o.how === 'drop') p.pop();
+          if (o.how === 'extra') p.push(root.slice());
+          if (o.how === 'index') i = (i + 1 + (o.at % n)) % (n + 1);
+          if (o.how === 'leaf') leaf = leafHash(utf8(`other ${o.at}`));
+          if (o.how === 'swap' && p.length > 1) p.reverse();
+          const want = verdict(i, n, leaf, p, root);
+          expect(c.check(i, leaf as never, p as never)).toBe(want);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a proof whose hashes above a shared node differ from an accepted one', () => {
+    const d = leaves(8);
+    const root = mth(d) as never;
+    const c = new InclusionChecker(8, root);
+    expect(c.check(0, leafHash(d[0]!), path(0, d) as never)).toBe(true);
+    const p = path(1, d).map((h) => h.slice());
+    p[2]![0]! ^= 1; // the top hash: the level-1 node it reaches is the one leaf 0's proof passed
+    expect(c.check(1, leafHash(d[1]!), p as never)).toBe(false);
+    expect(c.check(1, leafHash(d[1]!), path(1, d) as never)).toBe(true);
   });
 });
 

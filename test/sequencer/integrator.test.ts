@@ -126,6 +126,51 @@ describe('integrator', () => {
     await integrator.stop();
   });
 
+  it('gathers a partial batch while gatherMs asks, until it says 0 or its wait ends', async () => {
+    const store = new MemoryStore();
+    const ctx = { store, signer, origin: ORIGIN, keepPartials: false };
+    const state = await initialCommit(ctx, EMPTY_ROOT);
+    const sizes: number[] = [];
+    let fed = false; // the one frontend the sequencer waits for has forwarded
+    const integrator = new Integrator(ctx, state, {
+      maxBatch: 8,
+      pipelinePartial: false,
+      gatherMs: () => (fed ? 0 : 10_000),
+      events: { committed: (c) => sizes.push(c.entries) },
+    });
+    integrator.start(true);
+    const pending = (i: number): Pending => {
+      const hash = leafHash(e(i));
+      return { entry: e(i), hash, hashHex: toHex(hash) };
+    };
+    const own = integrator.sequence([pending(0), pending(1)]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sizes).toEqual([]); // held for the forward
+    fed = true;
+    const forwarded = integrator.sequence([pending(2)]);
+    await Promise.all([own, forwarded]);
+    expect(sizes).toEqual([3]); // one commit carried both
+    // A wait that ends unanswered lets the batch go alone.
+    let wait = 20;
+    const short = new Integrator(ctx, integrator.state, {
+      maxBatch: 8,
+      pipelinePartial: false,
+      gatherMs: () => wait,
+      events: { committed: (c) => sizes.push(c.entries) },
+    });
+    await integrator.stop();
+    short.start(true);
+    const started = Date.now();
+    await short.sequence([pending(3)]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(sizes).toEqual([3, 1]);
+    // A full batch never waits (this wait would outlast the test's timeout).
+    wait = 60_000;
+    await short.sequence([4, 5, 6, 7, 8, 9, 10, 11].map(pending));
+    expect(sizes).toEqual([3, 1, 8]);
+    await short.stop();
+  });
+
   it('reads the dedup index again when an early read predates a reload', async () => {
     // Each handed-over batch's dedup read starts at once. Here it misses e(1), which another
     // writer commits before this one's pipelined commits fail and reload: the batch must be
