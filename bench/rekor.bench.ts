@@ -13,6 +13,7 @@ import { p256 } from '@noble/curves/nist.js';
 import autocannon from 'autocannon';
 
 import { verifyEcdsaDigest } from '../src/entries/ecdsa.ts';
+import { sequenceAndAnswer, verifyUnderLoad } from './rekor-floor.ts';
 import { machine, rate, report, serverNodeArgs, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -165,6 +166,11 @@ async function settledSize(): Promise<number> {
   }
   return last;
 }
+// The server's commits so far (its tilelog_batch_size histogram's count).
+async function commitCount(): Promise<number> {
+  const m = await (await fetch(new URL(url).origin + '/metrics')).text();
+  return Number(/^tilelog_batch_size_count (\d+)/m.exec(m)?.[1] ?? NaN);
+}
 // One real answer, for the HTTP floor below (a trivial route that reads the body and sends it).
 const answerFile = join(dir, 'answer.json');
 writeFileSync(
@@ -181,12 +187,14 @@ writeFileSync(
 // LevelDB files are not what an admitted entry costs.
 await post(WARMUP);
 const size0 = await settledSize();
+const commits0 = await commitCount();
 const cpu0 = serverCpuUs(proc.pid!);
 const threads0 = threadCpu(proc.pid!);
 mark('measured run starts');
 const result = await post(DURATION);
 const entries = (await settledSize()) - size0;
 mark('measured run ends');
+const perCommit = entries / Math.max(1, (await commitCount()) - commits0);
 const serverCpu = serverCpuUs(proc.pid!) - cpu0;
 const byThread = [...threadCpu(proc.pid!)]
   .map(([tid, [u, s]]) => {
@@ -220,10 +228,22 @@ const trivialPost = (seconds: number) =>
     ),
   );
 await trivialPost(WARMUP);
+// While a worker thread in this process verifies the same requests without pause, as the server's
+// admission worker does beside its busy main thread: a verify's CPU under that load.
 const tcpu0 = serverCpuUs(trivial.proc.pid!);
-const tres = await trivialPost(Math.max(2, DURATION / 2));
+const under = await verifyUnderLoad(verifyCalls, point, () =>
+  trivialPost(Math.max(2, DURATION / 2)),
+);
+const tres = under.result;
 const httpCpuUs = (serverCpuUs(trivial.proc.pid!) - tcpu0) / Math.max(1, tres['2xx']);
 trivial.proc.kill('SIGTERM');
+// Durable sequencing of entries of the same size, in commits of about the server's size, with
+// their proofs and answers: the rest of what an entry must cost.
+const bodySize = Buffer.from(
+  (JSON.parse(readFileSync(answerFile, 'utf8')) as { canonicalizedBody: string }).canonicalizedBody,
+  'base64',
+).length;
+const seq = await sequenceAndAnswer(bodySize, 20_000, Math.max(1, Math.round(perCommit / 2)));
 report(
   'POST /api/v2/log/entries (req/s)',
   result.requests.average,
@@ -251,6 +271,12 @@ report(
   'CPU of one P-256 digest verify',
   '≤ 1.5',
 );
+const us = (x: number) => `${Math.round(x)} µs`;
 console.log(
-  `floor: one verify (${Math.round(verifyCpuUs)} µs) + the HTTP of a trivial POST route sending the same answer (${Math.round(httpCpuUs)} µs, ${tres['2xx']} requests) = ratio ${((verifyCpuUs + httpCpuUs) / verifyCpuUs).toFixed(2)}, before sequencing, signing, proofs and GC`,
+  `floor: one verify (${us(verifyCpuUs)}) + the HTTP of a trivial POST route sending the same answer (${us(httpCpuUs)}, ${tres['2xx']} requests) = ratio ${((verifyCpuUs + httpCpuUs) / verifyCpuUs).toFixed(2)}, before sequencing, signing, proofs and GC`,
+);
+// The floor measured part by part in this run: what each admitted entry cannot avoid.
+const floor = under.verifyUs + httpCpuUs + seq.cpuUs;
+console.log(
+  `floor per entry: a verify on a worker beside the HTTP load (${us(under.verifyUs)}, ${under.verifies} verifies) + HTTP (${us(httpCpuUs)}) + durable sequencing of ${bodySize}-byte entries with proof and answer, ${seq.perCommit.toFixed(0)} a commit (server: ${perCommit.toFixed(0)}) (${us(seq.cpuUs)}) = ${us(floor)} = ratio ${(floor / verifyCpuUs).toFixed(2)} of the verify above; the server spent ${us(perEntry)}, ${us(perEntry - floor)} over the floor`,
 );
