@@ -90,4 +90,28 @@ describe('ecSpki', () => {
     const { publicKey: ed } = generateKeyPairSync('ed25519');
     expect(ecSpki(new Uint8Array(ed.export({ format: 'der', type: 'spki' })))).toBeNull();
   });
+
+  it('answers a key seen before the same, and keeps it when the caller reuses its buffer', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { ecSpki } = await import('../../src/entries/ecdsa.ts');
+    const der = new Uint8Array(
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+        format: 'der',
+        type: 'spki',
+      }),
+    );
+    const buf = der.slice();
+    const first = ecSpki(buf)!;
+    const point = Buffer.from(first.point);
+    buf.fill(0); // the request's buffer, reused
+    expect(Buffer.from(first.point)).toEqual(point);
+    const again = ecSpki(der.slice())!;
+    expect(Buffer.from(again.point)).toEqual(point);
+    expect(again.Q.equals(first.Q)).toBe(true);
+    // An off-curve key that shares nothing but its length is still refused, seen or not.
+    const off = der.slice();
+    off[off.length - 1]! ^= 1;
+    expect(ecSpki(off)).toBeNull();
+    expect(ecSpki(off)).toBeNull();
+  });
 });
