@@ -3,13 +3,15 @@
  * transactions, so a commit is staged (Sunlight's design): 1. the objects go into one staging
  * object named after the new lock; 2. the lock is swapped with a conditional PUT (If-None-Match: *
  * to create, If-Match: <ETag> to replace), the commit point; 3. the objects are applied, the
- * published checkpoint last; 4. the staging object is deleted. readLock() finishes a commit that
- * died between 2 and 4 by applying its staging object again, so a lock is never visible without
- * its objects. Objects are laid out as tlog-tiles URLs under the prefix, with Content-Type and
- * Cache-Control set, so the bucket can serve reads directly.
+ * published checkpoint last; 4. the staging object is deleted (later, DROP_BATCH at a time in one
+ * request). readLock() finishes a commit that died between 2 and 4 by applying its staging object
+ * again, so a lock is never visible without its objects. Objects are laid out as tlog-tiles URLs
+ * under the prefix, with Content-Type and Cache-Control set, so the bucket can serve reads
+ * directly.
  */
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -45,6 +47,8 @@ function treeSize(note: Uint8Array): number {
   return Number.isSafeInteger(size) ? size : -1;
 }
 const PARALLEL = 32;
+// Applied staging objects are deleted this many at a time, in one DeleteObjects request.
+const DROP_BATCH = 16;
 
 /**
  * classify sorts S3 failures into the three kinds the sequencer handles differently: a refused
@@ -103,8 +107,12 @@ export class S3Store implements LogStore, VersionedObjects {
   private lock: { bytes: Uint8Array; etag: string } | null | undefined;
   // Whether this server matches If-Match against the unquoted ETag (learned; see putIfMatch).
   private unquotedIfMatch = false;
-  // The staging object being dropped after its commit (commitNow waits for it only to reuse it).
-  private dropping: { key: string; done: Promise<void> } | undefined;
+  // Staging objects applied and not yet deleted (garbage, that readLock() applies again at most
+  // harmlessly while one names the current lock), those being deleted, and that deletion. A
+  // commit's own DELETE was one of its ~8 requests; DROP_BATCH of them go in one request.
+  private garbage: string[] = [];
+  private readonly deleting = new Set<string>();
+  private dropped: Promise<void> = Promise.resolve();
   private queue: Promise<unknown> = Promise.resolve();
   // The lock of the last commit that failed here: its swap may have landed with its objects not
   // (all) applied, so a commit built on it must not land before readLock() has finished it.
@@ -146,8 +154,15 @@ export class S3Store implements LogStore, VersionedObjects {
     this.lock = lock;
     if (!lock) return null;
     // Finish a commit that died after its lock swap: the same apply step as commit().
-    const staged = await this.get(this.stagingKey(lock.bytes));
-    if (staged) await this.applyStaged(lock.bytes, decodeStaging(staged));
+    const stagingKey = this.stagingKey(lock.bytes);
+    // One this store applied itself is only waiting to be deleted.
+    const applied = this.garbage.includes(stagingKey) || this.deleting.has(stagingKey);
+    const staged = applied ? null : await this.get(stagingKey);
+    if (staged) {
+      await this.applyStaged(decodeStaging(staged));
+      this.garbage.push(stagingKey);
+      this.drop();
+    }
     this.failed = null; // whatever failed here is now finished, or never was the lock
     return lock.bytes;
   }
@@ -175,7 +190,10 @@ export class S3Store implements LogStore, VersionedObjects {
   private async stageSwapApply(c: Commit): Promise<void> {
     // 1. Stage: durable, invisible to readers until the lock names it.
     const stagingKey = this.stagingKey(c.next);
-    if (this.dropping?.key === stagingKey) await this.dropping.done; // the same lock again
+    // The same lock again (a retry after an unknown outcome): its old staging object must not
+    // be deleted after this one is written.
+    this.garbage = this.garbage.filter((k) => k !== stagingKey);
+    if (this.deleting.has(stagingKey)) await this.dropped;
     await this.put(stagingKey, encodeStaging(c.objects));
     // 2. Swap the lock, conditionally: the commit point.
     try {
@@ -194,8 +212,23 @@ export class S3Store implements LogStore, VersionedObjects {
       }
       this.lock = now;
     }
-    // 3 and 4. Apply, then drop the staging object. Dying here is finished by readLock().
-    await this.applyStaged(c.next, c.objects);
+    // 3. Apply. Dying here is finished by readLock().
+    await this.applyStaged(c.objects);
+    // 4. Drop the staging object, later and with others, without holding up the next commit:
+    //    once applied it is redundant (readLock() would only apply it again).
+    this.garbage.push(stagingKey);
+    if (this.garbage.length >= DROP_BATCH) this.drop();
+  }
+
+  // drop deletes the garbage staging objects, after any deletion already under way.
+  private drop(): void {
+    const keys = [...new Set(this.garbage.splice(0))];
+    if (keys.length === 0) return;
+    for (const k of keys) this.deleting.add(k);
+    this.dropped = this.dropped
+      .then(() => this.deleteMany(keys))
+      .catch(() => undefined) // left behind, it is only garbage
+      .finally(() => keys.forEach((k) => this.deleting.delete(k)));
   }
 
   private async swapLock(expected: Uint8Array | null, next: Uint8Array): Promise<string> {
@@ -245,7 +278,7 @@ export class S3Store implements LogStore, VersionedObjects {
     return this.putIfMatch(key, value, version);
   }
 
-  private async applyStaged(lock: Uint8Array, objects: readonly StoredObject[]): Promise<void> {
+  private async applyStaged(objects: readonly StoredObject[]): Promise<void> {
     const rest = objects.filter((o) => o.key !== 'checkpoint');
     let next = 0;
     const worker = async () => {
@@ -259,11 +292,6 @@ export class S3Store implements LogStore, VersionedObjects {
     // The published checkpoint goes last: a reader of the bucket never sees it before its tiles.
     for (const o of objects)
       if (o.key === 'checkpoint' && o.value) await this.putCheckpoint(o.value);
-    // 4. Drop the staging object, without holding up the next commit: once applied it is
-    //    redundant (readLock() would only apply it again), and one left behind is garbage.
-    const key = this.stagingKey(lock);
-    const done = this.delete(key).catch(() => undefined);
-    this.dropping = { key, done };
   }
 
   /**
@@ -328,6 +356,19 @@ export class S3Store implements LogStore, VersionedObjects {
     }
   }
 
+  private async deleteMany(keys: readonly string[]): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.map((k) => ({ Key: this.prefix + k })), Quiet: true },
+        }),
+      );
+    } catch (err) {
+      throw classify(err, 'delete staging objects');
+    }
+  }
+
   private async delete(key: string): Promise<void> {
     try {
       await this.client.send(
@@ -339,7 +380,8 @@ export class S3Store implements LogStore, VersionedObjects {
   }
 
   async close(): Promise<void> {
-    await this.dropping?.done;
+    this.drop();
+    await this.dropped;
     this.client.destroy();
   }
 }

@@ -4,7 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 
 import { toHex, utf8 } from '../../src/bytes.ts';
@@ -91,6 +96,42 @@ describe('S3 driver on Ceph RGW', () => {
     raw.destroy();
     await s.close();
     await again.close();
+  });
+
+  it('drops applied staging objects many at a time, and the rest when closed', async () => {
+    const prefix = unique('drop');
+    const raw = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' });
+    const staged = async () =>
+      (await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/staging/` })))
+        .KeyCount ?? 0;
+    const s = await open(prefix);
+    let lock: Uint8Array | null = null;
+    const commit = async (i: number) => {
+      const next = utf8(`L${i}`);
+      const objects = [{ key: `tile/0/x${i}`, value: utf8(`v${i}`) }];
+      await s.commit({ expected: lock, next, objects });
+      lock = next;
+    };
+    for (let i = 0; i < 20; i++) await commit(i);
+    // At most one batch (16) left behind plus the ones since, never one per commit.
+    expect(await staged()).toBeGreaterThan(0);
+    expect(await staged()).toBeLessThan(20);
+    // Another store opening the log finds the current lock's staging object, applies it again
+    // (the same bytes) and deletes it.
+    const other = await open(prefix);
+    expect(await other.readLock()).toEqual(utf8('L19'));
+    expect(await other.get('tile/0/x19')).toEqual(utf8('v19'));
+    await other.close();
+    // The same lock committed again (L5 after L19): its new staging object is not one to drop.
+    await s.commit({
+      expected: lock,
+      next: utf8('L5'),
+      objects: [{ key: 'tile/0/y', value: utf8('y') }],
+    });
+    expect(await s.get('tile/0/y')).toEqual(utf8('y'));
+    await s.close();
+    expect(await staged()).toBe(0);
+    raw.destroy();
   });
 
   it('sequences a log into the bucket, and reopens it', async () => {
