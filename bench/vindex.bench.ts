@@ -65,6 +65,17 @@ function tablePages(): { tables: number; kib: number } {
   return { tables, kib };
 }
 
+// rssNow is RSS as anonymous + file MiB from /proc (Linux; '?' elsewhere), nothing collected.
+function rssNow(): string {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (k: string) => Number(/\d+/.exec(status.split(`${k}:`)[1] ?? '')?.[0]) / 1024;
+    return `${kib('VmRSS').toFixed(0)} (${kib('RssAnon').toFixed(0)} + ${kib('RssFile').toFixed(0)})`;
+  } catch {
+    return '?';
+  }
+}
+
 // memory collects garbage (twice: freed buffers' memory goes back on the second) and returns
 // RSS in MiB with what makes it up: the JS heap, buffers, and (Linux) anonymous and file pages.
 function memory(): { rss: number; parts: string } {
@@ -320,6 +331,8 @@ async function mapRss() {
   }));
   let state = EMPTY_STATE;
   let at100k = { rss: 0, parts: '' };
+  // RSS along the way, read without collecting garbage (which would change what is measured).
+  const steps: string[] = [];
   for (let i = 0; state.counts.keys < MAP_KEYS;) {
     const n = Math.min(10_000, (MAP_KEYS - state.counts.keys) / 10);
     const entries = Array.from({ length: n }, (_, j) => ({ index: i + j, entry: u64be(i + j) }));
@@ -327,6 +340,7 @@ async function mapRss() {
     const edge = { size: i, levels: [], bundle: [] };
     state = await map.apply(state, entries, { ...state, edge });
     if (!at100k.rss && state.counts.keys >= 100_000) at100k = memory();
+    if (state.counts.keys % 200_000 === 0) steps.push(`${state.counts.keys / 1e6}M ${rssNow()}`);
   }
   const atEnd = memory();
   report(
@@ -339,6 +353,7 @@ async function mapRss() {
   );
   console.log(`  at 100k keys (MiB): ${at100k.parts}`);
   console.log(`  at ${(MAP_KEYS / 1e6).toFixed(1)}M keys (MiB): ${atEnd.parts}`);
+  console.log(`  along the way, no GC (MiB, anonymous + file): ${steps.join(', ')}`);
   await kv.close();
 }
 
