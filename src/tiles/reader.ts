@@ -16,10 +16,11 @@ import { locateSubtree, type TileHashes } from './hashes.ts';
 import { type Tile, tilePath } from './tile.ts';
 
 /**
- * TileFetcher returns the given hash tiles, in order, at exactly the widths asked for. It must
- * return one TileHashes per tile or throw; a tile that is missing is a not_found LogError.
+ * TileFetcher returns the given hash tiles, in order, at exactly the widths asked for: as a
+ * promise, or at once when it holds them all (a cache). It must return one TileHashes per tile
+ * or throw (or reject); a tile that is missing is a not_found LogError.
  */
-export type TileFetcher = (tiles: readonly Tile[]) => Promise<TileHashes[]>;
+export type TileFetcher = (tiles: readonly Tile[]) => TileHashes[] | Promise<TileHashes[]>;
 
 /** subtreeHashes reads the hashes of subtrees in a tree of size with a single fetch. */
 export async function subtreeHashes(
@@ -27,6 +28,16 @@ export async function subtreeHashes(
   subtrees: readonly Subtree[],
   size: number,
 ): Promise<Hash[]> {
+  return readSubtrees(fetch, subtrees, size);
+}
+
+// readSubtrees is subtreeHashes, computed at once when the fetcher answers at once: a write's
+// proof from cached tiles then costs one promise (its caller's), not one per step.
+function readSubtrees(
+  fetch: TileFetcher,
+  subtrees: readonly Subtree[],
+  size: number,
+): Hash[] | Promise<Hash[]> {
   const locs = subtrees.map((s) => locateSubtree(s, size));
   const tiles: Tile[] = [];
   // which[i] is the tile of locs[i], as an index into tiles. A plan's subtrees lie in a few tiles
@@ -38,18 +49,27 @@ export async function subtreeHashes(
     }
     return tiles.push(t) - 1;
   });
-  const got = await fetch(tiles);
-  assert(got.length === tiles.length, `tiles: fetched ${got.length} tiles, want ${tiles.length}`);
-  tiles.forEach((t, i) => {
-    if (got[i]!.width !== t.width)
-      throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
-  });
-  return locs.map((l, i) => got[which[i]!]!.subtree(l.r, l.pos));
+  const pick = (got: TileHashes[]): Hash[] => {
+    assert(got.length === tiles.length, `tiles: fetched ${got.length} tiles, want ${tiles.length}`);
+    tiles.forEach((t, i) => {
+      if (got[i]!.width !== t.width)
+        throw new LogError('corrupt', `tiles: ${tilePath(t)} has ${got[i]!.width} hashes`);
+    });
+    return locs.map((l, i) => got[which[i]!]!.subtree(l.r, l.pos));
+  };
+  const got = fetch(tiles);
+  return Array.isArray(got) ? pick(got) : got.then(pick);
 }
 
-async function proofFromRanges(fetch: TileFetcher, ranges: Range[], size: number): Promise<Hash[]> {
-  const subtrees = proofSubtrees(ranges);
-  return buildProof(ranges, await subtreeHashes(fetch, subtrees, size));
+function proofFromRanges(
+  fetch: TileFetcher,
+  ranges: Range[],
+  size: number,
+): Hash[] | Promise<Hash[]> {
+  const hashes = readSubtrees(fetch, proofSubtrees(ranges), size);
+  return Array.isArray(hashes)
+    ? buildProof(ranges, hashes)
+    : hashes.then((h) => buildProof(ranges, h));
 }
 
 /** readTreeHash computes the root of the tree of size leaves from its tiles. */
