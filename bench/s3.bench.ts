@@ -140,11 +140,14 @@ async function run(k: number): Promise<number> {
   const ceph = cephPids();
   const cpu0 = all.map((s) => cpuMs(s.proc.pid!));
   const ceph0 = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const clients0 = process.cpuUsage(); // autocannon runs in this process
   const results = await Promise.all(
     all.map((s, i) => load(s.url, Math.floor(CONNECTIONS / k), `${k}.${i}`)),
   );
   const cpu = all.map((s, i) => cpuMs(s.proc.pid!) - cpu0[i]!);
   const cephCpu = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0) - ceph0;
+  const used = process.cpuUsage(clients0);
+  const clientsCpu = (used.user + used.system) / 1000;
   const roles = await Promise.all(all.map((s) => role(s.url)));
   const counts = await Promise.all(all.map((s) => commits(s.url)));
   await Promise.all(all.map((s) => stop(s.proc)));
@@ -162,7 +165,7 @@ async function run(k: number): Promise<number> {
   );
   const sum = cpu.reduce((a, b) => a + b, 0);
   console.log(
-    `    CPU per committed entry: ${perEntry(sum)} summed (${byRole.join(', ')}); Ceph ${perEntry(cephCpu)}; load ${loadavg()[0]!.toFixed(1)}`,
+    `    CPU per committed entry: ${perEntry(sum)} summed (${byRole.join(', ')}); Ceph ${perEntry(cephCpu)}; bench clients ${perEntry(clientsCpu)}; load ${loadavg()[0]!.toFixed(1)}`,
   );
   return ok / DURATION;
 }
