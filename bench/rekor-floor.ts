@@ -2,7 +2,7 @@
 // worker thread while the machine is loaded as the server loads it, and the durable sequencing of
 // entries of a Rekor entry's size with their answers, in process. Each is measured in CPU time.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -71,9 +71,8 @@ export async function sequenceAndAnswer(
   count: number,
   batch: number,
 ): Promise<{ cpuUs: number; perCommit: number }> {
-  const store = await LevelStore.open(mkdtempSync(join(tmpdir(), 'bench-rekor-floor-')), {
-    sync: true,
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-rekor-floor-'));
+  const store = await LevelStore.open(dir, { sync: true });
   let commits = 0;
   const log = await Log.open(store, {
     origin: 'bench.example/floor',
@@ -104,5 +103,6 @@ export async function sequenceAndAnswer(
   const perCommit = count / Math.max(1, commits - k0);
   await log.close();
   await store.close();
+  rmSync(dir, { recursive: true, force: true });
   return { cpuUs: (d.user + d.system) / count, perCommit };
 }
