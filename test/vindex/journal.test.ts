@@ -2,7 +2,7 @@
 // batch, leaves exactly the records of one part in one batch; a crash at any of its writes
 // leaves the map before the chunk, after it, or part-way, and then applying the same chunk again
 // finishes it exactly as if nothing had happened, while the map refuses lookups; a store whose
-// commit failed refuses work.
+// commit failed refuses work; only the keys the trie holds have their lists read.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,5 +137,28 @@ describe('commits in parts', () => {
     await new MapStore(kv, mapFn).state();
     expect(kv.data.get('x')).toEqual(new Uint8Array([7, 9]));
     expect(kv.data.get('j')!.length).toBe(0);
+  });
+  it('reads the list records of the keys the trie holds only, and refuses a leaf without one', async () => {
+    const kv = memoryKv();
+    const asked: string[] = [];
+    const getMany = kv.getMany;
+    kv.getMany = (ids) => (asked.push(...ids), getMany(ids));
+    const map = new MapStore(kv, mapFn, { part: 50 });
+    const s = await applyAll(map, [300]);
+    asked.length = 0;
+    await applyAll(map, [20], s);
+    // Of the 8 shared keys the map holds, each list is read; none of the 40 new keys' is.
+    const lists = asked.filter((id) => id.startsWith('k/')).sort();
+    const shared = Array.from({ length: 8 }, (_, i) => `k/${toHex(keyHash(`shared:${i}`))}`);
+    expect(lists).toEqual(shared.sort());
+    // A key the trie holds whose list record is gone: the map is corrupt, and nothing is written.
+    const broken = memoryKv();
+    const t = await applyAll(new MapStore(broken, mapFn), [300]);
+    broken.data.delete(`k/${toHex(keyHash('shared:3'))}`);
+    const before = records(broken.data);
+    await expect(applyAll(new MapStore(broken, mapFn), [20], t)).rejects.toMatchObject({
+      code: 'corrupt',
+    });
+    expect(records(broken.data)).toEqual(before);
   });
 });
