@@ -93,8 +93,7 @@ export class ClusterCore implements LogCore {
   private lastLoad = -Infinity;
   private readonly pollMs: number;
   private probing = false;
-  // A partial batch waits for frontends' forwards, cut FORWARD_AGE_MS after their last answers.
-  private readonly feeders = new Feeders(2 * FORWARD_AGE_MS);
+  private readonly feeders: Feeders; // a partial batch waits up to 2 forward ages for frontends
   private timer: ReturnType<typeof setInterval>;
 
   private constructor(
@@ -114,6 +113,7 @@ export class ClusterCore implements LogCore {
     this.state = state;
     this.polled = published;
     this.polledAt = opts.clock.now();
+    this.feeders = new Feeders(2 * FORWARD_AGE_MS, opts.clock);
     const size = () => Math.max(this.integrated.checkpoint.size, this.published.checkpoint.size);
     this.reader = new TileReader(ctx.store, size);
     this.forwarder = new Forwarder({

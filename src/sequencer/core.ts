@@ -108,6 +108,7 @@ export function integrateAndPublish(
     maxBatch: opts.maxBatch,
     pipelinePartial: stage.pipelinePartial,
     gatherMs: stage.gatherMs,
+    clock: opts.clock,
     events: opts.events,
     onCommitted: (s, writes, published) => {
       reader.prime(writes);

@@ -28,6 +28,7 @@ import { concat, decodeUtf8, equal, fromBase64, toHex } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import { type Hash, HASH_SIZE, leafHash } from '../merkle/index.ts';
 import { checkEntry } from '../tiles/index.ts';
+import type { Clock } from './clock.ts';
 import { InclusionChecker } from './inclusion.ts';
 import type { Pending } from './sequence.ts';
 
@@ -210,23 +211,28 @@ const FEEDER_MS = 1000;
  */
 export class Feeders {
   private readonly waitMs: number;
+  private readonly clock: Clock;
   private readonly last = new Map<string, number>();
 
-  constructor(waitMs: number) {
+  constructor(waitMs: number, clock: Clock) {
     this.waitMs = waitMs;
+    this.clock = clock;
   }
 
   /** fed records a forward from id, forgetting the frontends that stopped (a bounded map). */
   fed(id: string): void {
-    const now = Date.now();
+    const now = this.clock.monotonic();
     this.last.set(id, now);
     if (this.last.size > 64)
       for (const [k, at] of this.last) if (now - at >= FEEDER_MS) this.last.delete(k);
   }
 
-  /** gatherMs is waitMs while a recent feeder has not forwarded since since, else 0. */
+  /**
+   * gatherMs is waitMs while a recent feeder has not forwarded since since (the clock's
+   * monotonic time, as the integrator passes it), else 0.
+   */
   gatherMs(since: number): number {
-    const now = Date.now();
+    const now = this.clock.monotonic();
     for (const at of this.last.values()) if (at < since && now - at < FEEDER_MS) return this.waitMs;
     return 0;
   }

@@ -23,6 +23,7 @@ import { LogError } from '../errors.ts';
 import { parseVerifierKey } from '../note/index.ts';
 import { indexKey } from '../storage/index.ts';
 import type { TileWrite } from '../tiles/index.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Sequenced, Sequencer } from './pool.ts';
 import { commitBatch, type CommitContext, freezeCommit, type Pending } from './sequence.ts';
 import { loadState, type LogState } from './state.ts';
@@ -50,8 +51,11 @@ export interface IntegratorOptions {
    * is asked again at each arrival and the wait ends at the first 0. A cluster's sequencer waits
    * for the batches its frontends forward (cut after the previous commit's answers), so that one
    * commit carries them rather than the next one: fewer, bigger commits, each costing the same.
+   * since is clock.monotonic() when that batch started.
    */
   readonly gatherMs?: (since: number) => number;
+  /** clock times the gathering wait (default systemClock; tests inject one). */
+  readonly clock?: Clock;
   readonly events?: IntegratorEvents;
   /**
    * onCommitted sees every durable commit's state and tile writes (reader cache, publisher), and
@@ -126,7 +130,7 @@ export class Integrator implements Sequencer {
   private running = false;
   private idle: (() => void) | undefined;
   // The gathering wait of a partial batch (gatherMs), and when the last batch started.
-  private gatherTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelGather: (() => void) | undefined;
   private gathered = false;
   private batchAt = 0;
 
@@ -163,8 +167,8 @@ export class Integrator implements Sequencer {
    */
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.gatherTimer);
-    this.gatherTimer = undefined;
+    this.cancelGather?.();
+    this.cancelGather = undefined;
     const e = new LogError('unavailable', 'sequencer: this instance stopped sequencing');
     for (const it of this.queue.splice(0)) this.fail(it, e);
     this.publication?.reject(e);
@@ -256,10 +260,10 @@ export class Integrator implements Sequencer {
     const partial = this.queue.length < this.opts.maxBatch;
     if (partial && this.inFlight > 0 && this.opts.pipelinePartial === false) return;
     if (partial && this.inFlight === 0 && this.queue.length > 0 && this.gather()) return;
-    clearTimeout(this.gatherTimer);
-    this.gatherTimer = undefined;
+    this.cancelGather?.();
+    this.cancelGather = undefined;
     this.gathered = false;
-    this.batchAt = Date.now();
+    this.batchAt = (this.opts.clock ?? systemClock).monotonic();
     const batch = this.queue.splice(0, this.opts.maxBatch);
     const pub = this.publication;
     this.publication = undefined;
@@ -273,11 +277,11 @@ export class Integrator implements Sequencer {
     if (this.gathered || !this.opts.gatherMs) return false;
     const ms = this.opts.gatherMs(this.batchAt);
     if (ms <= 0) return false;
-    this.gatherTimer ??= setTimeout(() => {
-      this.gatherTimer = undefined;
+    this.cancelGather ??= (this.opts.clock ?? systemClock).after(ms, () => {
+      this.cancelGather = undefined;
       this.gathered = true;
       this.kick();
-    }, ms);
+    });
     return true;
   }
 

@@ -15,6 +15,7 @@ import {
   parseSignerKey,
   parseVerifierKey,
 } from '../../src/note/index.ts';
+import { ManualClock } from '../../src/sequencer/clock.ts';
 import { Log } from '../../src/sequencer/index.ts';
 import { Integrator } from '../../src/sequencer/integrator.ts';
 import { TileReader } from '../../src/sequencer/reader.ts';
@@ -169,6 +170,35 @@ describe('integrator', () => {
     await short.sequence([4, 5, 6, 7, 8, 9, 10, 11].map(pending));
     expect(sizes).toEqual([3, 1, 8]);
     await short.stop();
+  });
+
+  it('times the gathering wait on the injected clock', async () => {
+    const store = new MemoryStore();
+    const ctx = { store, signer, origin: ORIGIN, keepPartials: false };
+    const clock = new ManualClock();
+    const sizes: number[] = [];
+    const since: number[] = [];
+    const integrator = new Integrator(ctx, await initialCommit(ctx, EMPTY_ROOT), {
+      maxBatch: 8,
+      pipelinePartial: false,
+      gatherMs: (s) => (since.push(s), 60_000),
+      clock,
+      events: { committed: (c) => sizes.push(c.entries) },
+    });
+    integrator.start(true);
+    const hash = leafHash(e(0));
+    const done = integrator.sequence([{ entry: e(0), hash, hashHex: toHex(hash) }]);
+    await clock.advance(59_999); // a minute on the clock, none in real time
+    expect(sizes).toEqual([]);
+    await clock.advance(1);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the wait ran on a real timer')), 5_000);
+    });
+    await Promise.race([done, late]).finally(() => clearTimeout(timer));
+    expect(sizes).toEqual([1]);
+    expect(since).toEqual([0]); // no batch had started: monotonic time 0
+    await integrator.stop();
   });
 
   it('reads the dedup index again when an early read predates a reload', async () => {
