@@ -74,8 +74,25 @@ export function leafHashInPlace(
   sha256Into(buf.subarray(at, end), out, offset);
 }
 
-// Scratch space for the levels above the bottom of balancedRootInto.
-let levelBuf = new Uint8Array(128 * HASH_SIZE);
+// balancedRootInto's scratch: `slots` node inputs 0x01 ‖ left ‖ right, each with a view made once
+// (a fresh subarray for each node hash, and a copy of its two children, were a fifth of our side
+// of bench/crypto.bench.ts's tree hashing), then a staging area for the bottom nodes. A slot is
+// STRIDE bytes with its input at offset 3, so that left and right start 4-byte aligned.
+const STRIDE = 4 + 2 * HASH_SIZE;
+let slots = 0;
+let scratch = new Uint8Array(0);
+let inputs: Uint8Array[] = [];
+
+function ensureSlots(k: number): void {
+  if (k <= slots) return;
+  scratch = new Uint8Array(k * STRIDE + k * 2 * HASH_SIZE);
+  inputs = [];
+  for (let i = 0; i < k; i++) {
+    scratch[i * STRIDE + 3] = 1;
+    inputs.push(scratch.subarray(i * STRIDE + 3, (i + 1) * STRIDE));
+  }
+  slots = k;
+}
 
 /**
  * balancedRootInto writes to out at offset the root of a perfect subtree whose 2^k bottom nodes
@@ -88,19 +105,20 @@ export function balancedRootInto(bottom: Uint8Array, out: Uint8Array, offset: nu
     out.set(bottom, offset);
     return;
   }
-  if (levelBuf.length < (n / 2) * HASH_SIZE) levelBuf = new Uint8Array((n / 2) * HASH_SIZE);
-  // Node i of a level is written over the one level below's node i, after nodes 2i and 2i + 1
-  // were read: the levels above the bottom are halved in place.
-  let src = bottom;
-  for (let width = n; width > 2; width >>= 1) {
-    for (let i = 0; i < width; i += 2) {
-      nodeBuf.set(src.subarray(i * HASH_SIZE, (i + 2) * HASH_SIZE), 1);
-      sha256Into(nodeBuf, levelBuf, (i >> 1) * HASH_SIZE);
-    }
-    src = levelBuf;
-  }
-  nodeBuf.set(src.subarray(0, 2 * HASH_SIZE), 1);
-  sha256Into(nodeBuf, out, offset);
+  let width = n >> 1;
+  ensureSlots(width);
+  // The bottom pairs go into the slots with copyWithin from one staged copy: no view per pair.
+  const stage = slots * STRIDE;
+  scratch.set(bottom, stage);
+  for (let i = 0; i < width; i++)
+    scratch.copyWithin(i * STRIDE + 4, stage + i * 2 * HASH_SIZE, stage + (i + 1) * 2 * HASH_SIZE);
+  // Slot i's hash is the left (i even) or right child of slot i >> 1 one level up: it is written
+  // there after slot i was hashed, and every slot below i was hashed before it, so each level
+  // is halved in place.
+  for (; width > 1; width >>= 1)
+    for (let i = 0; i < width; i++)
+      sha256Into(inputs[i]!, scratch, (i >> 1) * STRIDE + 4 + (i & 1) * HASH_SIZE);
+  sha256Into(inputs[0]!, out, offset);
 }
 
 /**
