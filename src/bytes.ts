@@ -73,8 +73,18 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
-/** toBase64 formats bytes as standard, padded base64 (RFC 4648 §4). */
+/**
+ * toBase64 formats bytes as standard, padded base64 (RFC 4648 §4): with Node's Buffer where there
+ * is one (a fraction of the portable encoder's cost: three fields of every Rekor entry went from
+ * 3.7-4.0 to 1.7-2.0 µs, aa400f0), else with toBase64Portable.
+ */
 export function toBase64(b: Uint8Array): string {
+  if (NodeBuffer) return NodeBuffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+  return toBase64Portable(b);
+}
+
+/** toBase64Portable is toBase64 without Node (browsers); test/entries/base64.test.ts checks it. */
+export function toBase64Portable(b: Uint8Array): string {
   // Written as ASCII bytes and decoded once: appending to a string per group built a rope of
   // thousands of pieces, and flattening it in JSON.stringify cost more than the verification
   // it answers (measured under Rekor writes: a third of the main thread's time per entry).
