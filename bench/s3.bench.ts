@@ -98,12 +98,18 @@ function cpuMs(pid: number): number {
 }
 
 // cephPids are the Ceph daemons on this machine (shared with anything else using them), whose
-// CPU is part of what a commit costs on one machine.
+// CPU is part of what a commit costs on one machine. Only the daemons: a short-lived tool such
+// as radosgw-admin (tests set up users with it) would be gone by the end of the window.
 function cephPids(): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .filter((d) => /^(ceph-|radosgw)/.test(readText(`/proc/${d}/comm`)))
+    .filter((d) => /^(ceph-(mon|osd|mgr|mds)|radosgw)$/.test(readText(`/proc/${d}/comm`).trim()))
     .map(Number);
+}
+
+// cephCpuMs sums the daemons' CPU so far; one that exited meanwhile counts as 0.
+function cephCpuMs(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (readText(`/proc/${pid}/stat`) ? cpuMs(pid) : 0), 0);
 }
 
 function readText(path: string): string {
@@ -139,13 +145,13 @@ async function run(k: number): Promise<number> {
     await new Promise((r) => setTimeout(r, 50));
   const ceph = cephPids();
   const cpu0 = all.map((s) => cpuMs(s.proc.pid!));
-  const ceph0 = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const ceph0 = cephCpuMs(ceph);
   const clients0 = process.cpuUsage(); // autocannon runs in this process
   const results = await Promise.all(
     all.map((s, i) => load(s.url, Math.floor(CONNECTIONS / k), `${k}.${i}`)),
   );
   const cpu = all.map((s, i) => cpuMs(s.proc.pid!) - cpu0[i]!);
-  const cephCpu = ceph.reduce((sum, pid) => sum + cpuMs(pid), 0) - ceph0;
+  const cephCpu = cephCpuMs(ceph) - ceph0;
   const used = process.cpuUsage(clients0);
   const clientsCpu = (used.user + used.system) / 1000;
   const roles = await Promise.all(all.map((s) => role(s.url)));
