@@ -60,11 +60,11 @@ export interface ClusterOptions {
 }
 
 const NO_SECRET = 'sequencer: a frontend without --cluster-secret cannot forward';
-
 // How often an instance checks whether it gained or lost the lease (a local check, no I/O).
 const ROLE_MS = 20;
 
-// The least a frontend's batch waits before it is forwarded (PoolOptions.batchAgeMs).
+// While a forward is under way a frontend's next batch waits this long (5-8 entries a forward at
+// 10 ms); with none, only maxAgeMs: the sequencer's next commit waits for it (gatherMs).
 const FORWARD_AGE_MS = 50;
 
 /** ClusterCore is a LogCore that sequences while it holds the lease and forwards otherwise. */
@@ -130,10 +130,10 @@ export class ClusterCore implements LogCore {
     this.pool = new Pool(this, published, {
       maxBatch: opts.maxBatch,
       maxAgeMs: opts.maxAgeMs,
-      // A forward costs both instances an HTTP exchange whatever its size: a frontend collects
-      // FORWARD_AGE_MS of entries per forward (bench/s3.bench.ts: 5-8 entries a forward at 10 ms).
       batchAgeMs: () =>
-        this.role === 'sequencer' ? opts.maxAgeMs : Math.max(opts.maxAgeMs, FORWARD_AGE_MS),
+        this.role === 'sequencer' || this.forwarder.inFlight === 0
+          ? opts.maxAgeMs
+          : Math.max(opts.maxAgeMs, FORWARD_AGE_MS),
       maxPending: opts.maxPending,
       deadlineMs: opts.deadlineMs,
       clock: opts.clock,

@@ -273,9 +273,16 @@ export class Forwarder {
   private readonly opts: ForwarderOptions;
   // When the attempts started failing with none succeeding since (null: the last one succeeded).
   private failingSince: number | null = null;
+  // sequence() calls not yet settled.
+  private running = 0;
 
   constructor(opts: ForwarderOptions) {
     this.opts = opts;
+  }
+
+  /** inFlight is the number of batches being forwarded now (sequence() calls not yet settled). */
+  get inFlight(): number {
+    return this.running;
   }
 
   /** unreachableForMs is how long attempts have failed with none succeeding (0 if none fails). */
@@ -309,6 +316,15 @@ export class Forwarder {
    * entries may or may not be in the log then: a later submission of the same bytes finds them).
    */
   async sequence(batch: readonly Pending[]): Promise<ForwardAnswer> {
+    this.running++;
+    try {
+      return await this.forward(batch);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async forward(batch: readonly Pending[]): Promise<ForwardAnswer> {
     const body = encodeForwardRequest(batch.map((p) => p.entry));
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {

@@ -354,6 +354,27 @@ describe('POST /internal/forward', () => {
     expect(retried.some((w) => w.includes(dead))).toBe(true);
   });
 
+  it('counts each batch in flight until it settles, answered or given up', async () => {
+    const s = await sequencer();
+    const f = forwarderTo(s.url);
+    const a = f.sequence(pending([utf8('p')]));
+    const b = f.sequence(pending([utf8('q')]));
+    expect(f.inFlight).toBe(2);
+    await a;
+    await b;
+    expect(f.inFlight).toBe(0);
+    const g = new Forwarder({
+      sequencerUrl: () => null,
+      secret: SECRET,
+      attemptMs: 50,
+      deadlineMs: 100,
+    });
+    const c = g.sequence(pending([utf8('r')]));
+    expect(g.inFlight).toBe(1);
+    await expect(c).rejects.toMatchObject({ code: 'unavailable' });
+    expect(g.inFlight).toBe(0);
+  });
+
   it('gives up with unavailable after its deadline, and refuses a wrong secret as fatal', async () => {
     const f = new Forwarder({
       sequencerUrl: () => null,
