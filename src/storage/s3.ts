@@ -34,7 +34,10 @@ export interface S3StoreOptions {
   readonly endpoint?: string;
   readonly region?: string;
   readonly forcePathStyle?: boolean;
-  /** configure is called with the S3 client once it exists (tests add fault-injecting middleware). */
+  /**
+   * configure is called with the S3 client once it exists, before its first request (tests add
+   * fault-injecting middleware; the client resolves its middleware once, at its first request).
+   */
   readonly configure?: (client: S3Client) => void;
 }
 
@@ -126,6 +129,9 @@ export class S3Store implements LogStore, VersionedObjects {
       region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: opts.forcePathStyle ?? false,
       maxAttempts: 6, // the SDK backs off on throttling (503 SlowDown) and transient errors
+      // Resolve each command's middleware once, not on every request (PUT ~1.0 -> ~0.65 ms of
+      // CPU; a commit makes ~7). Middleware must therefore be added before the first request.
+      cacheMiddleware: true,
     });
     opts.configure?.(this.client);
     this.bucket = opts.bucket;
