@@ -16,13 +16,37 @@ export const EMPTY_ROOT: Hash = sha256(new Uint8Array(0));
 
 // Scratch space for 0x00 ‖ entry, reused: allocating (and zero-filling) a fresh buffer for every
 // leaf cost as much as hashing a 1 KiB entry (measured, bench/crypto.bench.ts tree hashing).
-let leafBuf = new Uint8Array(1 + 4096);
+const LEAF_SCRATCH = 1 + 4096;
+let leafBuf = new Uint8Array(LEAF_SCRATCH);
+// leafViews[n] is leafBuf's first n bytes, made once per length (up to LEAF_SCRATCH): a fresh
+// subarray per leaf was an object to make and collect for every entry.
+const leafViews: (Uint8Array | undefined)[] = new Array<undefined>(LEAF_SCRATCH + 1);
+
+// leafInput copies 0x00 ‖ entry into leafBuf and returns the view of those bytes.
+function leafInput(entry: Uint8Array): Uint8Array {
+  const n = entry.length + 1;
+  if (n > leafBuf.length) {
+    leafBuf = new Uint8Array(2 * n);
+    leafViews.fill(undefined);
+  }
+  leafBuf.set(entry, 1);
+  if (n > LEAF_SCRATCH) return leafBuf.subarray(0, n);
+  return (leafViews[n] ??= leafBuf.subarray(0, n));
+}
 
 /** leafHash returns SHA-256(0x00 ‖ entry). */
 export function leafHash(entry: Uint8Array): Hash {
-  if (entry.length + 1 > leafBuf.length) leafBuf = new Uint8Array(2 * (entry.length + 1));
-  leafBuf.set(entry, 1);
-  return sha256(leafBuf.subarray(0, entry.length + 1));
+  return sha256(leafInput(entry));
+}
+
+/**
+ * leafHashInto writes SHA-256(0x00 ‖ entry) to out at offset (32 bytes), allocating nothing: a
+ * tile's leaf hashes are written straight into it. A copy of the entry into scratch space costs
+ * less than a view of it where it lies in its bundle (old/new alternating in one process, eight
+ * pairs at load 9: 3.7% less CPU for bench/crypto.bench.ts's tree hashing).
+ */
+export function leafHashInto(entry: Uint8Array, out: Uint8Array, offset: number): void {
+  sha256Into(leafInput(entry), out, offset);
 }
 
 const nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
@@ -55,23 +79,6 @@ export function balancedRoot(nodes: readonly Hash[]): Hash {
   for (let width = n; width > 1; width >>= 1)
     for (let i = 0; i < width; i += 2) level[i >> 1] = nodeHash(level[i]!, level[i + 1]!);
   return level[0]!;
-}
-
-/**
- * leafHashInPlace writes the leaf hash of the entry buf[at+1..end) to out at offset, hashing the
- * entry where it lies: it sets buf[at] to the 0x00 leaf prefix, a byte the caller writes again
- * after (in an entry bundle, the low byte of the entry's length). This spares leafHash's copy of
- * the entry, as large a cost as the rest of the per-entry work (bench/crypto.bench.ts).
- */
-export function leafHashInPlace(
-  buf: Uint8Array,
-  at: number,
-  end: number,
-  out: Uint8Array,
-  offset: number,
-): void {
-  buf[at] = 0;
-  sha256Into(buf.subarray(at, end), out, offset);
 }
 
 // balancedRootInto's scratch: `slots` node inputs 0x01 ‖ left ‖ right, each with a view made once

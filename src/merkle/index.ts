@@ -7,7 +7,7 @@ export {
   foldRight,
   HASH_SIZE,
   leafHash,
-  leafHashInPlace,
+  leafHashInto,
   nodeHash,
 } from './hash.ts';
 export { buildProof, checkConsistency, checkInclusion, proofSubtrees } from './proof.ts';

@@ -11,7 +11,7 @@ import {
   foldRight,
   type Hash,
   HASH_SIZE,
-  leafHashInPlace,
+  leafHashInto,
   nodeHash,
 } from '../merkle/index.ts';
 import { checkEntry, decodeBundle, putEntry } from './bundle.ts';
@@ -165,7 +165,7 @@ class Appender {
 /**
  * appendBundle encodes the entry bundle that holds old (already in the tree) and then entries
  * [from, to), and writes the leaf hash of each of these to level 0: taken from hashes, or, when
- * hashes is not given, computed from the entry where it lies in the bundle (leafHashInPlace).
+ * hashes is not given, computed from the entry (leafHashInto).
  */
 function appendBundle(
   old: readonly Uint8Array[],
@@ -186,21 +186,19 @@ function appendBundle(
   for (const e of old) off = putEntry(out, off, e);
   for (let i = from, at = level.count * HASH_SIZE; i < to; i++, at += HASH_SIZE) {
     const e = entries[i]!;
-    out[off] = e.length >>> 8;
-    out.set(e, off + 2);
+    off = putEntry(out, off, e);
     if (hashes) level.data.set(hashes[i]!, at);
-    else leafHashInPlace(out, off + 1, off + 2 + e.length, level.data, at);
-    out[off + 1] = e.length & 255;
-    off += 2 + e.length;
+    else leafHashInto(e, level.data, at);
   }
   return out;
 }
 
 /**
  * appendToEdge appends entries to edge, with their leaf hashes, or without them, and then they
- * are computed here as the bundles are written (which spares a copy of each entry). It returns the
- * new edge and the tiles and bundles to write: every tile that filled, and the new partial tile
- * of every level that changed. superseded lists the paths of partial tiles the new ones replace.
+ * are computed here as the bundles are written (each entry just copied, still in cache). It
+ * returns the new edge and the tiles and bundles to write: every tile that filled, and the new
+ * partial tile of every level that changed. superseded lists the paths of partial tiles the new
+ * ones replace.
  */
 export function appendToEdge(
   edge: Edge,

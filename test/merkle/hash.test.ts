@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { toHex } from '../../src/bytes.ts';
-import { balancedRootInto, HASH_SIZE } from '../../src/merkle/index.ts';
+import { balancedRootInto, HASH_SIZE, leafHash, leafHashInto } from '../../src/merkle/index.ts';
 import { mth, refLeaf } from '../reference/rfc6962.ts';
 
 describe('balancedRootInto', () => {
@@ -27,5 +27,22 @@ describe('balancedRootInto', () => {
 
   it('refuses a bottom that is not 2^k hashes', () => {
     expect(() => balancedRootInto(new Uint8Array(3 * HASH_SIZE), new Uint8Array(32), 0)).toThrow();
+  });
+});
+
+describe('leafHash and leafHashInto', () => {
+  it('hash 0x00 ‖ entry for any length, in any order of lengths', () => {
+    // Lengths that reuse a cached view, pass the scratch's size (4,096) and grow it, then reuse
+    // views made before it grew: each must hash its own bytes, not a stale buffer's.
+    const lengths = [0, 1, 1024, 1, 1024, 4096, 4097, 9000, 1024, 0, 17, 4096];
+    for (const n of lengths) {
+      const e = new Uint8Array(randomBytes(n));
+      const want = toHex(refLeaf(e));
+      expect(toHex(leafHash(e)), `leafHash n=${n}`).toBe(want);
+      const out = new Uint8Array(40).fill(0xaa);
+      leafHashInto(e, out, 5);
+      expect(toHex(out.subarray(5, 37)), `leafHashInto n=${n}`).toBe(want);
+      expect([...out.subarray(0, 5), ...out.subarray(37)].every((b) => b === 0xaa)).toBe(true);
+    }
   });
 });
