@@ -30,6 +30,7 @@ import { type Hash, HASH_SIZE, leafHash } from '../merkle/index.ts';
 import { checkEntry } from '../tiles/index.ts';
 import type { Clock } from './clock.ts';
 import { InclusionChecker } from './inclusion.ts';
+import { postBytes } from './post.ts';
 import type { Pending } from './sequence.ts';
 
 /** FORWARD_PATH is the internal endpoint, on the same listener as the public API. */
@@ -258,8 +259,6 @@ export interface ForwarderOptions {
   readonly proofs?: boolean;
   /** id, when given, is sent as FRONTEND_HEADER. */
   readonly id?: string;
-  /** fetch is injectable for fault tests; default the global fetch. */
-  readonly fetch?: typeof fetch;
 }
 
 /** ForwarderEvents observe forwarding (metrics, logs); they must not throw. */
@@ -298,7 +297,7 @@ export class Forwarder {
     const url = this.opts.sequencerUrl();
     if (!url) return;
     try {
-      const res = await (this.opts.fetch ?? fetch)(`${url}/healthz`, {
+      const res = await fetch(`${url}/healthz`, {
         signal: AbortSignal.timeout(this.opts.attemptMs),
       });
       const body: unknown = await res.json();
@@ -356,21 +355,17 @@ export class Forwarder {
       if (this.opts.sequencerUrl() !== url) abort.abort();
     }, 50);
     try {
-      const res = await (this.opts.fetch ?? fetch)(url + FORWARD_PATH, {
-        method: 'POST',
-        body: body as Uint8Array<ArrayBuffer>, // a DOM-lib BodyInit too (tsconfig.explorer.json)
-        headers: {
-          'Content-Type': 'application/cbor',
-          Authorization: `Bearer ${this.opts.secret}`,
-          ...(this.opts.proofs ? { [PROOFS_HEADER]: '1' } : {}),
-          ...(this.opts.id !== undefined ? { [FRONTEND_HEADER]: this.opts.id } : {}),
-        },
-        signal: abort.signal,
-      });
-      const answer = new Uint8Array(await res.arrayBuffer());
+      const headers = {
+        'Content-Type': 'application/cbor',
+        Authorization: `Bearer ${this.opts.secret}`,
+        ...(this.opts.proofs ? { [PROOFS_HEADER]: '1' } : {}),
+        ...(this.opts.id !== undefined ? { [FRONTEND_HEADER]: this.opts.id } : {}),
+      };
+      const res = await postBytes(url + FORWARD_PATH, body, headers, abort.signal);
       if (res.status === 200) {
-        const placed = decodeForwardAnswer(answer, n);
-        const note = fromBase64(res.headers.get(PUBLISHED_HEADER) ?? '');
+        const placed = decodeForwardAnswer(res.body, n);
+        const published = res.headers[PUBLISHED_HEADER.toLowerCase()];
+        const note = fromBase64(typeof published === 'string' ? published : '');
         return { placed, note: (note && decodeUtf8(note)) || null };
       }
       if (res.status === 401 || res.status === 403)
