@@ -34,6 +34,18 @@ describe('addAnswer', () => {
     );
   });
 
+  it('is JSON.stringify of the answer for proofs of 32-byte hashes, up to 64 of them', () => {
+    // The usual case, which moves one base64 run into place: every count, so every overlap.
+    fc.assert(
+      fc.property(
+        fc.maxSafeNat(),
+        fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 64 }),
+        (index, hashes) =>
+          text(index, 'o\n2\nAAAA\n', hashes) === stringify(index, 'o\n2\nAAAA\n', hashes),
+      ),
+    );
+  });
+
   it('writes hashes that are views into a larger buffer as their own bytes', () => {
     const big = new Uint8Array(96).map((_, i) => i);
     const hashes = [big.subarray(32, 64), big.subarray(64)];
