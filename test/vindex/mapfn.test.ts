@@ -109,6 +109,37 @@ describe('map function', () => {
     ]);
   });
 
+  it('remembers a verifier by both its fields: no text stands for another verifier', () => {
+    const spki = makeCert({ sans: [{ email: 'k@example.com' }] }).spki;
+    const pk = Buffer.from(spki).toString('base64');
+    const cert = makeCert({ sans: [{ email: 'c@example.com' }], issuer: 'https://i' }).der;
+    const c64 = Buffer.from(cert).toString('base64');
+    const keyOnly = [DIGEST7, `key:sha256:${sha256hex(spki)}`];
+    const certOnly = mapEntry(certEntry(cert)).keys;
+    expect(certOnly).toContain('san:c@example.com');
+    // Texts that spell the other cache's ids, each seen after what it spells.
+    const both = { publicKey: { rawBytes: pk }, x509Certificate: { rawBytes: c64 } };
+    for (const [verifier, keys] of [
+      [{ publicKey: { rawBytes: pk } }, keyOnly],
+      [{ x509Certificate: { rawBytes: `${pk.length}:${pk}-` } }, [DIGEST7]],
+      [{ x509Certificate: { rawBytes: `-+${c64}` } }, [DIGEST7]],
+      [{ publicKey: { rawBytes: pk } }, keyOnly],
+      [both, keyOnly],
+      [{ x509Certificate: { rawBytes: c64 } }, certOnly],
+    ] as const)
+      expect(mapEntry(hashedrekord(verifier)).keys).toEqual(keys);
+  });
+
+  it('gives each key once, in the order first found', () => {
+    const der = makeCert({ sans: [{ email: 'a@x' }, { email: 'a@x' }], issuer: 'https://i' }).der;
+    expect(mapEntry(certEntry(der)).keys).toEqual([
+      DIGEST7,
+      'san:a@x',
+      'issuer:https://i',
+      issuerSanKey('https://i', 'a@x'),
+    ]);
+  });
+
   it('still maps an entry by digest and issuer when the certificate has no SAN', () => {
     const m = mapEntry(certEntry(makeCert({ issuer: 'https://i' }).der));
     expect(m).toEqual({ keys: [DIGEST7, 'issuer:https://i'], problems: ['no_san'] });
