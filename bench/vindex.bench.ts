@@ -10,7 +10,7 @@
 // - lookups/s against GET tile reads on the same server (target >= 0.25);
 // - RSS as the map grows from 100k to BENCH_VINDEX_MAP_KEYS (1M) keys (target <= 1.3x).
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,35 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 };
 
 const mib = (n: number) => n / 2 ** 20;
+
+// threadCpu is each thread's CPU time in ms, from /proc/self/task (Linux, 100 clock ticks a
+// second; empty elsewhere): where a build's CPU goes (LevelDB's and V8's threads, libuv's pool).
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      // Node 20 leaves its threads unnamed: the main thread, then others by creation order.
+      const name = t === String(process.pid) ? 'main' : `+${Number(t) - process.pid}`;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, clock ticks
+      out.set(name, (out.get(name) ?? 0) + ms);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+// byThread is the CPU µs per op each thread spent since `before`, most first.
+function byThread(before: Map<string, number>, ops: number): string {
+  return [...threadCpu()]
+    .map(([k, v]) => [k, ((v - (before.get(k) ?? 0)) * 1000) / ops] as const)
+    .filter(([, v]) => v >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+}
 
 // tablePages is what LevelDB table files (.ldb) have mapped into the process (Linux): how many
 // and their resident KiB. MAP_LEVELDB bounds them (64 tables of 1 MiB, or 4 MiB at level 0).
@@ -194,21 +223,36 @@ async function buildLog(origin: string, n: number, req: (i: number) => Req) {
   return { log, store, verifiers: [parseVerifierKey(signer.verifierKey)] };
 }
 
-// profiled writes a CPU profile of f to BENCH_VINDEX_CPU_PROF/<name>.cpuprofile when that is set.
+// profiled writes a CPU profile of f to BENCH_VINDEX_CPU_PROF/<name>.cpuprofile when that is set,
+// or, with BENCH_VINDEX_HEAP_PROF=DIR, a sampled profile of everything f allocates (collected or
+// not) to DIR/<name>.heapprofile.
 async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
-  const dir = process.env.BENCH_VINDEX_CPU_PROF;
+  const heap = process.env.BENCH_VINDEX_HEAP_PROF;
+  const dir = process.env.BENCH_VINDEX_CPU_PROF ?? heap;
   if (!dir) return f();
   const s = new Session();
   s.connect();
   const post = (m: string, p?: object) =>
     new Promise<unknown>((res, rej) => s.post(m, p, (e, r) => (e ? rej(e) : res(r))));
-  await post('Profiler.enable');
-  await post('Profiler.start');
+  const [domain, start, stop, ext] = heap
+    ? ['HeapProfiler', 'startSampling', 'stopSampling', 'heapprofile']
+    : ['Profiler', 'start', 'stop', 'cpuprofile'];
+  await post(`${domain}.enable`);
+  await post(
+    `${domain}.${start}`,
+    heap
+      ? {
+          samplingInterval: 16384,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        }
+      : undefined,
+  );
   try {
     return await f();
   } finally {
-    const r = (await post('Profiler.stop')) as { profile: object };
-    writeFileSync(join(dir, `${name.replace(/\W/g, '_')}.cpuprofile`), JSON.stringify(r.profile));
+    const r = (await post(`${domain}.${stop}`)) as { profile: object };
+    writeFileSync(join(dir, `${name.replace(/\W/g, '_')}.${ext}`), JSON.stringify(r.profile));
     s.disconnect();
   }
 }
@@ -222,10 +266,12 @@ async function indexAndCheck(name: string, b: Built) {
   const { checkpoint } = await client.checkpoint();
   let t0 = performance.now();
   let cpu = process.cpuUsage();
+  const followThreads = threadCpu();
   let n = 0;
   for await (const e of client.follow(EMPTY_EDGE, checkpoint)) n += e.entry.length > 0 ? 1 : 0;
   const followRate = rate(n, performance.now() - t0);
   const followCpu = cpuMs(cpu) / n;
+  const followBy = byThread(followThreads, n);
   const kv = await openLocalMap(join(tmp, `${name}-map`), MAP_LEVELDB);
   const outSigner = parseSignerKey(
     generateSignerKey(`bench.example/${name.replace(/\W/g, '-')}/index`),
@@ -238,6 +284,7 @@ async function indexAndCheck(name: string, b: Built) {
   const ix = await Indexer.open({ input: client, output, kv });
   t0 = performance.now();
   cpu = process.cpuUsage();
+  const threads = threadCpu();
   await profiled(`${name}-build`, () => ix.step());
   const indexRate = rate(checkpoint.size, performance.now() - t0);
   const indexCpu = cpuMs(cpu) / checkpoint.size;
@@ -248,6 +295,8 @@ async function indexAndCheck(name: string, b: Built) {
       `${(followCpu * 1000).toFixed(0)} µs (ratio ${(followCpu / indexCpu).toFixed(2)}); ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,
   );
+  console.log(`  index build by thread (µs per entry): ${byThread(threads, checkpoint.size)}`);
+  console.log(`  follower by thread (µs per entry): ${followBy}`);
   // The plain scan, and every non-digest key plus a sample of digests through verified lookups.
   const want = new Map<string, number[]>();
   for await (const { index, entry } of client.follow(EMPTY_EDGE, checkpoint))
