@@ -281,7 +281,11 @@ async function indexAndCheck(name: string, b: Built) {
     signer: outSigner,
     maxAgeMs: 1,
   });
-  const ix = await Indexer.open({ input: client, output, kv });
+  // The indexer reads the input through a client of its own: the follower's holds up to 64 MiB
+  // of the tiles it read, which is all of the public-key log, and the build would read them
+  // from memory instead of from the server as the follower did.
+  const input = new TlogClient({ url: server.url, verifiers: b.verifiers });
+  const ix = await Indexer.open({ input, output, kv });
   t0 = performance.now();
   cpu = process.cpuUsage();
   const threads = threadCpu();
