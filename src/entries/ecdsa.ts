@@ -20,19 +20,18 @@ const CURVES = { prime256v1: p256, secp384r1: p384, secp521r1: p521 } as const;
 /** Point is a decoded curve point (the three curves share the type). */
 export type Point = InstanceType<typeof p256.Point>;
 
+// Through hex, one string each way: a byte at a time made two bigints per byte, garbage that the
+// admission worker's scavenges then cost on V8's helper threads as well.
 function toBigint(b: Uint8Array): bigint {
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return n;
+  if (b.length === 0) return 0n;
+  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
 }
 
+// toBytes returns the len low bytes of n >= 0, big-endian.
 function toBytes(n: bigint, len: number): Buffer {
-  const out = Buffer.alloc(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return out;
+  const hex = n.toString(16);
+  if (hex.length >= 2 * len) return Buffer.from(hex.slice(hex.length - 2 * len), 'hex');
+  return Buffer.from(hex.padStart(2 * len, '0'), 'hex');
 }
 
 // DER SubjectPublicKeyInfo prefixes of named-curve EC keys with an uncompressed point (RFC 5480),
