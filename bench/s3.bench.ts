@@ -107,9 +107,24 @@ function cephPids(): number[] {
     .map(Number);
 }
 
-// cephCpuMs sums the daemons' CPU so far; one that exited meanwhile counts as 0.
-function cephCpuMs(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + (readText(`/proc/${pid}/stat`) ? cpuMs(pid) : 0), 0);
+// cephCpuMs is each daemon's CPU so far and its start time (field 22, to tell a pid reused by a
+// daemon restarted meanwhile): null for one that is gone.
+function cephCpuMs(pids: readonly number[]): ({ cpu: number; start: string } | null)[] {
+  return pids.map((pid) => {
+    const stat = readText(`/proc/${pid}/stat`);
+    if (!stat) return null;
+    const f = stat.split(') ')[1]!.split(' ');
+    return { cpu: (Number(f[11]) + Number(f[12])) * 10, start: f[19]! };
+  });
+}
+
+// cephUsed sums the CPU the daemons used between two readings, counting only those that ran
+// throughout (one restarted or stopped in between counts 0).
+function cephUsed(a: ReturnType<typeof cephCpuMs>, b: ReturnType<typeof cephCpuMs>): number {
+  return a.reduce((sum, x, i) => {
+    const y = b[i];
+    return x && y && x.start === y.start ? sum + y.cpu - x.cpu : sum;
+  }, 0);
 }
 
 function readText(path: string): string {
@@ -151,7 +166,7 @@ async function run(k: number): Promise<number> {
     all.map((s, i) => load(s.url, Math.floor(CONNECTIONS / k), `${k}.${i}`)),
   );
   const cpu = all.map((s, i) => cpuMs(s.proc.pid!) - cpu0[i]!);
-  const cephCpu = cephCpuMs(ceph) - ceph0;
+  const cephCpu = cephUsed(ceph0, cephCpuMs(ceph));
   const used = process.cpuUsage(clients0);
   const clientsCpu = (used.user + used.system) / 1000;
   const roles = await Promise.all(all.map((s) => role(s.url)));
