@@ -164,7 +164,8 @@ export interface OrderedLocalMap extends LocalMap {
  * (default 4 MiB): a map loaded in bulk wants a larger one (fewer level-0 files to compact).
  * cacheSize (block cache, default 8 MiB), maxOpenFiles (default 1,000; LevelDB maps each open
  * table file into memory, and keeps at least 64 open) and maxFileSize (a table's size, default
- * 2 MiB) bound what a large map holds in memory.
+ * 2 MiB) bound what a large map holds in memory. compression (Snappy, default on) is wasted
+ * work on values that are hashes.
  */
 export async function openLocalMap(
   path: string,
@@ -173,6 +174,7 @@ export async function openLocalMap(
     cacheSize?: number;
     maxOpenFiles?: number;
     maxFileSize?: number;
+    compression?: boolean;
   } = {},
 ): Promise<OrderedLocalMap> {
   const db = new Level<string, Uint8Array>(path, {
