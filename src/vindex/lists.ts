@@ -26,6 +26,7 @@ import {
   appendInPlace,
   EMPTY_LIST,
   type ListEdge,
+  listLeafHash,
   listRoot,
   pageProofRanges,
   rangeHash,
@@ -184,6 +185,9 @@ export async function appendLists(
   const tails = new Map(partial.map((i, j) => [i, got[j]]));
   const leaves = keys.map(({ key, hex, indices }, i) => {
     const e = edges[i]!;
+    // Most keys of a chunk are new with one index (an artifact's digest): their records are
+    // written as the general path below writes them, without its arrays and closure.
+    if (e.size === 0 && indices.length === 1) return appendFirst(key, hex, indices[0]!, put);
     const hashes = e.hashes.slice();
     let size = e.size;
     let c = Math.floor(size / CHUNK);
@@ -206,4 +210,23 @@ export async function appendLists(
     return mapLeafHash(key, { size, listRoot: listRoot(edge) });
   });
   return { leaves, added: keys.length - held.length };
+}
+
+// appendFirst writes the list of a new key holding index alone: its one chunk and its record
+// (size 1, edge [leaf]), and returns its map leaf hash (the list's root is the leaf's hash).
+function appendFirst(
+  key: Hash,
+  hex: string,
+  index: number,
+  put: (key: string, value: Uint8Array) => void,
+): Hash {
+  const leaf = listLeafHash(index);
+  const chunk = new Uint8Array(8);
+  putU64be(chunk, 0, index);
+  put(chunkKey(hex, 0), chunk);
+  const rec = new Uint8Array(8 + HASH_SIZE);
+  putU64be(rec, 0, 1);
+  rec.set(leaf, 8);
+  put(`k/${hex}`, rec);
+  return mapLeafHash(key, { size: 1, listRoot: leaf });
 }

@@ -2,7 +2,7 @@
 // verifies and every one-byte mangling of a page proof is refused, consistency proofs verify.
 import { describe, expect, it } from 'vitest';
 
-import { toHex } from '../../src/bytes.ts';
+import { toHex, u64be } from '../../src/bytes.ts';
 import { checkConsistency } from '../../src/merkle/index.ts';
 import { keyHash } from '../../src/vindex/index.ts';
 import {
@@ -14,6 +14,7 @@ import {
   rangeHash,
   verifyPage,
 } from '../../src/vindex/list.ts';
+import { encodeChunk, encodeKeyRecord } from '../../src/vindex/lists.ts';
 import { EMPTY_STATE, type MapState, MapStore } from '../../src/vindex/store.ts';
 import { memoryKv } from './helpers.ts';
 import { rfc6962Root } from './reference.ts';
@@ -104,5 +105,38 @@ describe('key lists', () => {
     kv.data.delete(`l/${toHex(key)}/00000000`);
     await map.listProof(key, list.length, list.length - 10, list.length);
     await expect(map.listProof(key, list.length, 0, 10)).rejects.toMatchObject({ code: 'corrupt' });
+  });
+
+  it('stores a new key with one index as a list grown any other way stores it', async () => {
+    // Entries 'x' carry the key; others a key of their own. A holds x's list as [5] first (a new
+    // key with one index), B as [5, 9] first; both then grow to [5, 9, 12].
+    const mapFn = (e: Uint8Array) => ({ keys: [String.fromCharCode(...e)], problems: [] });
+    const x = toHex(keyHash('x'));
+    const records = (kv: ReturnType<typeof memoryKv>) =>
+      [`k/${x}`, `l/${x}/00000000`].map((k) => toHex(kv.data.get(k) ?? new Uint8Array()));
+    const grow = async (steps: number[][]) => {
+      const kv = memoryKv();
+      const map = new MapStore(kv, mapFn);
+      let state: MapState = EMPTY_STATE;
+      const seen: string[][] = [];
+      for (const xs of steps) {
+        const entries = [];
+        for (let i = state.edge.size; i <= Math.max(...xs); i++)
+          entries.push({ index: i, entry: xs.includes(i) ? Uint8Array.of(120) : u64be(i) });
+        const edge = { ...state.edge, size: state.edge.size + entries.length };
+        state = await map.apply(state, entries, { ...state, edge });
+        seen.push(records(kv));
+      }
+      return { seen, root: state.root, value: await map.value(keyHash('x')) };
+    };
+    const a = await grow([[5], [9, 12]]);
+    const b = await grow([[5, 9], [12]]);
+    expect(a.seen[0]).toEqual([
+      toHex(encodeKeyRecord(appendList(EMPTY_LIST, 5))),
+      toHex(encodeChunk([5])),
+    ]);
+    expect(a.seen[1]).toEqual(b.seen[1]);
+    expect(a.root).toEqual(b.root);
+    expect(a.value).toEqual({ size: 3, listRoot: rfc6962Root([5, 9, 12]) });
   });
 });
