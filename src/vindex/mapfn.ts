@@ -198,8 +198,11 @@ export function mapEntry(entry: Uint8Array): Mapped {
 }
 
 // distinct is [...new Set(a)]: the first of equal elements, in order; a itself when they differ
-// (an entry has a handful of keys, for which a scan costs less than a Set).
+// (an entry has a handful of keys, for which a scan costs less than a Set). The scan is
+// quadratic, so a long list (a certificate with many SANs, crafted or not) takes the Set.
+const SCAN_MAX = 16;
 function distinct<T>(a: T[]): T[] {
+  if (a.length > SCAN_MAX) return [...new Set(a)];
   for (let i = 1; i < a.length; i++) if (a.lastIndexOf(a[i]!, i - 1) !== -1) return [...new Set(a)];
   return a;
 }

@@ -140,6 +140,14 @@ describe('map function', () => {
     ]);
   });
 
+  it('gives each key once for a certificate with many SANs, repeated ones among them', () => {
+    const sans = Array.from({ length: 12 }, (_, i) => ({ email: `s${i}@x` }));
+    const once = mapEntry(certEntry(makeCert({ sans, issuer: 'https://i' }).der)).keys;
+    expect(once).toHaveLength(1 + 1 + 2 * sans.length); // digest, issuer, san and issuer+san each
+    const twice = makeCert({ sans: [...sans, ...sans.slice().reverse()], issuer: 'https://i' }).der;
+    expect(mapEntry(certEntry(twice)).keys).toEqual(once);
+  });
+
   it('still maps an entry by digest and issuer when the certificate has no SAN', () => {
     const m = mapEntry(certEntry(makeCert({ issuer: 'https://i' }).der));
     expect(m).toEqual({ keys: [DIGEST7, 'issuer:https://i'], problems: ['no_san'] });
