@@ -47,11 +47,10 @@ export interface IntegratorOptions {
   readonly pipelinePartial?: boolean;
   /**
    * gatherMs, when given, is asked before a partial batch starts with no commit in flight: how
-   * long it may wait for more entries (0: start now), given when the previous batch started. It
-   * is asked again at each arrival and the wait ends at the first 0. A cluster's sequencer waits
-   * for the batches its frontends forward (cut after the previous commit's answers), so that one
-   * commit carries them rather than the next one: fewer, bigger commits, each costing the same.
-   * since is clock.monotonic() when that batch started.
+   * long it may wait for more entries (0: start now), given when the previous batch started (its
+   * clock.monotonic()). It is asked again at each arrival and the wait ends at the first 0. A
+   * cluster's sequencer waits for the batches its frontends forward (cut after the previous
+   * commit's answers), so one commit carries them: fewer, bigger commits, each costing the same.
    */
   readonly gatherMs?: (since: number) => number;
   /** clock times the gathering wait (default systemClock; tests inject one). */
@@ -133,12 +132,14 @@ export class Integrator implements Sequencer {
   private cancelGather: (() => void) | undefined;
   private gathered = false;
   private batchAt = 0;
+  private readonly clock: Clock;
 
   constructor(ctx: CommitContext, state: LogState, opts: IntegratorOptions) {
     this.ctx = ctx;
     this.current = state;
     this.tip = state;
     this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** state is the last durably committed (integrated) state. */
@@ -263,7 +264,7 @@ export class Integrator implements Sequencer {
     this.cancelGather?.();
     this.cancelGather = undefined;
     this.gathered = false;
-    this.batchAt = (this.opts.clock ?? systemClock).monotonic();
+    this.batchAt = this.clock.monotonic();
     const batch = this.queue.splice(0, this.opts.maxBatch);
     const pub = this.publication;
     this.publication = undefined;
@@ -277,7 +278,7 @@ export class Integrator implements Sequencer {
     if (this.gathered || !this.opts.gatherMs) return false;
     const ms = this.opts.gatherMs(this.batchAt);
     if (ms <= 0) return false;
-    this.cancelGather ??= (this.opts.clock ?? systemClock).after(ms, () => {
+    this.cancelGather ??= this.clock.after(ms, () => {
       this.cancelGather = undefined;
       this.gathered = true;
       this.kick();

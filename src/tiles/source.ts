@@ -111,25 +111,30 @@ export class TileSource {
 
   /** fetchHashes is a TileFetcher over this source: proofs and tree hashes computed from tiles. */
   readonly fetchHashes: TileFetcher = (tiles) => {
+    const hashes = (c: Cached | null, i: number) => {
+      if (!c) {
+        const why = this.size ? 'is beyond the tree' : 'is not served';
+        throw new LogError('not_found', `tiles: ${tilePath(tiles[i]!)} ${why}`);
+      }
+      return (c.hashes ??= new TileHashes(c.data));
+    };
     // All cached (a write's proof, from the tiles its commit primed): answered at once.
+    const hits = this.cachedAll(tiles);
+    if (hits) return hits.map(hashes);
+    return this.readCached(tiles).then((got) => got.map(hashes));
+  };
+
+  // cachedAll returns the cached tiles, marked as used, if every one is cached; else null.
+  private cachedAll(tiles: readonly Tile[]): Cached[] | null {
     const hits: Cached[] = [];
     for (const t of tiles) {
       const hit = this.cache.get(key(t));
-      if (!hit) break;
-      hit.hit = true;
+      if (!hit) return null;
       hits.push(hit);
     }
-    if (hits.length === tiles.length) return hits.map((c) => (c.hashes ??= new TileHashes(c.data)));
-    return this.readCached(tiles).then((got) =>
-      got.map((c, i) => {
-        if (!c) {
-          const why = this.size ? 'is beyond the tree' : 'is not served';
-          throw new LogError('not_found', `tiles: ${tilePath(tiles[i]!)} ${why}`);
-        }
-        return (c.hashes ??= new TileHashes(c.data));
-      }),
-    );
-  };
+    for (const hit of hits) hit.hit = true;
+    return hits;
+  }
 
   private async readCached(tiles: readonly Tile[]): Promise<(Cached | null)[]> {
     const out: (Cached | null | undefined)[] = tiles.map((t) => {

@@ -186,7 +186,7 @@ export async function appendLists(
   const leaves = keys.map(({ key, hex, indices }, i) => {
     const e = edges[i]!;
     // Most keys of a chunk are new with one index (an artifact's digest): their records are
-    // written as the general path below writes them, without its arrays and closure.
+    // written without the general path's edge copy, appends and closure.
     if (e.size === 0 && indices.length === 1) return appendFirst(key, hex, indices[0]!, put);
     const hashes = e.hashes.slice();
     let size = e.size;
@@ -221,12 +221,7 @@ function appendFirst(
   put: (key: string, value: Uint8Array) => void,
 ): Hash {
   const leaf = listLeafHash(index);
-  const chunk = new Uint8Array(8);
-  putU64be(chunk, 0, index);
-  put(chunkKey(hex, 0), chunk);
-  const rec = new Uint8Array(8 + HASH_SIZE);
-  putU64be(rec, 0, 1);
-  rec.set(leaf, 8);
-  put(`k/${hex}`, rec);
+  put(chunkKey(hex, 0), encodeChunk([index]));
+  put(`k/${hex}`, encodeKeyRecord({ size: 1, hashes: [leaf] }));
   return mapLeafHash(key, { size: 1, listRoot: leaf });
 }

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { concat, utf8 } from '../../src/bytes.ts';
+import { concat, toHex, utf8 } from '../../src/bytes.ts';
 import { LogError } from '../../src/errors.ts';
 import { decodeStaging, encodeStaging } from '../../src/storage/staging.ts';
 import type { StoredObject } from '../../src/storage/storage.ts';
@@ -81,15 +81,20 @@ describe('staging object', () => {
   it('never throws anything but a corrupt LogError on arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        let objs: StoredObject[];
         try {
-          const objs = decodeStaging(b);
-          // What parses as CBOR is canonical: it re-encodes to the same bytes.
-          if (b.length > 0 && b[0]! >= 0x80) expect(encodeStaging(objs)).toEqual(b);
+          objs = decodeStaging(b);
         } catch (e) {
           expect(e).toBeInstanceOf(LogError);
           expect((e as LogError).code).toBe('corrupt');
+          return;
         }
+        // What parses as CBOR is canonical: it re-encodes to the same bytes (compared as hex:
+        // the encoder's Buffer and the input's Uint8Array are not toEqual as objects).
+        if (b.length > 0 && b[0]! >= 0x80) expect(toHex(encodeStaging(objs))).toBe(toHex(b));
       }),
+      // The empty CBOR array, which random bytes reach about once in 3,000 runs.
+      { examples: [[Uint8Array.of(0x80)]] },
     );
   });
 
