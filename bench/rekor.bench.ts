@@ -3,9 +3,9 @@
 // the same run: node:crypto over an artifact, @noble/curves over a digest, and our ECDH-assisted
 // digest verification (src/entries/ecdsa.ts), which is what the log uses: Node's crypto cannot
 // verify ECDSA over a precomputed digest.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +14,15 @@ import autocannon from 'autocannon';
 
 import { verifyEcdsaDigest } from '../src/entries/ecdsa.ts';
 import { sequenceAndAnswer, verifyUnderLoad } from './rekor-floor.ts';
-import { machine, rate, report, serverNodeArgs, startServer } from './util.ts';
+import {
+  machine,
+  procCpuUs,
+  rate,
+  report,
+  serverNodeArgs,
+  startServer,
+  threadCpuUs,
+} from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 // Enough unique requests for the warm-up and the measured run at up to ~8,000/s (a request sent
@@ -91,26 +99,12 @@ function cpuUs(f: () => void): number {
   return d.user + d.system;
 }
 
-// The server's CPU time so far (all its threads, as process.cpuUsage() counts them), in µs.
-function serverCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
-}
 // Where the server's CPU went, in µs by thread id (the main thread, the admission workers, V8's
 // helpers for GC and compilation, libuv's pool where LevelDB writes and syncs): [user, system]
 // (system time includes the loopback TCP stack's delivery of every answer).
 function threadCpu(pid: number): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const us = (i: number) => (Number(f[i]) * 1e6) / CLOCK_TICKS;
-    out.set(tid === String(pid) ? 'main' : tid, [us(11), us(12)]);
-  }
-  return out;
+  return new Map([...threadCpuUs(pid)].map(([tid, us]) => [tid === pid ? 'main' : `${tid}`, us]));
 }
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-rekor-'));
 const proc = spawn(
@@ -188,7 +182,7 @@ writeFileSync(
 await post(WARMUP);
 const size0 = await settledSize();
 const commits0 = await commitCount();
-const cpu0 = serverCpuUs(proc.pid!);
+const cpu0 = procCpuUs(proc.pid!);
 const threads0 = threadCpu(proc.pid!);
 mark('measured run starts');
 const result = await post(DURATION);
@@ -201,7 +195,7 @@ if (next >= N) {
   throw new Error(`bench: ${next} requests sent, ${N - 1} prepared for them: raise BENCH_REQUESTS`);
 }
 const perCommit = entries / Math.max(1, (await commitCount()) - commits0);
-const serverCpu = serverCpuUs(proc.pid!) - cpu0;
+const serverCpu = procCpuUs(proc.pid!) - cpu0;
 const byThread = [...threadCpu(proc.pid!)]
   .map(([tid, [u, s]]) => {
     const [u0, s0] = threads0.get(tid) ?? [0, 0];
@@ -236,12 +230,12 @@ const trivialPost = (seconds: number) =>
 await trivialPost(WARMUP);
 // While a worker thread in this process verifies the same requests without pause, as the server's
 // admission worker does beside its busy main thread: a verify's CPU under that load.
-const tcpu0 = serverCpuUs(trivial.proc.pid!);
+const tcpu0 = procCpuUs(trivial.proc.pid!);
 const under = await verifyUnderLoad(verifyCalls, point, () =>
   trivialPost(Math.max(2, DURATION / 2)),
 );
 const tres = under.result;
-const httpCpuUs = (serverCpuUs(trivial.proc.pid!) - tcpu0) / Math.max(1, tres['2xx']);
+const httpCpuUs = (procCpuUs(trivial.proc.pid!) - tcpu0) / Math.max(1, tres['2xx']);
 trivial.proc.kill('SIGTERM');
 // Durable sequencing of entries of the same size, in commits of about the server's size, with
 // their proofs and answers: the rest of what an entry must cost.

@@ -13,7 +13,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import autocannon from 'autocannon';
 
 import { generateSignerKey } from '../src/note/index.ts';
-import { machine, report, startServer } from './util.ts';
+import { machine, procCpuUs, report, startServer } from './util.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 // Connections in total, split over the instances, so every run offers the same load.
@@ -90,12 +90,8 @@ function load(url: string, connections: number, tag: string): Promise<autocannon
   );
 }
 
-// cpuMs is the CPU time (user + system, all threads) a live process has used so far, from
-// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms on Linux).
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+// cpuMs is the CPU time (user + system, all threads) a live process has used so far.
+const cpuMs = (pid: number) => procCpuUs(pid) / 1000;
 
 // cephPids are the Ceph daemons on this machine (shared with anything else using them), whose
 // CPU is part of what a commit costs on one machine. Only the daemons: a short-lived tool such

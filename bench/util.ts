@@ -1,7 +1,7 @@
 // Shared output format for benchmarks: every line names what was measured, the limit it is
 // measured against, and the ratio, so one run shows whether a target is met.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 import type { Signer } from '../src/note/index.ts';
@@ -130,4 +130,31 @@ export async function startServer(
     await new Promise((r) => setTimeout(r, 20));
   }
   return { proc, url: /serving (\S+)/.exec(out)![1]! };
+}
+
+// Linux's clock ticks a second, the unit of the CPU times in /proc/<pid>/stat.
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+// statCpuUs reads a /proc stat line's user and system CPU time (fields 14 and 15) in µs.
+function statCpuUs(path: string): [number, number] {
+  const stat = readFileSync(path, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [(Number(f[11]) * 1e6) / CLOCK_TICKS, (Number(f[12]) * 1e6) / CLOCK_TICKS];
+}
+
+/** procCpuUs is the CPU time (user + system, all threads) process pid has used so far, in µs. */
+export function procCpuUs(pid: number): number {
+  const [user, system] = statCpuUs(`/proc/${pid}/stat`);
+  return user + system;
+}
+
+/**
+ * threadCpuUs is each thread of process pid with its [user, system] CPU time so far in µs, by
+ * thread id (Linux: /proc/<pid>/task).
+ */
+export function threadCpuUs(pid: number): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  for (const tid of readdirSync(`/proc/${pid}/task`))
+    out.set(Number(tid), statCpuUs(`/proc/${pid}/task/${tid}/stat`));
+  return out;
 }

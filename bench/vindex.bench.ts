@@ -10,7 +10,7 @@
 // - lookups/s against GET tile reads on the same server (target >= 0.25);
 // - RSS as the map grows from 100k to BENCH_VINDEX_MAP_KEYS (1M) keys (target <= 1.3x).
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import {
 } from '../src/vindex/index.ts';
 import { makeSigner, request } from '../test/helpers/signers.ts';
 import { makeCert, type San } from '../test/vindex/certs.ts';
-import { machine, rate, report } from './util.ts';
+import { machine, rate, report, threadCpuUs } from './util.ts';
 
 const SIZE = Number(process.env.BENCH_VINDEX_SIZE ?? 100_000);
 const KEY_SIZE = Number(process.env.BENCH_VINDEX_KEY_SIZE ?? 100_000);
@@ -50,21 +50,14 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 
 const mib = (n: number) => n / 2 ** 20;
 
-// threadCpu is each thread's CPU time in ms, from /proc/self/task (Linux, 100 clock ticks a
-// second; empty elsewhere): where a build's CPU goes (LevelDB's and V8's threads, libuv's pool).
+// threadCpu is each thread's CPU time in ms (Linux): where a build's CPU goes (LevelDB's and
+// V8's threads, libuv's pool).
 function threadCpu(): Map<string, number> {
   const out = new Map<string, number>();
-  try {
-    for (const t of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      // Node 20 leaves its threads unnamed: the main thread, then others by creation order.
-      const name = t === String(process.pid) ? 'main' : `+${Number(t) - process.pid}`;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, clock ticks
-      out.set(name, (out.get(name) ?? 0) + ms);
-    }
-  } catch {
-    // not Linux
+  for (const [tid, [user, system]] of threadCpuUs(process.pid)) {
+    // Node 20 leaves its threads unnamed: the main thread, then others by creation order.
+    const name = tid === process.pid ? 'main' : `+${tid - process.pid}`;
+    out.set(name, (user + system) / 1000);
   }
   return out;
 }
